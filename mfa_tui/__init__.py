@@ -1,0 +1,3 @@
+"""mfa-tui: keeps MFA-protected AWS sessions fresh from one terminal dashboard."""
+
+__version__ = "0.1.0"

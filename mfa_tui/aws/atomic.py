@@ -1,0 +1,135 @@
+"""Crash-safe, locked replacement of a file the user owns.
+
+A credentials file must be either wholly old or wholly new after any crash, so a write
+goes to a temporary file in the same folder (created with O_EXCL and mode 0600, so a
+planted symlink cannot redirect it), is fsynced, and renamed over the target. When the
+target is a symlink, the link stays and its target is replaced. A lock file beside the
+target serialises every mfa-tui process that writes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from mfa_tui.errors import FileWriteError
+
+LOCK_TIMEOUT = 15.0
+_TEMP_PREFIX = ".mfa-tui-"
+_TEMP_SUFFIX = ".tmp"
+
+
+def resolve_target(path: Path) -> Path:
+    """The real file a write lands on: a symlink's target, else the path itself."""
+    path = path.expanduser()
+    if path.is_symlink():
+        return Path(os.path.realpath(path))
+    return path
+
+
+def _check_writable(target: Path) -> None:
+    try:
+        st = target.stat()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise FileWriteError(f"{target}: cannot read it: {exc.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise FileWriteError(f"{target} is a directory, not a file; move it aside or fix the path")
+    if not stat.S_ISREG(st.st_mode):
+        raise FileWriteError(f"{target} is not a regular file; mfa-tui will not replace it")
+    if not st.st_mode & stat.S_IWUSR:
+        raise FileWriteError(
+            f"{target} is read-only; mfa-tui leaves it alone. Run 'chmod u+w {target}' "
+            "to let it write sessions there"
+        )
+
+
+def ensure_folder(folder: Path) -> None:
+    """Create the folder (0700) if missing, like `aws configure` does for ~/.aws."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FileWriteError(f"cannot create folder {folder}: {exc.strerror}") from None
+    if not folder.is_dir():
+        raise FileWriteError(f"{folder} is not a folder")
+
+
+@contextlib.contextmanager
+def locked(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[Path]:
+    """Hold the writers' lock for `path`; yields the real target path."""
+    from filelock import FileLock, Timeout
+
+    target = resolve_target(path)
+    ensure_folder(target.parent)
+    lock = FileLock(str(target) + ".lock", timeout=timeout, mode=0o600)
+    try:
+        with lock:
+            _remove_stale_temps(target)
+            yield target
+    except Timeout:
+        raise FileWriteError(
+            f"{target} is locked by another mfa-tui process (lock file {target}.lock) "
+            f"for more than {timeout:.0f}s; try again"
+        ) from None
+
+
+def _remove_stale_temps(target: Path) -> None:
+    """Temp files left by a writer that was killed; safe to drop while we hold the lock."""
+    prefix = f"{_TEMP_PREFIX}{target.name}."
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith(prefix) and entry.name.endswith(_TEMP_SUFFIX):
+            with contextlib.suppress(OSError):
+                if entry.is_file(follow_symlinks=False) or entry.is_symlink():
+                    os.unlink(entry.path)
+
+
+def replace_locked(target: Path, data: bytes) -> None:
+    """Atomically replace `target` with `data`; the caller holds `locked(target)`."""
+    _check_writable(target)
+    folder = target.parent
+    fd, temp_name = tempfile.mkstemp(
+        prefix=f"{_TEMP_PREFIX}{target.name}.", suffix=_TEMP_SUFFIX, dir=folder
+    )
+    try:
+        try:
+            os.fchmod(fd, 0o600)
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp_name, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        raise FileWriteError(
+            f"could not write {target}: {exc.strerror}; the file was left unchanged"
+        ) from None
+    _fsync_folder(folder)
+
+
+def _fsync_folder(folder: Path) -> None:
+    # The rename is durable only once the folder entry is on disk.
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Lock, then replace the whole file (for files mfa-tui owns outright)."""
+    with locked(path) as target:
+        replace_locked(target, data)

@@ -1,0 +1,318 @@
+"""Find the AWS config and credentials files and turn them into classified profiles.
+
+The rules are botocore's: `[profile NAME]` and `[default]` in the config file, `[NAME]`
+in the credentials file, and a profile's keys merged across both (credentials win);
+`sso-session` and `services` sections are not profiles. We add what botocore does not
+know: which profiles mfa-tui can manage (users with long-term keys, roles), which are
+sessions it wrote, and the source chain of every role.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+
+from mfa_tui.aws import ini
+from mfa_tui.aws.credentials import OWNER_KEY
+from mfa_tui.settings import Settings
+
+SECRET_KEYS = frozenset({"aws_secret_access_key", "aws_session_token", "aws_security_token"})
+
+
+class Kind(StrEnum):
+    USER = "user"
+    ROLE = "role"
+    SESSION = "session"
+    SSO = "sso"
+    PROCESS = "process"
+    OTHER = "other"
+
+
+class State(StrEnum):
+    VALID = "valid"
+    EXPIRING = "expiring"
+    EXPIRED = "expired"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class AwsPaths:
+    config: Path
+    credentials: Path
+
+    @classmethod
+    def from_env(cls) -> AwsPaths:
+        """Honour AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE like botocore does."""
+        config = os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config"
+        creds = os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"
+        return cls(
+            config=Path(os.path.expanduser(os.path.expandvars(config))),
+            credentials=Path(os.path.expanduser(os.path.expandvars(creds))),
+        )
+
+
+@dataclass
+class Profile:
+    """One profile as the AWS tools see it, plus what mfa-tui knows about it."""
+
+    name: str
+    kind: Kind
+    values: dict[str, str]
+    sources: tuple[Path, ...]
+    mfa_serial: str | None = None
+    source_profile: str | None = None
+    credential_source: str | None = None
+    role_arn: str | None = None
+    external_id: str | None = None
+    role_session_name: str | None = None
+    duration_seconds: int | None = None
+    region: str | None = None
+    # For a session profile: the profile whose session it holds.
+    session_of: str | None = None
+    expiration: datetime | None = None
+    # Resolved chain for roles: [self, source, ..., user]; empty when unresolvable.
+    chain: list[str] = field(default_factory=list)
+    error: str | None = None
+    # Why mfa-tui does not manage it (None for users and roles it can refresh).
+    unmanaged_reason: str | None = None
+
+    @property
+    def managed(self) -> bool:
+        return self.kind in (Kind.USER, Kind.ROLE) and self.unmanaged_reason is None
+
+    @property
+    def has_long_term_keys(self) -> bool:
+        return bool(
+            self.values.get("aws_access_key_id") and self.values.get("aws_secret_access_key")
+        )
+
+
+@dataclass
+class ProfileSet:
+    """Every profile, the parsed documents they came from, and any problems found."""
+
+    paths: AwsPaths
+    profiles: dict[str, Profile]
+    config_doc: ini.IniDocument
+    credentials_doc: ini.IniDocument
+    problems: list[str]
+
+    def get(self, name: str) -> Profile | None:
+        return self.profiles.get(name)
+
+
+def parse_expiration(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    text = value.strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def format_expiration(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _config_profile_name(section: str) -> str | None:
+    if section == "default":
+        return "default"
+    if not section.startswith("profile"):
+        return None
+    try:
+        parts = shlex.split(section)
+    except ValueError:
+        return None
+    return parts[1] if len(parts) == 2 else None
+
+
+def config_section_for(name: str) -> str:
+    """The config-file header for a profile name."""
+    return "default" if name == "default" else f"profile {name}"
+
+
+def _apply_defaults(doc: ini.IniDocument) -> dict[str, dict[str, str]]:
+    # configparser gives every section the keys of [DEFAULT] and hides DEFAULT itself.
+    sections = doc.section_values()
+    defaults = sections.pop("DEFAULT", None)
+    if defaults:
+        for values in sections.values():
+            for key, value in defaults.items():
+                values.setdefault(key, value)
+    return sections
+
+
+def _int_or_none(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value.strip())
+    except ValueError:
+        return None
+
+
+def classify(name: str, values: dict[str, str]) -> tuple[Kind, str | None]:
+    """The kind of a profile and, for kinds mfa-tui does not manage, why."""
+    if OWNER_KEY in values:
+        return Kind.SESSION, "a session written by mfa-tui"
+    if values.get("role_arn"):
+        if values.get("source_profile") or values.get("credential_source"):
+            return Kind.ROLE, None
+        if values.get("web_identity_token_file"):
+            return Kind.OTHER, "web identity role: no MFA involved"
+        return Kind.OTHER, "role_arn without source_profile or credential_source"
+    if values.get("sso_session") or values.get("sso_start_url") or values.get("sso_account_id"):
+        return Kind.SSO, "IAM Identity Center (SSO): use 'aws sso login'"
+    if values.get("credential_process"):
+        return Kind.PROCESS, "credentials come from credential_process"
+    if values.get("aws_access_key_id") and values.get("aws_secret_access_key"):
+        if values.get("aws_session_token") or values.get("aws_security_token"):
+            return Kind.OTHER, "static temporary credentials (has a session token)"
+        return Kind.USER, None
+    return Kind.OTHER, "no credentials (settings only)"
+
+
+def load_profiles(paths: AwsPaths | None = None) -> ProfileSet:
+    """Read both files and classify every profile; never raises on bad content."""
+    paths = paths or AwsPaths.from_env()
+    problems: list[str] = []
+    config_doc = _read_doc(paths.config, problems)
+    creds_doc = _read_doc(paths.credentials, problems)
+
+    merged: dict[str, dict[str, str]] = {}
+    origin: dict[str, list[Path]] = {}
+    for section, values in _apply_defaults(config_doc).items():
+        name = _config_profile_name(section)
+        if name is None:
+            continue
+        merged.setdefault(name, {}).update(values)
+        origin.setdefault(name, []).append(paths.config)
+    for name, values in _apply_defaults(creds_doc).items():
+        merged.setdefault(name, {}).update(values)
+        origin.setdefault(name, []).append(paths.credentials)
+
+    profiles: dict[str, Profile] = {}
+    for name, values in merged.items():
+        kind, reason = classify(name, values)
+        profiles[name] = Profile(
+            name=name,
+            kind=kind,
+            values=values,
+            sources=tuple(dict.fromkeys(origin[name])),
+            mfa_serial=values.get("mfa_serial") or None,
+            source_profile=values.get("source_profile") or None,
+            credential_source=values.get("credential_source") or None,
+            role_arn=values.get("role_arn") or None,
+            external_id=values.get("external_id") or None,
+            role_session_name=values.get("role_session_name") or None,
+            duration_seconds=_int_or_none(values.get("duration_seconds")),
+            region=values.get("region") or None,
+            session_of=values.get(OWNER_KEY) if kind is Kind.SESSION else None,
+            expiration=parse_expiration(values.get("expiration")),
+            unmanaged_reason=reason,
+        )
+    _resolve_chains(profiles)
+    return ProfileSet(paths, profiles, config_doc, creds_doc, problems)
+
+
+def _read_doc(path: Path, problems: list[str]) -> ini.IniDocument:
+    try:
+        doc = ini.read(path)
+    except IsADirectoryError:
+        problems.append(f"{path} is a directory, not a file; it was ignored")
+        return ini.parse_bytes(b"", path)
+    except OSError as exc:
+        problems.append(f"{path}: cannot read it ({exc.strerror}); it was ignored")
+        return ini.parse_bytes(b"", path)
+    problems.extend(str(p) for p in doc.problems)
+    return doc
+
+
+def _resolve_chains(profiles: dict[str, Profile]) -> None:
+    for profile in profiles.values():
+        if profile.kind is not Kind.ROLE:
+            continue
+        chain = [profile.name]
+        current = profile
+        while True:
+            if current.credential_source and not current.source_profile:
+                break  # an EC2/ECS/env source: the chain ends outside the files
+            source_name = current.source_profile
+            if source_name is None:
+                break
+            if source_name in chain:
+                loop = " -> ".join([*chain, source_name])
+                profile.error = f"source_profile loop: {loop}"
+                break
+            source = profiles.get(source_name)
+            if source is None:
+                profile.error = (
+                    f"profile '{current.name}' names source_profile '{source_name}', "
+                    "which does not exist"
+                )
+                break
+            chain.append(source_name)
+            # A role whose source has its own role_arn is chained; a source with static
+            # keys (and its own role_arn) ends the chain the way botocore does.
+            if source.kind is Kind.ROLE and source.name != current.name:
+                current = source
+                continue
+            if source.kind is not Kind.USER:
+                profile.error = (
+                    f"source_profile '{source_name}' of '{current.name}' has no long-term "
+                    f"keys mfa-tui can use ({source.kind.value})"
+                )
+            break
+        profile.chain = chain if profile.error is None else []
+        if profile.error is not None:
+            profile.unmanaged_reason = profile.error
+        elif profile.credential_source and not profile.source_profile:
+            profile.unmanaged_reason = (
+                f"credential_source = {profile.credential_source}: credentials come from "
+                "the environment, not from keys mfa-tui can use"
+            )
+        elif profiles[chain[-1]].kind is Kind.ROLE:
+            profile.unmanaged_reason = "the chain does not end at a user with keys"
+
+
+def user_of(profiles: dict[str, Profile], profile: Profile) -> Profile | None:
+    """The user at the end of a role's chain (or the profile itself if it is a user)."""
+    if profile.kind is Kind.USER:
+        return profile
+    if profile.kind is Kind.ROLE and profile.chain:
+        last = profiles.get(profile.chain[-1])
+        if last is not None and last.kind is Kind.USER:
+            return last
+    return None
+
+
+def state_of(expiration: datetime | None, now: datetime, margin: float) -> State:
+    if expiration is None:
+        return State.NONE
+    left = (expiration - now).total_seconds()
+    if left <= 0:
+        return State.EXPIRED
+    if left <= margin:
+        return State.EXPIRING
+    return State.VALID
+
+
+def session_values_of(
+    profile_set: ProfileSet, settings: Settings, name: str
+) -> tuple[str, dict[str, str] | None]:
+    """The session profile for `name` and its values, if mfa-tui wrote it."""
+    session_name = settings.session_profile_for(name)
+    session = profile_set.profiles.get(session_name)
+    if session is None or session.kind is not Kind.SESSION:
+        return session_name, None
+    return session_name, session.values

@@ -1,0 +1,125 @@
+"""The command line: argparse, then one small module per subcommand.
+
+Subcommand modules are imported only when chosen, so `mfa-tui credential-process`
+(run before every AWS call that uses it) pays for neither boto3 nor Textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from mfa_tui import __version__
+from mfa_tui.errors import ExitCode, MfaTuiError
+
+EXIT_CODES_HELP = """\
+exit codes:
+  0  ok
+  1  anything else (a file could not be written, an unexpected problem)
+  2  usage: bad arguments, unknown profile
+  3  an MFA code is needed and none could be obtained without a person
+  4  AWS refused: wrong MFA code, invalid or expired key, access denied
+  5  network or endpoint problem: STS unreachable, timed out, garbled answer
+
+files: AWS_CONFIG_FILE (default ~/.aws/config), AWS_SHARED_CREDENTIALS_FILE
+(default ~/.aws/credentials), MFA_TUI_CONFIG (mfa-tui's own settings).
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that fails with one line and exit 2, never a usage dump on stderr."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(ExitCode.USAGE, f"mfa-tui: {message} (see 'mfa-tui --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="mfa-tui",
+        description=(
+            "Keep MFA-protected AWS sessions fresh. With no command, opens the dashboard."
+        ),
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"mfa-tui {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("list", help="list every AWS profile, its kind and session state")
+    p.add_argument("--json", action="store_true", help="print a JSON array (no secrets)")
+    p.set_defaults(module="list_cmd")
+
+    p = sub.add_parser(
+        "refresh",
+        help="get a fresh MFA session for a profile (or every due one)",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("profile", nargs="?", help="user or role profile")
+    p.add_argument("--due", action="store_true", help="refresh every session inside its margin")
+    p.add_argument("--code", help="the 6-digit MFA code (otherwise keyring, code_command, prompt)")
+    p.add_argument("--duration", type=int, help="session length in seconds")
+    p.add_argument("--force", action="store_true", help="refresh even if still valid")
+    p.add_argument(
+        "--save-serial",
+        action="store_true",
+        help="write a discovered MFA device into the config file as mfa_serial",
+    )
+    p.set_defaults(module="refresh")
+
+    p = sub.add_parser("export", help="print the current session as shell exports or JSON")
+    p.add_argument("profile")
+    p.add_argument("--format", choices=("env", "fish", "powershell", "json"), default="env")
+    p.set_defaults(module="export")
+
+    p = sub.add_parser(
+        "credential-process",
+        help="credential_process JSON for a profile (for ~/.aws/config)",
+    )
+    p.add_argument("profile")
+    p.set_defaults(module="credential_process")
+
+    p = sub.add_parser("totp", help="manage the soft-token seed kept in the OS keyring")
+    totp = p.add_subparsers(
+        dest="totp_command", metavar="ACTION", required=True, parser_class=_Parser
+    )
+    for action, text in (
+        ("set", "store a base32 seed (read from stdin or a hidden prompt, never argv)"),
+        ("remove", "forget the seed"),
+        ("code", "print the current code"),
+    ):
+        t = totp.add_parser(action, help=text)
+        t.add_argument("profile")
+        t.set_defaults(module="totp")
+
+    p = sub.add_parser("daemon", help="refresh sessions in the background, headless")
+    p.add_argument("--once", action="store_true", help="one pass, then exit")
+    p.set_defaults(module="daemon")
+
+    p = sub.add_parser("demo", help="the dashboard on an embedded sandbox (no AWS account)")
+    p.add_argument("--keep", action="store_true", help="keep the sandbox folder on exit")
+    p.set_defaults(module="demo")
+
+    p = sub.add_parser("ui", help="open the dashboard (the default)")
+    p.set_defaults(module="ui")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    module_name = getattr(args, "module", None) or "ui"
+    try:
+        module = importlib.import_module(f"mfa_tui.commands.{module_name}")
+        code: int = module.run(args)
+        return code
+    except MfaTuiError as exc:
+        print(f"mfa-tui: {exc.message}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("mfa-tui: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return int(ExitCode.OK)
