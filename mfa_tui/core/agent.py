@@ -1,0 +1,292 @@
+"""The refresh agent: a running dashboard (or daemon) answers "session for PROFILE".
+
+A `credential_process` run by terraform, an IDE or kubectl cannot prompt for a code. When
+mfa-tui is open it can: callers ask it over a Unix socket, and it refreshes silently when
+it can, or asks the person in the dashboard, while the caller waits.
+
+Protocol (JSON lines, one request and one response per connection):
+
+    -> {"op": "session", "profile": "my-test-role", "min_valid": 900, "caller": "terraform"}
+    <- {"ok": true, "credentials": {"AccessKeyId": ..., "SecretAccessKey": ...,
+        "SessionToken": ..., "Expiration": "2026-11-29T12:00:00Z"}}
+    <- {"ok": false, "error": "...", "exit_code": 4}
+    -> {"op": "ping"}  <- {"ok": true, "pid": 1234}
+
+The socket lives in a folder only its owner can enter (0700) and is itself 0600; a
+socket or folder owned by another user is refused, never used. The client side imports
+only the standard library: it runs on the cached `credential-process` path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import stat
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mfa_tui.errors import ExitCode, MfaTuiError, NeedsCodeError
+
+SOCKET_NAME = "agent.sock"
+MAX_LINE = 64 * 1024
+
+
+class AgentUnsafeError(MfaTuiError):
+    """The socket or its folder is not ours alone: refuse rather than talk to it."""
+
+    title = "Agent socket refused"
+
+
+def socket_dir() -> Path:
+    """Runtime dir when the OS gives one (tmpfs, per-user), else the state dir."""
+    override = os.environ.get("MFA_TUI_AGENT_DIR")
+    if override:
+        return Path(override)
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and Path(runtime).is_dir():
+        return Path(runtime) / "mfa-tui"
+    from platformdirs import user_state_dir
+
+    return Path(user_state_dir("mfa-tui"))
+
+
+def socket_path() -> Path:
+    return socket_dir() / SOCKET_NAME
+
+
+def _check_owner(path: Path, *, want_dir: bool) -> None:
+    st = path.lstat()
+    kind_ok = stat.S_ISDIR(st.st_mode) if want_dir else stat.S_ISSOCK(st.st_mode)
+    if not kind_ok:
+        what = "folder" if want_dir else "socket"
+        raise AgentUnsafeError(f"{path} is not a {what}; mfa-tui will not use it")
+    if st.st_uid != os.getuid():
+        raise AgentUnsafeError(
+            f"{path} belongs to another user (uid {st.st_uid}); mfa-tui will not use it. "
+            "Remove it, or set MFA_TUI_AGENT_DIR to a folder of your own"
+        )
+    if want_dir and st.st_mode & 0o077:
+        raise AgentUnsafeError(
+            f"{path} can be entered by other users (mode {stat.S_IMODE(st.st_mode):o}); "
+            f"run 'chmod 700 {path}'"
+        )
+
+
+def _prepare_dir(folder: Path) -> None:
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _check_owner(folder, want_dir=True)
+
+
+@dataclass(frozen=True)
+class SessionRequest:
+    profile: str
+    min_valid: int
+    caller: str
+
+
+Handler = Callable[[SessionRequest], dict[str, Any]]
+
+
+class AgentServer:
+    """Serves requests on a thread per connection; `handler` does the real work.
+
+    The handler may block for as long as a person takes to type a code; it must raise
+    MfaTuiError for failures, which become `{"ok": false, ...}` answers.
+    """
+
+    def __init__(self, handler: Handler, path: Path | None = None) -> None:
+        self.handler = handler
+        self.path = path or socket_path()
+        self._sock: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def start(self) -> None:
+        _prepare_dir(self.path.parent)
+        if self.path.exists() or self.path.is_symlink():
+            _check_owner(self.path, want_dir=False)
+            if ping(self.path, timeout=0.5) is not None:
+                raise MfaTuiError(
+                    f"another mfa-tui agent is already listening on {self.path}",
+                    title="Agent already running",
+                )
+            # A socket nobody answers on was left by a crashed agent.
+            self.path.unlink()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old_umask = os.umask(0o177)
+        try:
+            sock.bind(str(self.path))
+        finally:
+            os.umask(old_umask)
+        os.chmod(self.path, 0o600)
+        sock.listen(32)
+        sock.settimeout(0.2)
+        self._sock = sock
+        self._thread = threading.Thread(target=self._serve, name="mfa-tui-agent", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        with contextlib.suppress(OSError):
+            st = self.path.lstat()
+            if stat.S_ISSOCK(st.st_mode) and st.st_uid == os.getuid():
+                self.path.unlink()
+
+    def __enter__(self) -> AgentServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _serve(self) -> None:
+        assert self._sock is not None
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            if not _peer_is_us(conn):
+                _send(conn, {"ok": False, "error": "refused: not the same user", "exit_code": 1})
+                return
+            try:
+                request = _recv(conn, timeout=5)
+            except (OSError, ValueError):
+                return
+            _send(conn, self._dispatch(request))
+
+    def _dispatch(self, request: dict[str, Any]) -> dict[str, Any]:
+        op = request.get("op")
+        if op == "ping":
+            return {"ok": True, "pid": os.getpid()}
+        if op != "session":
+            return {"ok": False, "error": f"unknown op {op!r}", "exit_code": 2}
+        profile = request.get("profile")
+        min_valid = request.get("min_valid", 900)
+        if not isinstance(profile, str) or not isinstance(min_valid, int):
+            return {"ok": False, "error": "bad request", "exit_code": 2}
+        caller = str(request.get("caller") or "a program")[:80]
+        try:
+            body = self.handler(SessionRequest(profile, min_valid, caller))
+        except MfaTuiError as exc:
+            return {"ok": False, "error": exc.message, "exit_code": int(exc.exit_code)}
+        return {"ok": True, **body}
+
+
+def _peer_is_us(conn: socket.socket) -> bool:
+    so_peercred = getattr(socket, "SO_PEERCRED", None)
+    if so_peercred is None:
+        return True  # the 0600 socket in a 0700 folder already keeps others out
+    import struct
+
+    creds = conn.getsockopt(socket.SOL_SOCKET, so_peercred, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return bool(uid == os.getuid())
+
+
+def _send(conn: socket.socket, message: dict[str, Any]) -> None:
+    with contextlib.suppress(OSError):
+        conn.sendall(json.dumps(message).encode("utf-8") + b"\n")
+
+
+def _recv(conn: socket.socket, timeout: float | None) -> dict[str, Any]:
+    conn.settimeout(timeout)
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+        if len(data) > MAX_LINE:
+            raise ValueError("message too long")
+    message = json.loads(data.decode("utf-8"))
+    if not isinstance(message, dict):
+        raise ValueError("not an object")
+    return message
+
+
+def _connect(path: Path, timeout: float) -> socket.socket | None:
+    """A connection to a live agent we trust, or None when none is running."""
+    try:
+        _check_owner(path.parent, want_dir=True)
+        _check_owner(path, want_dir=False)
+    except FileNotFoundError:
+        return None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(str(path))
+    except OSError:
+        sock.close()
+        return None
+    return sock
+
+
+def ping(path: Path | None = None, timeout: float = 0.5) -> int | None:
+    """The agent's pid, or None when no agent answers."""
+    sock = _connect(path or socket_path(), timeout)
+    if sock is None:
+        return None
+    with sock:
+        _send(sock, {"op": "ping"})
+        try:
+            answer = _recv(sock, timeout)
+        except (OSError, ValueError):
+            return None
+    pid = answer.get("pid")
+    return pid if isinstance(pid, int) else None
+
+
+def request_session(
+    profile: str,
+    *,
+    min_valid: int,
+    wait: float,
+    caller: str = "",
+    path: Path | None = None,
+) -> dict[str, Any]:
+    """Ask the running agent for a session; raises NeedsCodeError when none runs."""
+    path = path or socket_path()
+    sock = _connect(path, timeout=1.0)
+    if sock is None:
+        raise NeedsCodeError(
+            f"profile '{profile}' needs an MFA code and no mfa-tui dashboard is running to "
+            "ask for it. Open 'mfa-tui' in a terminal (it will prompt when a tool needs a "
+            f"code), or run 'mfa-tui refresh {profile}' yourself"
+        )
+    with sock:
+        _send(sock, {"op": "session", "profile": profile, "min_valid": min_valid, "caller": caller})
+        try:
+            answer = _recv(sock, timeout=wait)
+        except TimeoutError:
+            raise NeedsCodeError(
+                f"waited {wait:.0f}s for the mfa-tui dashboard to get a session for "
+                f"'{profile}'; nobody entered a code"
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise MfaTuiError(f"the mfa-tui agent gave no usable answer: {exc}") from None
+    if not answer.get("ok"):
+        error = MfaTuiError(str(answer.get("error") or "the agent refused"))
+        with contextlib.suppress(ValueError):
+            error.exit_code = ExitCode(int(answer.get("exit_code", 1)))
+        raise error
+    creds = answer.get("credentials")
+    if not isinstance(creds, dict):
+        raise MfaTuiError("the mfa-tui agent answered without credentials")
+    return creds
