@@ -1,0 +1,19 @@
+"""`mfa-tui` / `mfa-tui ui`: open the dashboard.
+
+Textual is imported here and only here, so every other subcommand starts without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from mfa_tui.errors import ExitCode
+
+
+def run(args: argparse.Namespace) -> int:
+    from mfa_tui.core.backend import ServiceBackend
+    from mfa_tui.tui.app import MfaTuiApp
+
+    app = MfaTuiApp(ServiceBackend())
+    app.run()
+    return int(app.return_code or ExitCode.OK)

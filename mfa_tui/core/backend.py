@@ -1,0 +1,178 @@
+"""The one door the dashboard and the daemon go through to reach the session engine.
+
+The faces never hold a `SessionService` across threads: every call builds a fresh one
+from the files (as cheap as reading them), so two refreshes in two worker threads share
+no state and need no lock; the files themselves are the shared truth, and the writer
+locks them. Tests drive the faces through a fake with the same protocol.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from mfa_tui.aws.files import AwsPaths
+from mfa_tui.clock import SYSTEM_CLOCK, Clock
+from mfa_tui.core.status import ProfileStatus
+from mfa_tui.settings import Settings, load_settings, save_settings, settings_path
+
+SEED_CACHE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything a face shows, read from the files at one moment."""
+
+    statuses: list[ProfileStatus]
+    settings: Settings
+    problems: list[str] = field(default_factory=list)
+    # MFA serials with a TOTP seed in the keyring (refreshed without a person).
+    seeded: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class CodeWanted:
+    """Which device a code is wanted for, to ask the person."""
+
+    profile: str
+    mfa_serial: str
+    user: str
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """A refresh (or switch) that worked; no secrets."""
+
+    profile: str
+    session_profile: str
+    expiration: datetime
+    refreshed: bool
+    message: str
+
+
+class Backend(Protocol):
+    """What a face needs from the engine. Every method may block; call it off the UI."""
+
+    def watched_files(self) -> list[Path]:
+        """The files whose change means `load()` would answer differently."""
+
+    def load(self) -> Snapshot:
+        """Read the files and keyring now."""
+
+    def refresh(
+        self,
+        name: str,
+        *,
+        code: str | None = None,
+        force: bool = False,
+        cancel: threading.Event | None = None,
+    ) -> Refreshed:
+        """Refresh `name`'s session; raises MfaTuiError (NeedsCodeError when a person
+        must type a code)."""
+
+    def activate(self, name: str, *, code: str | None = None) -> Refreshed:
+        """Make `name`'s session the active profile, refreshing it first if needed."""
+
+    def code_wanted(self, name: str) -> CodeWanted | None:
+        """The device a code is needed for before `name` can be refreshed, or None."""
+
+    def save_seed(self, name: str, seed: str) -> None:
+        """Store a TOTP seed for `name`'s MFA device in the OS keyring."""
+
+    def save_settings(self, settings: Settings) -> None:
+        """Write the settings file."""
+
+
+def _result(result: Any) -> Refreshed:
+    return Refreshed(
+        profile=result.profile,
+        session_profile=result.session_profile,
+        expiration=result.expiration,
+        refreshed=result.refreshed,
+        message=result.message,
+    )
+
+
+class ServiceBackend:
+    """`Backend` on the real `SessionService`, one fresh service per call."""
+
+    def __init__(
+        self,
+        paths: AwsPaths | None = None,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        settings_file: Path | None = None,
+    ) -> None:
+        self.paths = paths or AwsPaths.from_env()
+        self.clock = clock
+        self.settings_file = settings_file or settings_path()
+        self._seed_lock = threading.Lock()
+        # serial -> (has a seed, monotonic time checked); keyring look-ups can be slow.
+        self._seed_cache: dict[str, tuple[bool, float]] = {}
+
+    def _service(self) -> Any:
+        # Imported by name until the engine's module lands with its types.
+        sessions = importlib.import_module("mfa_tui.core.sessions")
+        return sessions.SessionService(
+            paths=self.paths, settings=load_settings(self.settings_file), clock=self.clock
+        )
+
+    def watched_files(self) -> list[Path]:
+        return [self.paths.config, self.paths.credentials, self.settings_file]
+
+    def load(self) -> Snapshot:
+        service = self._service()
+        statuses: list[ProfileStatus] = service.statuses()
+        serials = {s.mfa_serial for s in statuses if s.mfa_serial}
+        seeded = frozenset(s for s in serials if self._has_seed(service, s))
+        settings: Settings = service.settings
+        return Snapshot(
+            statuses=statuses,
+            settings=settings,
+            problems=list(service.profile_set.problems),
+            seeded=seeded,
+        )
+
+    def _has_seed(self, service: Any, serial: str) -> bool:
+        now = time.monotonic()
+        with self._seed_lock:
+            cached = self._seed_cache.get(serial)
+        if cached is not None and now - cached[1] < SEED_CACHE_SECONDS:
+            return cached[0]
+        has = bool(service.has_seed(serial))
+        with self._seed_lock:
+            self._seed_cache[serial] = (has, now)
+        return has
+
+    def refresh(
+        self,
+        name: str,
+        *,
+        code: str | None = None,
+        force: bool = False,
+        cancel: threading.Event | None = None,
+    ) -> Refreshed:
+        return _result(self._service().refresh(name, code=code, force=force, cancel=cancel))
+
+    def activate(self, name: str, *, code: str | None = None) -> Refreshed:
+        return _result(self._service().activate(name, code=code))
+
+    def code_wanted(self, name: str) -> CodeWanted | None:
+        request = self._service().needs_code(name)
+        if request is None:
+            return None
+        return CodeWanted(request.profile, request.mfa_serial, request.user)
+
+    def save_seed(self, name: str, seed: str) -> None:
+        codes = importlib.import_module("mfa_tui.core.codes")
+        codes.store_seed(self._service(), name, seed)
+        with self._seed_lock:
+            self._seed_cache.clear()
+
+    def save_settings(self, settings: Settings) -> None:
+        save_settings(settings, self.settings_file)

@@ -1,0 +1,691 @@
+"""The dashboard: every profile, live countdowns, one-key role switching.
+
+Data flows one way. A one-second tick recomputes the countdowns on screen from each
+session's expiry and the clock, polls the files' signatures, and asks the refresh
+policy what is due. Everything that blocks (reading files, the keyring, STS) runs in
+thread workers that post messages back; handlers here turn those into rows, log lines
+and prompts. No widget calls the engine, and no worker touches a widget.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import datetime
+from functools import partial
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.theme import Theme
+from textual.widgets import DataTable, Footer, Input, Static
+from textual.worker import get_current_worker
+
+from mfa_tui.aws.files import Kind
+from mfa_tui.clock import SYSTEM_CLOCK, Clock
+from mfa_tui.core.backend import Backend, CodeWanted, Snapshot
+from mfa_tui.core.file_watch import FileWatcher
+from mfa_tui.core.refresh_policy import Outcome, RefreshPolicy
+from mfa_tui.core.status import ProfileStatus
+from mfa_tui.errors import InvalidMfaCodeError, MfaTuiError, NeedsCodeError
+from mfa_tui.settings import Settings
+from mfa_tui.tui.commands import ProfileCommands
+from mfa_tui.tui.messages import (
+    CodeNeeded,
+    LoadFailed,
+    ProfilesLoaded,
+    RefreshFailed,
+    SeedFailed,
+    SeedSaved,
+    SessionRefreshed,
+)
+from mfa_tui.tui.model import NoteKind, RowState, active_source, shown_in_table, sort_key
+from mfa_tui.tui.screens.export import ExportScreen
+from mfa_tui.tui.screens.help import HelpScreen
+from mfa_tui.tui.screens.mfa_prompt import MfaPrompt
+from mfa_tui.tui.screens.totp_setup import TotpSetup
+from mfa_tui.tui.timefmt import Urgency, format_local, urgency
+from mfa_tui.tui.widgets.detail_pane import DetailPane
+from mfa_tui.tui.widgets.event_log import EventKind, EventLog
+from mfa_tui.tui.widgets.profile_table import ProfileTable
+from mfa_tui.tui.widgets.status_header import StatusHeader
+
+TICK_SECONDS = 1.0
+# The log starts hidden below this width (it would squeeze the table at 80×24).
+LOG_MIN_WIDTH = 120
+
+
+class FilterInput(Input):
+    """The `/` field; escape clears it and goes back to the table."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "clear", "Clear filter"),
+        Binding("down", "done", "To table", show=False),
+    ]
+
+    def action_clear(self) -> None:
+        self.value = ""
+        self.app.set_focus(self.app.query_one(ProfileTable))
+
+    def action_done(self) -> None:
+        self.app.set_focus(self.app.query_one(ProfileTable))
+
+
+class MfaTuiApp(App[None]):
+    """The dashboard. `backend` is the engine's door; `clock` is injected for tests."""
+
+    TITLE = "mfa-tui"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {ProfileCommands}
+    # Textual declares this without ClassVar, so mypy refuses the annotation here.
+    HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012
+        (0, "-narrow"),
+        (120, "-wide"),
+    ]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "refresh", "Refresh"),
+        Binding("R", "refresh_due", "Refresh due", key_display="R"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("t", "totp", "TOTP"),
+        Binding("a", "toggle_auto", "Auto"),
+        Binding("e", "export", "Export"),
+        Binding("l", "toggle_log", "Log"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        tick_seconds: float = TICK_SECONDS,
+        background_refresh: bool = True,
+    ) -> None:
+        """Args:
+        backend: reads the files and talks to STS (a fake in tests).
+        clock: wall time for countdowns and expiry; frozen in tests.
+        tick_seconds: how often countdowns repaint and the files are polled.
+        background_refresh: False stops background refreshes entirely (per-profile switches
+            still apply when True).
+        """
+        super().__init__()
+        self.backend = backend
+        self.clock = clock
+        self.tick_seconds = tick_seconds
+        self.background_refresh = background_refresh
+        self.policy = RefreshPolicy()
+        self.snapshot: Snapshot | None = None
+        self.statuses: dict[str, ProfileStatus] = {}
+        self.errors: dict[str, str] = {}
+        self.waiting: dict[str, CodeWanted] = {}
+        self.prompt: MfaPrompt | None = None
+        self.filter_text = ""
+        self.loads = 0
+        self._watcher: FileWatcher | None = None
+        self._problems_seen: set[str] = set()
+        self._bell_for: set[str] = set()
+
+    # --- layout --------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader("mfa-tui", id="header")
+        with Horizontal(id="body"):
+            with Vertical(id="main"):
+                yield FilterInput(placeholder="filter by name", id="filter")
+                yield ProfileTable(self.clock, id="profiles")
+                yield Static("Reading the AWS files…", id="empty")
+            yield DetailPane(id="detail")
+        yield EventLog(self.clock, id="log")
+        yield Footer(compact=True)
+
+    @property
+    def table(self) -> ProfileTable:
+        return self.query_one(ProfileTable)
+
+    @property
+    def event_log(self) -> EventLog:
+        return self.query_one(EventLog)
+
+    def on_mount(self) -> None:
+        self.query_one("#filter").display = False
+        self.event_log.display = self.size.width >= LOG_MIN_WIDTH
+        self.table.focus()
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self._load()
+        self.set_interval(self.tick_seconds, self.tick, name="tick")
+
+    def _theme_changed(self, theme: Theme) -> None:
+        self.table.repaint_all()
+        self._refresh_chrome()
+
+    # --- the tick ------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Once a second: countdowns, header, detail pane, file poll, due refreshes."""
+        now = self.clock.now()
+        self.table.tick(now)
+        self._refresh_chrome(now)
+        self.poll_files()
+        self._start_due(now)
+
+    def poll_files(self) -> None:
+        """Re-read the files if any changed since the last look."""
+        if self._watcher is not None and self._watcher.changed():
+            self._load()
+
+    def _start_due(self, now: datetime) -> None:
+        if not self.background_refresh or self.snapshot is None:
+            return
+        mono = self.clock.monotonic()
+        for name in self.policy.due(self.statuses.values(), self.snapshot.settings, now, mono):
+            self.refresh_profile(name, background=True)
+
+    def _refresh_chrome(self, now: datetime | None = None) -> None:
+        """Header and detail pane; each repaints only if its text changed."""
+        now = now or self.clock.now()
+        header = self.query_one(StatusHeader)
+        if self.snapshot is None:
+            return
+        active_name = self.snapshot.settings.active_profile
+        active = self.statuses.get(active_name)
+        if active is not None and not active.active:
+            active = None
+        source = active_source(list(self.statuses.values()), active_name) if active else None
+        counts: Counter[Urgency] = Counter(
+            urgency(s.expires_at, now, s.refresh_margin)
+            for s in self.statuses.values()
+            if s.managed
+        )
+        header.set_state(
+            active,
+            source=source,
+            active_profile=active_name,
+            counts=dict(counts),
+            busy=sum(1 for n in self.statuses if self.policy.in_flight(n)),
+            now=now,
+        )
+        self.query_one(DetailPane).show_row(self.table.selected, now)
+
+    # --- loading -------------------------------------------------------------------
+
+    def _load(self) -> None:
+        self.run_worker(
+            self._load_job, thread=True, exclusive=True, group="load", exit_on_error=False
+        )
+
+    def _load_job(self) -> None:
+        worker = get_current_worker()
+        try:
+            snapshot = self.backend.load()
+        except MfaTuiError as exc:
+            self.post_message(LoadFailed(exc.title, exc.message))
+            return
+        if not worker.is_cancelled:
+            self.post_message(ProfilesLoaded(snapshot))
+
+    @on(ProfilesLoaded)
+    def _loaded(self, message: ProfilesLoaded) -> None:
+        first = self.snapshot is None
+        self.snapshot = message.snapshot
+        self.statuses = {s.name: s for s in message.snapshot.statuses}
+        self.loads += 1
+        if self._watcher is None:
+            self._watcher = FileWatcher(self.backend.watched_files())
+        for problem in message.snapshot.problems:
+            if problem not in self._problems_seen:
+                self._problems_seen.add(problem)
+                self.log_event(EventKind.WARN, problem)
+        if first:
+            shown = sum(1 for s in self.statuses.values() if shown_in_table(s))
+            managed = sum(1 for s in self.statuses.values() if s.managed)
+            self.log_event(EventKind.INFO, f"{shown} profiles, {managed} managed by mfa-tui")
+        self.update_rows()
+
+    @on(LoadFailed)
+    def _load_failed(self, message: LoadFailed) -> None:
+        self.log_event(EventKind.ERROR, f"{message.title}: {message.message}")
+        self.notify(message.message, title=message.title, severity="error", markup=False)
+        if self.snapshot is None:
+            self.query_one("#empty", Static).update(f"{message.title}: {message.message}")
+
+    # --- rows ----------------------------------------------------------------------
+
+    def row_for(self, status: ProfileStatus, active: str | None) -> RowState:
+        assert self.snapshot is not None
+        settings = self.snapshot.settings
+        name = status.name
+        note, kind = "", NoteKind.NONE
+        backoff = self.policy.backoff(name)
+        if self.policy.in_flight(name):
+            note, kind = "refreshing…", NoteKind.BUSY
+        elif name in self.waiting:
+            note, kind = "MFA code needed: press enter", NoteKind.CODE
+        elif backoff is not None and backoff.expires_at == status.expires_at:
+            note, kind = f"failed, will retry: {backoff.error}", NoteKind.ERROR
+        elif name in self.errors:
+            note, kind = self.errors[name], NoteKind.ERROR
+        return RowState(
+            status=status,
+            seeded=bool(status.mfa_serial and status.mfa_serial in self.snapshot.seeded),
+            auto_refresh=settings.auto_refresh_for(name),
+            active=name == active,
+            note=note,
+            note_kind=kind,
+            last_error=self.errors.get(name, ""),
+        )
+
+    def update_rows(self) -> None:
+        """Rebuild the row states from what is known and hand them to the table."""
+        if self.snapshot is None:
+            return
+        statuses = [s for s in self.statuses.values() if shown_in_table(s)]
+        needle = self.filter_text.casefold()
+        if needle:
+            statuses = [s for s in statuses if needle in s.name.casefold()]
+        statuses.sort(key=sort_key)
+        active = active_source(list(self.statuses.values()), self.snapshot.settings.active_profile)
+        now = self.clock.now()
+        self.table.set_rows([self.row_for(s, active) for s in statuses], now)
+        empty = self.query_one("#empty", Static)
+        empty.display = not statuses
+        if not statuses:
+            empty.update(self._empty_text())
+        self._refresh_chrome(now)
+
+    def _empty_text(self) -> str:
+        if self.filter_text:
+            return f"No profile matches '{self.filter_text}' (esc clears the filter)."
+        files = " and ".join(str(p) for p in self.backend.watched_files()[:2])
+        return (
+            f"No AWS profiles in {files}.\n"
+            "Add a user with 'aws configure --profile NAME' and an mfa_serial line; "
+            "it appears here within a second."
+        )
+
+    def _update_row(self, name: str) -> None:
+        # One profile's note changed; the table patches only cells that differ.
+        self.update_rows()
+
+    def managed_profile_names(self) -> list[str]:
+        """For the command palette."""
+        return sorted((s.name for s in self.statuses.values() if s.managed), key=str.casefold)
+
+    # --- refreshing ----------------------------------------------------------------
+
+    def refresh_profile(
+        self,
+        name: str,
+        *,
+        code: str | None = None,
+        force: bool = False,
+        activate: bool = False,
+        background: bool = False,
+    ) -> bool:
+        """Start a refresh (or a switch) of `name` in a worker; False if one is running.
+
+        A code typed in the prompt replaces whatever attempt is in flight.
+        """
+        status = self.statuses.get(name)
+        if status is None:
+            return False
+        if not self.policy.started(name) and code is None:
+            if not background:
+                self.notify(f"{name} is already being refreshed", markup=False, timeout=3)
+            return False
+        if not background:
+            self.waiting.pop(name, None)
+        self.run_worker(
+            partial(
+                self._refresh_job,
+                name,
+                code=code,
+                force=force,
+                activate=activate,
+                background=background,
+            ),
+            thread=True,
+            exclusive=True,
+            group=f"refresh:{name}",
+            exit_on_error=False,
+            name=f"refresh {name}",
+        )
+        self._update_row(name)
+        return True
+
+    def _refresh_job(
+        self, name: str, *, code: str | None, force: bool, activate: bool, background: bool
+    ) -> None:
+        worker = get_current_worker()
+        cancel: threading.Event = worker.cancelled_event
+        try:
+            if activate:
+                result = self.backend.activate(name, code=code)
+            else:
+                result = self.backend.refresh(name, code=code, force=force, cancel=cancel)
+        except NeedsCodeError as exc:
+            try:
+                wanted = self.backend.code_wanted(name)
+            except MfaTuiError:
+                wanted = None
+            status = self.statuses.get(name)
+            if wanted is None:
+                serial = status.mfa_serial if status and status.mfa_serial else ""
+                wanted = CodeWanted(
+                    name, serial, status.chain[-1] if status and status.chain else name
+                )
+            message: CodeNeeded | RefreshFailed | SessionRefreshed = CodeNeeded(
+                name, wanted, activate, background, exc.message
+            )
+        except MfaTuiError as exc:
+            message = RefreshFailed(
+                name,
+                exc.title,
+                exc.message,
+                isinstance(exc, InvalidMfaCodeError),
+                background,
+            )
+        else:
+            message = SessionRefreshed(name, result, activate, background)
+        if not worker.is_cancelled:
+            self.post_message(message)
+
+    @on(SessionRefreshed)
+    def _refreshed(self, message: SessionRefreshed) -> None:
+        name = message.profile
+        result = message.result
+        self.policy.finished(name, Outcome.OK, mono=self.clock.monotonic())
+        self.errors.pop(name, None)
+        self.waiting.pop(name, None)
+        self._bell_for.discard(name)
+        until = format_local(result.expiration)
+        settings = self.snapshot.settings if self.snapshot else None
+        active_name = settings.active_profile if settings else "the active profile"
+        if message.activated:
+            text = f"Switched: {active_name} now holds {name}'s session (until {until})"
+            self.log_event(EventKind.OK, text)
+            self.notify(text, title="Switched", markup=False, timeout=4)
+        elif result.refreshed:
+            how = "in the background" if message.background else ""
+            self.log_event(
+                EventKind.OK,
+                f"Refreshed {name} {how}: {result.session_profile} until {until}".replace(
+                    "  ", " "
+                ),
+            )
+        else:
+            self.log_event(EventKind.INFO, f"{name}: {result.message}")
+        self._unblock_waiting_for(name)
+        if self.prompt is not None and self.prompt.wanted.profile == name:
+            self.prompt.succeeded()
+        self.poll_files()
+        self._update_row(name)
+
+    def _unblock_waiting_for(self, name: str) -> None:
+        """A user's session is valid again: its roles waiting for a code can go on."""
+        status = self.statuses.get(name)
+        user = status.chain[-1] if status and status.chain else name
+        for other, wanted in list(self.waiting.items()):
+            if wanted.user == user or other == name:
+                del self.waiting[other]
+                self.policy.forget(other)
+                self._bell_for.discard(other)
+
+    @on(RefreshFailed)
+    def _failed(self, message: RefreshFailed) -> None:
+        name = message.profile
+        status = self.statuses.get(name)
+        backoff = self.policy.finished(
+            name,
+            Outcome.FAILED,
+            mono=self.clock.monotonic(),
+            expires_at=status.expires_at if status else None,
+            error=message.message,
+        )
+        self.errors[name] = message.message
+        self.log_event(EventKind.ERROR, f"{name}: {message.title}: {message.message}")
+        if self.prompt is not None and self.prompt.wanted.profile == name:
+            self.prompt.failed(message.message)
+        elif not message.background or (backoff is not None and backoff.failures == 1):
+            self.notify(
+                message.message,
+                title=f"{message.title}: {name}",
+                severity="error",
+                markup=False,
+                timeout=8,
+            )
+        self._update_row(name)
+
+    @on(CodeNeeded)
+    def _code_needed(self, message: CodeNeeded) -> None:
+        name = message.profile
+        status = self.statuses.get(name)
+        self.policy.finished(
+            name,
+            Outcome.NEEDS_CODE,
+            mono=self.clock.monotonic(),
+            expires_at=status.expires_at if status else None,
+            error=message.message,
+        )
+        if not message.background:
+            self.open_prompt(message.wanted, activate=message.activate)
+            self._update_row(name)
+            return
+        self.waiting[name] = message.wanted
+        self.log_event(EventKind.WARN, f"{name} needs an MFA code ({message.wanted.mfa_serial})")
+        # One bell and one notification per device, not one per role it unlocks.
+        if not any(
+            w.mfa_serial == message.wanted.mfa_serial
+            for other, w in self.waiting.items()
+            if other != name and other in self._bell_for
+        ):
+            self.bell()
+            self.notify(
+                f"{name}'s session is about to expire and needs a code from "
+                f"{message.wanted.mfa_serial.rsplit('/', 1)[-1] or 'your MFA device'}. "
+                "Select it and press enter.",
+                title="MFA code needed",
+                severity="warning",
+                markup=False,
+                timeout=30,
+            )
+        self._bell_for.add(name)
+        self._update_row(name)
+
+    # --- the prompt ----------------------------------------------------------------
+
+    def open_prompt(self, wanted: CodeWanted, *, activate: bool) -> None:
+        """Ask for a code for `wanted.profile`; the refresh starts when six digits are in."""
+        if self.prompt is not None:
+            self.notify(
+                f"{wanted.profile} also needs a code; finish the open prompt first",
+                markup=False,
+            )
+            return
+        verb = "Switch to" if activate else "Refresh"
+        prompt = MfaPrompt(wanted, purpose=f"{verb} {wanted.profile}", activate=activate)
+        self.prompt = prompt
+        self.push_screen(prompt, partial(self._prompt_closed, prompt))
+
+    def _prompt_closed(self, prompt: MfaPrompt, done: bool | None) -> None:
+        if self.prompt is prompt:
+            self.prompt = None
+        if not done:
+            self.log_event(EventKind.INFO, f"{prompt.wanted.profile}: MFA prompt cancelled")
+
+    @on(MfaPrompt.Submitted)
+    def _code_submitted(self, message: MfaPrompt.Submitted) -> None:
+        self.refresh_profile(
+            message.profile, code=message.code, force=True, activate=message.prompt.activate
+        )
+
+    # --- actions -------------------------------------------------------------------
+
+    def _selected_managed(self) -> RowState | None:
+        row = self.table.selected
+        if row is None:
+            return None
+        if not row.status.managed:
+            reason = row.status.reason or "mfa-tui does not manage it"
+            self.notify(f"{row.name}: {reason}", markup=False, timeout=4)
+            return None
+        return row
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_switch()
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.query_one(DetailPane).show_row(self.table.selected, self.clock.now())
+
+    def action_switch(self) -> None:
+        row = self._selected_managed()
+        if row is None:
+            return
+        wanted = self.waiting.get(row.name)
+        if wanted is not None and not row.active:
+            # The profile is waiting for a code: take it, without switching to it.
+            self.open_prompt(wanted, activate=False)
+            return
+        self.switch_to(row.name)
+
+    def switch_to(self, name: str) -> None:
+        """Make `name`'s session the active profile (refreshing it first if needed)."""
+        self.log_event(EventKind.INFO, f"Switching to {name}…")
+        self.refresh_profile(name, activate=True)
+
+    def action_refresh(self) -> None:
+        row = self._selected_managed()
+        if row is not None:
+            self.policy.forget(row.name)
+            self.refresh_profile(row.name, force=True)
+
+    def action_refresh_due(self) -> None:
+        if self.snapshot is None:
+            return
+        now = self.clock.now()
+        started = 0
+        for status in sorted(self.statuses.values(), key=sort_key):
+            if status.managed and self.policy.wants_refresh(status, self.snapshot.settings, now):
+                self.policy.forget(status.name)
+                started += self.refresh_profile(status.name, background=True)
+        if not started:
+            self.notify("Nothing is inside its refresh margin.", timeout=3)
+        else:
+            self.log_event(EventKind.INFO, f"Refreshing {started} due session(s)")
+
+    def action_filter(self) -> None:
+        field = self.query_one(FilterInput)
+        field.display = True
+        field.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value.strip()
+        self.update_rows()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.table.focus()
+
+    def on_descendant_blur(self) -> None:
+        field = self.query_one(FilterInput)
+        if not field.has_focus and not field.value:
+            field.display = False
+
+    def action_toggle_log(self) -> None:
+        self.event_log.display = not self.event_log.display
+
+    def action_help(self) -> None:
+        settings = self.snapshot.settings if self.snapshot else None
+        self.push_screen(HelpScreen(settings.active_profile if settings else "mfa-tui"))
+
+    def action_export(self) -> None:
+        row = self._selected_managed()
+        if row is None or self.snapshot is None:
+            return
+        self.push_screen(
+            ExportScreen(
+                row.name, row.status.session_profile, self.snapshot.settings.active_profile
+            )
+        )
+
+    def action_toggle_auto(self) -> None:
+        row = self._selected_managed()
+        if row is None or self.snapshot is None:
+            return
+        settings = self.snapshot.settings
+        value = not settings.auto_refresh_for(row.name)
+        new = settings.with_profile(row.name, auto_refresh=value)
+        # Shown at once; the settings file follows from a worker.
+        self.snapshot = Snapshot(
+            statuses=self.snapshot.statuses,
+            settings=new,
+            problems=self.snapshot.problems,
+            seeded=self.snapshot.seeded,
+        )
+        self.log_event(EventKind.INFO, f"Auto-refresh {'on' if value else 'off'} for {row.name}")
+        self._save_settings(new)
+        self.update_rows()
+
+    @work(thread=True, exclusive=True, group="settings", exit_on_error=False)
+    def _save_settings(self, settings_to_save: Settings) -> None:
+        try:
+            self.backend.save_settings(settings_to_save)
+        except MfaTuiError as exc:
+            self.post_message(LoadFailed(exc.title, exc.message))
+
+    def action_totp(self) -> None:
+        row = self._selected_managed()
+        if row is None:
+            return
+        status = row.status
+        user = self.statuses.get(status.chain[-1]) if status.chain else status
+        serial = status.mfa_serial or (user.mfa_serial if user else None)
+        if user is None or user.kind is not Kind.USER or not serial:
+            self.notify(
+                f"{row.name} has no mfa_serial: add one to its profile in the config file "
+                "(or run 'mfa-tui refresh' once to discover it)",
+                markup=False,
+            )
+            return
+        self.push_screen(
+            TotpSetup(user.name, serial, self.clock),
+            partial(self._totp_done, user.name, serial),
+        )
+
+    def _totp_done(self, user: str, serial: str, seed: str | None) -> None:
+        if seed:
+            self._save_seed(user, serial, seed)
+
+    @work(thread=True, exclusive=True, group="seed", exit_on_error=False)
+    def _save_seed(self, user: str, serial: str, seed: str) -> None:
+        try:
+            self.backend.save_seed(user, seed)
+        except MfaTuiError as exc:
+            self.post_message(SeedFailed(user, exc.title, exc.message))
+            return
+        self.post_message(SeedSaved(user, serial))
+
+    @on(SeedSaved)
+    def _seed_saved(self, message: SeedSaved) -> None:
+        self.log_event(
+            EventKind.OK,
+            f"TOTP seed for {message.profile} stored in the keyring: it refreshes by itself now",
+        )
+        self.notify(f"Seed stored for {message.profile}", markup=False, timeout=4)
+        self._load()
+
+    @on(SeedFailed)
+    def _seed_failed(self, message: SeedFailed) -> None:
+        self.log_event(EventKind.ERROR, f"{message.profile}: {message.message}")
+        self.notify(message.message, title=message.title, severity="error", markup=False)
+
+    # --- misc ----------------------------------------------------------------------
+
+    def log_event(self, kind: EventKind, message: str) -> None:
+        self.event_log.add(kind, message)

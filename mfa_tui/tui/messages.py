@@ -1,0 +1,69 @@
+"""Messages thread workers post back to the app; small dataclasses, no widgets inside."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from mfa_tui.core.backend import CodeWanted, Refreshed, Snapshot
+
+
+@dataclass
+class ProfilesLoaded(Message):
+    """The files were read again."""
+
+    snapshot: Snapshot
+
+
+@dataclass
+class LoadFailed(Message):
+    """The files or settings could not be read."""
+
+    title: str
+    message: str
+
+
+@dataclass
+class SessionRefreshed(Message):
+    """A refresh (or a switch, when `activated`) worked."""
+
+    profile: str
+    result: Refreshed
+    activated: bool
+    background: bool
+
+
+@dataclass
+class RefreshFailed(Message):
+    """A refresh failed; `invalid_code` when STS rejected the code typed."""
+
+    profile: str
+    title: str
+    message: str
+    invalid_code: bool
+    background: bool
+
+
+@dataclass
+class CodeNeeded(Message):
+    """A refresh needs a person's MFA code."""
+
+    profile: str
+    wanted: CodeWanted
+    activate: bool
+    background: bool
+    message: str
+
+
+@dataclass
+class SeedSaved(Message):
+    profile: str
+    mfa_serial: str
+
+
+@dataclass
+class SeedFailed(Message):
+    profile: str
+    title: str
+    message: str

@@ -1,0 +1,71 @@
+"""The `?` screen: every key, and where the active profile points."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+KEYS: tuple[tuple[str, str], ...] = (
+    ("↑ ↓ / PgUp PgDn", "move through the profiles"),
+    ("enter", "switch: make the profile's session the active profile (asks a code if needed)"),
+    ("r", "refresh the selected profile now"),
+    ("R", "refresh every session inside its refresh margin"),
+    ("/", "filter by name (esc clears)"),
+    ("t", "set up a TOTP seed for the selected user (codes without your phone)"),
+    ("a", "auto-refresh on/off for the selected profile (saved)"),
+    ("e", "show the export lines for your shell"),
+    ("l", "show or hide the event log"),
+    ("ctrl+p", "command palette: switch to / refresh any profile, change theme"),
+    ("?", "this help"),
+    ("q", "quit (sessions stay in the credentials file)"),
+)
+
+
+def help_table() -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    for key, what in KEYS:
+        table.add_row(key, what)
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close"),
+        Binding("q", "close", "Close", show=False),
+        Binding("question_mark", "close", "Close", show=False),
+    ]
+
+    def __init__(self, active_profile: str) -> None:
+        super().__init__()
+        self.active_profile = active_profile
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="dialog"):
+            yield Static(help_table(), id="keys")
+            yield Static(
+                Text.assemble(
+                    "Run ",
+                    (f"export AWS_PROFILE={self.active_profile}", "bold"),
+                    " once in your shell: every aws command then uses the session you "
+                    "last switched to here. Colours: green plenty of time, yellow inside "
+                    "the refresh margin, red expired. ⚿ = TOTP seed stored.",
+                ),
+                id="about",
+            )
+
+    def on_mount(self) -> None:
+        dialog = self.query_one("#dialog")
+        dialog.border_title = "Keys"
+        dialog.border_subtitle = "esc to close"
+
+    def action_close(self) -> None:
+        self.dismiss(None)

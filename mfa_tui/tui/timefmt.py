@@ -1,0 +1,71 @@
+"""How time left is written and coloured; pure functions, shared by every widget."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+
+class Urgency(StrEnum):
+    """How soon a session needs attention, which picks its colour."""
+
+    PLENTY = "plenty"
+    MARGIN = "margin"
+    EXPIRED = "expired"
+    NONE = "none"
+
+
+def seconds_left(expires_at: datetime | None, now: datetime) -> int | None:
+    """Whole seconds until expiry (never rounded up, so 0 means expired), None: none."""
+    if expires_at is None:
+        return None
+    return int((expires_at - now).total_seconds() // 1)
+
+
+def format_left(expires_at: datetime | None, now: datetime) -> str:
+    """`HH:MM:SS` of time left; `expired`; `—` when there is no session.
+
+    Hours are not wrapped at 24: a 36-hour session reads `36:00:00`.
+    """
+    left = seconds_left(expires_at, now)
+    if left is None:
+        return "—"
+    if left <= 0:
+        return "expired"
+    hours, rest = divmod(left, 3600)
+    return f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def urgency(expires_at: datetime | None, now: datetime, margin: int) -> Urgency:
+    left = seconds_left(expires_at, now)
+    if left is None:
+        return Urgency.NONE
+    if left <= 0:
+        return Urgency.EXPIRED
+    if left <= margin:
+        return Urgency.MARGIN
+    return Urgency.PLENTY
+
+
+def format_local(when: datetime | None) -> str:
+    """An absolute time in the local zone, e.g. `2026-01-01 13:00:00 CET`."""
+    if when is None:
+        return "—"
+    local = when.astimezone()
+    return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname() or ''}".rstrip()
+
+
+def format_ago(when: datetime | None, now: datetime) -> str:
+    """`5 min ago`-style distance into the past, for "last refresh"."""
+    if when is None:
+        return "never"
+    seconds = int((now - when).total_seconds())
+    if seconds < 0:
+        return "just now"
+    if seconds < 60:
+        return f"{seconds} s ago"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86_400:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min ago"
+    return f"{seconds // 86_400} d ago"

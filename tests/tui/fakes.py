@@ -1,0 +1,154 @@
+"""A `Backend` that behaves like the engine on real files, without STS.
+
+It reads the real AWS files with the real loader and writes sessions with the real
+writer; only the STS call is replaced: a user needs a code unless its serial has a seed,
+a role refreshes silently while its user's session is valid, `000000` is a wrong code.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from mfa_tui.aws.credentials import OWNER_KEY, write_section
+from mfa_tui.aws.files import AwsPaths, Kind, format_expiration, load_profiles
+from mfa_tui.clock import Clock
+from mfa_tui.core.backend import CodeWanted, Refreshed, Snapshot
+from mfa_tui.core.status import all_statuses
+from mfa_tui.errors import InvalidMfaCodeError, NeedsCodeError, NetworkError
+from mfa_tui.settings import Settings, load_settings, save_settings
+
+WRONG_CODE = "000000"
+
+
+@dataclass
+class Call:
+    op: str
+    profile: str
+    code: str | None = None
+
+
+@dataclass
+class FakeBackend:
+    paths: AwsPaths
+    settings_file: Path
+    clock: Clock
+    seeded: set[str] = field(default_factory=set)
+    calls: list[Call] = field(default_factory=list)
+    # Set to make refresh() wait until it is cleared (a slow STS).
+    gate: threading.Event | None = None
+    fail_with: Exception | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def watched_files(self) -> list[Path]:
+        return [self.paths.config, self.paths.credentials, self.settings_file]
+
+    def settings(self) -> Settings:
+        return load_settings(self.settings_file)
+
+    def load(self) -> Snapshot:
+        settings = self.settings()
+        profile_set = load_profiles(self.paths)
+        statuses = all_statuses(profile_set, settings, self.clock.now())
+        serials = {s.mfa_serial for s in statuses if s.mfa_serial}
+        return Snapshot(
+            statuses=statuses,
+            settings=settings,
+            problems=list(profile_set.problems),
+            seeded=frozenset(serials & self.seeded),
+        )
+
+    def _user_session_valid(self, user: str) -> bool:
+        settings = self.settings()
+        profile_set = load_profiles(self.paths)
+        session = profile_set.get(settings.session_profile_for(user))
+        return bool(
+            session is not None
+            and session.expiration is not None
+            and session.expiration > self.clock.now()
+        )
+
+    def code_wanted(self, name: str) -> CodeWanted | None:
+        profile_set = load_profiles(self.paths)
+        profile = profile_set.profiles[name]
+        user = profile.chain[-1] if profile.chain else name
+        serial = profile.mfa_serial or profile_set.profiles[user].mfa_serial or ""
+        if serial in self.seeded:
+            return None
+        if profile.kind is Kind.ROLE and self._user_session_valid(user):
+            return None
+        return CodeWanted(name, serial, user)
+
+    def _write(self, name: str, seconds: int) -> Refreshed:
+        settings = self.settings()
+        session = settings.session_profile_for(name)
+        expiration = self.clock.now() + timedelta(seconds=seconds)
+        write_section(
+            self.paths.credentials,
+            session,
+            {
+                "aws_access_key_id": "ASIAFAKE" + name.upper().replace("-", "")[:8],
+                "aws_secret_access_key": "fake-secret",
+                "aws_session_token": "fake-token",
+                "expiration": format_expiration(expiration),
+                "mfa_tui_refreshed": format_expiration(self.clock.now()),
+                OWNER_KEY: name,
+            },
+        )
+        return Refreshed(name, session, expiration, True, f"wrote {session}")
+
+    def refresh(
+        self,
+        name: str,
+        *,
+        code: str | None = None,
+        force: bool = False,
+        cancel: threading.Event | None = None,
+    ) -> Refreshed:
+        self.calls.append(Call("refresh", name, code))
+        if self.gate is not None:
+            self.gate.wait(10)
+        if self.fail_with is not None:
+            raise self.fail_with
+        wanted = self.code_wanted(name)
+        if wanted is not None and code is None:
+            raise NeedsCodeError(f"{name} needs a code from {wanted.mfa_serial}")
+        if code == WRONG_CODE:
+            raise InvalidMfaCodeError(
+                "MultiFactorAuthentication failed with invalid MFA one time pass code."
+            )
+        profile = load_profiles(self.paths).profiles[name]
+        with self.lock:
+            if profile.kind is Kind.ROLE:
+                user = profile.chain[-1]
+                if not self._user_session_valid(user):
+                    self._write(user, 43_200)
+                return self._write(name, 3_600)
+            return self._write(name, 43_200)
+
+    def activate(self, name: str, *, code: str | None = None) -> Refreshed:
+        settings = self.settings()
+        profile_set = load_profiles(self.paths)
+        session = profile_set.get(settings.session_profile_for(name))
+        if session is None or session.expiration is None or session.expiration <= self.clock.now():
+            result = self.refresh(name, code=code)
+        else:
+            self.calls.append(Call("activate", name, code))
+            result = Refreshed(name, session.name, session.expiration, False, "still valid")
+        values = dict(load_profiles(self.paths).profiles[result.session_profile].values)
+        values[OWNER_KEY] = name
+        write_section(self.paths.credentials, settings.active_profile, values)
+        return result
+
+    def save_seed(self, name: str, seed: str) -> None:
+        profile = load_profiles(self.paths).profiles[name]
+        assert profile.mfa_serial
+        self.seeded.add(profile.mfa_serial)
+
+    def save_settings(self, settings: Settings) -> None:
+        save_settings(settings, self.settings_file)
+
+
+__all__ = ["FakeBackend", "NetworkError"]

@@ -1,0 +1,438 @@
+"""The dashboard under pilot, on real AWS files and the fake engine (no STS here).
+
+The tick is driven by hand (`app.tick()`, after advancing the frozen clock), so nothing
+here waits for wall time beyond a pause for the event loop.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+from mfa_tui.aws.credentials import OWNER_KEY, write_section
+from mfa_tui.aws.files import format_expiration, load_profiles
+from mfa_tui.clock import FrozenClock
+from mfa_tui.errors import NetworkError
+from mfa_tui.settings import load_settings
+from mfa_tui.tui.app import MfaTuiApp
+from mfa_tui.tui.screens.export import ExportScreen
+from mfa_tui.tui.screens.help import HelpScreen
+from mfa_tui.tui.screens.mfa_prompt import CodeInput, MfaPrompt
+from mfa_tui.tui.screens.totp_setup import TotpSetup
+from mfa_tui.tui.widgets.status_header import StatusHeader
+from tests.tui.conftest import SERIAL
+from tests.tui.fakes import WRONG_CODE, FakeBackend
+
+SLOW = 10_000.0  # no automatic ticks: the tests tick by hand
+
+
+def make_app(backend: FakeBackend, clock: FrozenClock) -> MfaTuiApp:
+    return MfaTuiApp(backend, clock=clock, tick_seconds=SLOW)
+
+
+async def settle(app: MfaTuiApp, pilot: object) -> None:
+    """Let workers finish and their messages land."""
+    from textual.pilot import Pilot
+
+    assert isinstance(pilot, Pilot)
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def left_cell(app: MfaTuiApp, name: str) -> str:
+    return str(app.table.get_cell(name, "left"))
+
+
+def section(path: Path, name: str) -> dict[str, str] | None:
+    profiles = load_profiles().profiles
+    profile = profiles.get(name)
+    return dict(profile.values) if profile is not None else None
+
+
+def give_user_session(backend: FakeBackend, seconds: int = 43_200) -> None:
+    backend.refresh("test-user", code="123456")
+    backend.calls.clear()
+
+
+async def test_switching_to_a_role_writes_the_active_profile(
+    backend: FakeBackend, clock: FrozenClock
+) -> None:
+    give_user_session(backend)
+    app = make_app(backend, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        assert app.table.select("my-test-role")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        # The user's session unlocks the role: no prompt.
+        assert not isinstance(app.screen, MfaPrompt)
+        active = section(backend.paths.credentials, "mfa-tui")
+        assert active is not None
+        assert active[OWNER_KEY] == "my-test-role"
+        assert active["aws_session_token"] == "fake-token"
+        assert app.table.row_state("my-test-role") is not None
+        assert app.table.row_state("my-test-role").active  # type: ignore[union-attr]
+        header = app.query_one(StatusHeader).plain(clock.now())
+        assert "active: my-test-role" in header and "01:00:00" in header
+        assert any("Switched" in line for line in app.event_log.lines_written)
+
+
+async def test_prompt_validates_retries_a_wrong_code_and_then_switches(
+    backend: FakeBackend, clock: FrozenClock
+) -> None:
+    app = make_app(backend, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        app.table.select("test-user")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        prompt = app.screen
+        assert isinstance(prompt, MfaPrompt)
+        assert SERIAL in str(prompt.query_one("#device").render())
+        assert "test-user" in str(prompt.query_one("#title").render())
+        # Letters are refused, and enter on a short code explains instead of submitting.
+        await pilot.press("1", "2", "x", "3", "enter")
+        field = prompt.query_one(CodeInput)
+        assert field.value == "123"
+        assert "6 digits" in prompt.error_text
+        assert [c for c in backend.calls if c.code is not None] == []
+        # A wrong code: the error shows in place, the field empties, the prompt stays.
+        field.value = ""
+        await pilot.press(*WRONG_CODE)
+        await settle(app, pilot)
+        assert app.screen is prompt
+        assert "invalid MFA one time pass code" in prompt.error_text
+        assert field.value == ""
+        assert not field.disabled
+        assert section(backend.paths.credentials, "mfa-tui") is None
+        # The next code submits by itself at six digits and switches.
+        await pilot.press(*"654321")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, MfaPrompt)
+        assert [c.code for c in backend.calls] == [None, WRONG_CODE, "654321"]
+        active = section(backend.paths.credentials, "mfa-tui")
+        assert active is not None and active[OWNER_KEY] == "test-user"
+
+
+async def test_prompt_cancel_writes_nothing(backend: FakeBackend, clock: FrozenClock) -> None:
+    before = backend.paths.credentials.read_bytes()
+    app = make_app(backend, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        app.table.select("admin")
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert isinstance(app.screen, MfaPrompt)
+        await pilot.press("4", "2", "escape")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, MfaPrompt)
+        assert app.prompt is None
+        assert backend.paths.credentials.read_bytes() == before
+        assert any("cancelled" in line for line in app.event_log.lines_written)
+
+
+async def test_pasted_code_with_a_space_is_accepted(
+    backend: FakeBackend, clock: FrozenClock
+) -> None:
+    app = make_app(backend, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        app.table.select("test-user")
+        await pilot.press("r")
+        await settle(app, pilot)
+        prompt = app.screen
+        assert isinstance(prompt, MfaPrompt)
+        from textual.events import Paste
+
+        prompt.query_one(CodeInput).post_message(Paste("123 456\n"))
+        await settle(app, pilot)
+        assert [c.code for c in backend.calls] == [None, "123456"]
+        assert not isinstance(app.screen, MfaPrompt)
+
+
+async def test_countdown_is_recomputed_from_the_clock_each_tick(
+    backend: FakeBackend, clock: FrozenClock
+) -> None:
+    give_user_session(backend)
+    app = make_app(backend, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        assert left_cell(app, "test-user") == "12:00:00"
+        clock.advance(1)
+        app.tick()
+        assert left_cell(app, "test-user") == "11:59:59"
+        # Ten seconds of missed ticks (a suspended laptop) are not ten decrements late.
+        clock.advance(3600 + 10)
+        app.tick()
+        assert left_cell(app, "test-user") == "10:59:49"
+        clock.advance(11 * 3600)
+        app.tick()
+        assert left_cell(app, "test-user") == "expired"
+
+
+async def test_background_refresh_fires_inside_the_margin(
+    backend: FakeBackend, clock: FrozenClock
+) -> None:
+    give_user_session(backend)
+    backend.refresh("my-test-role")
+    backend.calls.clear()
+    app = make_app(backend, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        app.tick()
+        await settle(app, pilot)
+        assert backend.calls == []  # an hour left: nothing is due
+        clock.advance(3600 - 299)  # inside the 5-minute role margin
+        app.tick()
+        await settle(app, pilot)
+        assert [c.profile for c in backend.calls] == ["my-test-role"]
+        assert backend.calls[0].code is None
+        app.tick()
+        await settle(app, pilot)
+        assert left_cell(app, "my-test-role") == "01:00:00"
+        assert any("in the background" in line for line in app.event_log.lines_written)
+
+
+async def test_auto_refresh_off_is_saved_and_respected(
+    backend: FakeBackend, clock: FrozenClock
+) -> None:
+    give_user_session(backend)
+    backend.refresh("my-test-role")
+    backend.calls.clear()
+    app = make_app(backend, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        app.table.select("my-test-role")
+        await pilot.press("a")
+        await settle(app, pilot)
+        assert load_settings(backend.settings_file).auto_refresh_for("my-test-role") is False
+        assert str(app.table.get_cell("my-test-role", "auto")) == "off"
+        clock.advance(3600 - 60)
+        app.tick()
+        await settle(app, pilot)
+        assert backend.calls == []
+
+
+async def test_a_code_needed_in_the_background_rings_and_waits_for_enter(
+    backend: FakeBackend, clock: FrozenClock
+) -> None:
+    give_user_session(backend)
+    bells: list[int] = []
+    app = make_app(backend, clock)
+    app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        clock.advance(43_200 - 500)  # the user session is inside its 10-minute margin
+        app.tick()
+        await settle(app, pilot)
+        assert not isinstance(app.screen, MfaPrompt)  # never pops up by itself
+        assert bells == [1]
+        assert any("MFA code needed" in n.title for n in app._notifications)
+        assert str(app.table.get_cell("test-user", "state")) == "needs code"
+        # Not retried every tick while it waits for the person.
+        app.tick()
+        await settle(app, pilot)
+        assert [c.profile for c in backend.calls] == ["test-user"]
+        app.table.select("test-user")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, MfaPrompt)
+        await pilot.press(*"111111")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, MfaPrompt)
+        assert str(app.table.get_cell("test-user", "state")) == ""
+
+
+async def test_a_slow_sts_call_does_not_block_keys_or_the_countdown(
+    backend: FakeBackend, clock: FrozenClock
+) -> None:
+    give_user_session(backend)
+    backend.gate = threading.Event()
+    app = make_app(backend, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        app.table.select("admin")
+        await pilot.press("r")
+        await pilot.pause()
+        assert str(app.table.get_cell("admin", "state")) == "refreshing…"
+        # While the worker waits on STS, the keys and the tick carry on.
+        await pilot.press("down")
+        assert app.table.selected_name == "ops-chained"
+        clock.advance(1)
+        app.tick()
+        assert left_cell(app, "test-user") == "11:59:59"
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        # A second refresh of the same profile is refused, not queued behind the first.
+        app.table.select("admin")
+        await pilot.press("r")
+        await pilot.pause()
+        assert [c.profile for c in backend.calls] == ["admin"]
+        backend.gate.set()
+        await settle(app, pilot)
+        assert str(app.table.get_cell("admin", "state")) == ""
+
+
+async def test_failures_are_shown_and_back_off(backend: FakeBackend, clock: FrozenClock) -> None:
+    give_user_session(backend)
+    backend.refresh("my-test-role")
+    backend.calls.clear()
+    backend.fail_with = NetworkError("STS at 127.0.0.1:1 did not answer within 5 s")
+    app = make_app(backend, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        clock.advance(3600 - 200)
+        app.tick()
+        await settle(app, pilot)
+        assert len(backend.calls) == 1
+        assert str(app.table.get_cell("my-test-role", "state")) == "failed"
+        assert "did not answer" in str(app.table.get_cell("my-test-role", "note"))
+        clock.advance(10)
+        app.tick()
+        await settle(app, pilot)
+        assert len(backend.calls) == 1  # backing off
+        clock.advance(25)
+        app.tick()
+        await settle(app, pilot)
+        assert len(backend.calls) == 2  # retried after 30 s
+        backend.fail_with = None
+        clock.advance(61)
+        app.tick()
+        await settle(app, pilot)
+        assert len(backend.calls) == 3
+        assert str(app.table.get_cell("my-test-role", "state")) == ""
+
+
+async def test_changes_by_other_programs_appear(backend: FakeBackend, clock: FrozenClock) -> None:
+    app = make_app(backend, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        assert left_cell(app, "test-user") == "—"
+        expiry = clock.now() + timedelta(hours=2)
+        write_section(
+            backend.paths.credentials,
+            "test-user-mfa",
+            {
+                "aws_access_key_id": "ASIAOTHER",
+                "aws_secret_access_key": "x",
+                "aws_session_token": "y",
+                "expiration": format_expiration(expiry),
+                OWNER_KEY: "test-user",
+            },
+        )
+        app.tick()
+        await settle(app, pilot)
+        assert left_cell(app, "test-user") == "02:00:00"
+        loads = app.loads
+        app.tick()
+        await settle(app, pilot)
+        assert app.loads == loads  # unchanged files are not parsed again
+
+
+async def test_filter_narrows_the_table(backend: FakeBackend, clock: FrozenClock) -> None:
+    app = make_app(backend, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("slash", "r", "o", "l", "e")
+        await pilot.pause()
+        assert app.table.row_count == 1
+        assert app.table.selected_name == "my-test-role"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.table.row_count == 6
+        assert app.table.has_focus
+
+
+async def test_unmanaged_profiles_show_their_reason_and_are_not_switched(
+    backend: FakeBackend, clock: FrozenClock
+) -> None:
+    app = make_app(backend, clock)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await settle(app, pilot)
+        assert "aws sso login" in str(app.table.get_cell("sso-dev", "note"))
+        assert "dim" in str(app.table.get_cell("sso-dev", "name").style)
+        app.table.select("sso-dev")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert backend.calls == []
+
+
+async def test_export_shows_profile_lines_and_no_secret(
+    backend: FakeBackend, clock: FrozenClock
+) -> None:
+    give_user_session(backend)
+    app = make_app(backend, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        app.table.select("test-user")
+        await pilot.press("e")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ExportScreen)
+        assert screen.lines[0] == "export AWS_PROFILE=mfa-tui"
+        assert "export AWS_PROFILE=test-user-mfa" in screen.lines
+        text = app.export_screenshot()
+        assert "fake-secret" not in text and "long-term-secret" not in text
+        await pilot.press("escape")
+
+
+async def test_totp_setup_masks_the_seed_and_stores_it(
+    backend: FakeBackend, clock: FrozenClock
+) -> None:
+    seed = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    app = make_app(backend, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        app.table.select("my-test-role")  # a role: the seed belongs to its user's device
+        await pilot.press("t")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, TotpSetup)
+        await pilot.press(*seed.lower())
+        await pilot.pause()
+        shot = app.export_screenshot()
+        assert seed not in shot and seed.lower() not in shot
+        assert "should show" in str(screen.query_one("#current").render())
+        screen.query_one("#save").focus()
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert backend.seeded == {SERIAL}
+        assert "⚿" in str(app.table.get_cell("test-user", "mfa"))
+        assert all(seed not in line for line in app.event_log.lines_written)
+
+
+async def test_command_palette_offers_switch_and_refresh(
+    backend: FakeBackend, clock: FrozenClock
+) -> None:
+    give_user_session(backend)
+    app = make_app(backend, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"switch my-test")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        active = section(backend.paths.credentials, "mfa-tui")
+        assert active is not None and active[OWNER_KEY] == "my-test-role"
+
+
+async def test_help_lists_every_key(backend: FakeBackend, clock: FrozenClock) -> None:
+    app = make_app(backend, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        shot = app.export_screenshot()
+        for key in ("enter", "switch", "TOTP", "auto-refresh", "export", "filter", "quit"):
+            assert key in shot
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
