@@ -1,0 +1,359 @@
+"""mfa-tui's benchmark harness: every speed figure README quotes, with its baseline.
+
+Run: `uv run --group bench python bench/run.py` (about two minutes on two cores).
+
+Machines are noisy and absolute times do not compare between runs, so each figure is
+measured beside a baseline in the same run and reported as a ratio; each is the median
+of several runs after a warm-up, with the spread (min–max). The markdown table goes to
+stdout and to bench/results.md, which README's performance section shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.generate import write as write_files  # noqa: E402
+
+PYTHON = sys.executable
+BIN = Path(PYTHON).parent
+
+
+@dataclass
+class Figure:
+    name: str
+    value: str
+    baseline: str
+    ratio: str
+    target: str
+    ok: bool | None
+
+
+def _times(fn: Callable[[], object], runs: int, warmup: int = 1) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def _run(cmd: list[str], env: dict[str, str]) -> Callable[[], None]:
+    def go() -> None:
+        subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+
+    return go
+
+
+def _fmt(samples: list[float], unit: str = "ms") -> str:
+    scale = 1000 if unit == "ms" else 1
+    med = statistics.median(samples) * scale
+    return f"{med:.1f} {unit} ({min(samples) * scale:.1f}–{max(samples) * scale:.1f})"
+
+
+def _env(folder: Path, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        AWS_CONFIG_FILE=str(folder / "config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(folder / "credentials"),
+        MFA_TUI_CONFIG=str(folder / "mfa-tui.toml"),
+        HOME=str(folder / "home"),
+        XDG_STATE_HOME=str(folder / "state"),
+        XDG_RUNTIME_DIR=str(folder / "run"),
+    )
+    env.update(extra)
+    return env
+
+
+def bench_credential_process(work: Path, runs: int) -> Figure:
+    from mfa_tui.aws.credentials import write_section
+
+    folder = work / "cp"
+    write_files(folder, 60)
+    expires = (datetime.now(UTC) + timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    write_section(
+        folder / "credentials",
+        "user-00000-mfa",
+        {
+            "aws_access_key_id": "ASIABENCH",
+            "aws_secret_access_key": "benchsecret",
+            "aws_session_token": "benchtoken",
+            "expiration": expires,
+            "mfa_tui_source": "user-00000",
+        },
+    )
+    env = _env(folder)
+    base = _times(_run([PYTHON, "-c", "pass"], env), runs)
+    ours = _times(_run([str(BIN / "mfa-tui"), "credential-process", "user-00000"], env), runs)
+    ratio = statistics.median(ours) / statistics.median(base)
+    return Figure(
+        "`credential-process`, session cached",
+        _fmt(ours),
+        f"`python -c pass` {_fmt(base)}",
+        f"{ratio:.2f}×",
+        "≤ 3×",
+        ratio <= 3,
+    )
+
+
+def bench_list(work: Path, runs: int) -> list[Figure]:
+    folder = work / "list"
+    write_files(folder, 5000)
+    env = _env(folder)
+    parse = (
+        "import botocore.configloader as c;"
+        f"c.raw_config_parse({str(folder / 'config')!r});"
+        f"c.raw_config_parse({str(folder / 'credentials')!r})"
+    )
+    base = _times(_run([PYTHON, "-c", parse], env), runs)
+    ours = _times(_run([str(BIN / "mfa-tui"), "list", "--json"], env), runs)
+    ratio = statistics.median(ours) / statistics.median(base)
+    figures = [
+        Figure(
+            "`list --json`, 5,000 profiles",
+            _fmt(ours),
+            f"botocore parse {_fmt(base)}",
+            f"{ratio:.2f}×",
+            "≤ 0.6×",
+            ratio <= 0.6,
+        )
+    ]
+    awsume = shutil.which("awsume", path=str(BIN)) or shutil.which("awsume")
+    if awsume:
+        peer = _times(_run([awsume, "-l"], env), max(3, runs // 2))
+        speedup = statistics.median(peer) / statistics.median(ours)
+        figures.append(
+            Figure(
+                "`list --json` vs `awsume -l`, 5,000 profiles",
+                _fmt(ours),
+                f"`awsume -l` {_fmt(peer)}",
+                f"{speedup:.1f}× faster",
+                "≥ 6× faster",
+                speedup >= 6,
+            )
+        )
+    else:
+        figures.append(
+            Figure(
+                "`list --json` vs `awsume -l`",
+                "-",
+                "awsume not installed (uv run --group bench)",
+                "-",
+                "≥ 6× faster",
+                None,
+            )
+        )
+    return figures
+
+
+def bench_write(work: Path, runs: int) -> Figure:
+    from mfa_tui.aws import ini
+    from mfa_tui.aws.credentials import write_section
+
+    folder = work / "write"
+    _, creds = write_files(folder, 5000)
+    before = creds.read_bytes()
+    counter = iter(range(10**6))
+
+    def one() -> None:
+        write_section(
+            creds,
+            "user-00042-mfa",
+            {
+                "aws_access_key_id": "ASIABENCH",
+                "aws_secret_access_key": "benchsecret",
+                "aws_session_token": f"token{next(counter)}",
+                "expiration": "2030-01-01T00:00:00Z",
+                "mfa_tui_source": "user-00042",
+            },
+        )
+
+    samples = _times(one, runs * 3)
+    after = creds.read_bytes()
+    doc = ini.parse_bytes(after, creds)
+    section = doc.find("user-00042-mfa")[0]
+    rest = "".join(doc.lines[: section.start]).encode()
+    lossless = rest == before.rstrip(b"\n") + b"\n" or before in after
+    med = statistics.median(samples)
+    return Figure(
+        "write one session into a 5,000-profile file",
+        _fmt(samples),
+        "-",
+        "lossless" if lossless else "LOST BYTES",
+        "≤ 30 ms, lossless",
+        med <= 0.030 and lossless,
+    )
+
+
+def _tmux(*args: str) -> str:
+    out = subprocess.run(
+        ["tmux", "-L", "mfa-bench", *args], check=False, capture_output=True, text=True
+    )
+    return out.stdout
+
+
+def _launch_dashboard(folder: Path, env: dict[str, str]) -> int:
+    _tmux("kill-server")
+    env_args = [
+        f"{k}={v}" for k, v in env.items() if k.startswith(("AWS_", "MFA_", "XDG_", "HOME"))
+    ]
+    cmd = ["env", *env_args, str(BIN / "mfa-tui")]
+    subprocess.run(
+        ["tmux", "-L", "mfa-bench", "new-session", "-d", "-x", "200", "-y", "60", *cmd],
+        check=True,
+    )
+    return int(_tmux("list-panes", "-F", "#{pane_pid}").strip() or 0)
+
+
+def _wait_for(text: str, timeout: float) -> float | None:
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        if text in _tmux("capture-pane", "-p"):
+            return time.perf_counter() - start
+        time.sleep(0.01)
+    return None
+
+
+def _child_pid(pane_pid: int) -> int:
+    # `env` execs mfa-tui, so the pane's process is the dashboard itself.
+    return pane_pid
+
+
+def bench_dashboard(work: Path, runs: int) -> list[Figure]:
+    if not shutil.which("tmux"):
+        return [Figure("dashboard", "-", "tmux not installed", "-", "-", None)]
+    folder = work / "tui1k"
+    write_files(folder, 1000)
+    env = _env(folder)
+    tti: list[float] = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        _launch_dashboard(folder, env)
+        seen = _wait_for("user-00000", 10)
+        if seen is not None:
+            tti.append(time.perf_counter() - start)
+        _tmux("kill-server")
+    figures = []
+    med = statistics.median(tti) if tti else float("inf")
+    figures.append(
+        Figure(
+            "dashboard time-to-interactive, 1,000 profiles (tmux)",
+            _fmt(tti) if tti else "never appeared",
+            "-",
+            "-",
+            "≤ 1.0 s median",
+            med <= 1.0,
+        )
+    )
+    folder = work / "tui5k"
+    write_files(folder, 5000)
+    env = _env(folder)
+    pid = _child_pid(_launch_dashboard(folder, env))
+    _wait_for("user-00000", 20)
+    time.sleep(2)
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def cpu() -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+    c0, t0 = cpu(), time.perf_counter()
+    time.sleep(10)
+    c1, t1 = cpu(), time.perf_counter()
+    idle = (c1 - c0) / (t1 - t0) * 100
+    rss_kb = 0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            rss_kb = int(line.split()[1])
+    _tmux("kill-server")
+    figures.append(
+        Figure(
+            "dashboard idle CPU, 5,000 profiles, countdowns ticking",
+            f"{idle:.1f} %",
+            "-",
+            "-",
+            "≤ 3 % of one core",
+            idle <= 3,
+        )
+    )
+    figures.append(
+        Figure(
+            "dashboard peak RSS, 5,000 profiles",
+            f"{rss_kb / 1024:.0f} MB",
+            "-",
+            "-",
+            "≤ 150 MB",
+            rss_kb / 1024 <= 150,
+        )
+    )
+    return figures
+
+
+def bench_role_refresh(work: Path, runs: int) -> Figure:
+    from bench.refresh import measure
+
+    one, fifty = measure(work / "refresh", runs)
+    ratio = statistics.median(fifty) / statistics.median(one)
+    return Figure(
+        "refresh 50 role sessions from one user session (moto)",
+        _fmt(fifty),
+        f"one role refresh {_fmt(one)}",
+        f"{ratio:.2f}×",
+        "≤ 4×",
+        ratio <= 4,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--only", help="comma-separated: cp,list,write,tui,refresh")
+    args = parser.parse_args()
+    only = set(args.only.split(",")) if args.only else {"cp", "list", "write", "tui", "refresh"}
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory(prefix="mfa-tui-bench-") as tmp:
+        work = Path(tmp)
+        if "cp" in only:
+            figures.append(bench_credential_process(work, args.runs))
+        if "list" in only:
+            figures.extend(bench_list(work, args.runs))
+        if "write" in only:
+            figures.append(bench_write(work, args.runs))
+        if "refresh" in only:
+            figures.append(bench_role_refresh(work, max(3, args.runs // 2)))
+        if "tui" in only:
+            figures.extend(bench_dashboard(work, max(3, args.runs // 2)))
+    lines = [
+        f"Measured {datetime.now(UTC):%Y-%m-%d} on {os.cpu_count()} cores, "
+        f"Python {sys.version.split()[0]}; median (min–max) of {args.runs} runs after a warm-up.",
+        "",
+        "| figure | mfa-tui | baseline (same run) | ratio | target | met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for f in figures:
+        met = "—" if f.ok is None else ("yes" if f.ok else "**no**")
+        lines.append(f"| {f.name} | {f.value} | {f.baseline} | {f.ratio} | {f.target} | {met} |")
+    table = "\n".join(lines) + "\n"
+    print(table)
+    if not args.only:
+        (HERE / "results.md").write_text(table)
+
+
+if __name__ == "__main__":
+    main()
