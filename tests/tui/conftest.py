@@ -11,45 +11,7 @@ from textual.widgets import Input
 
 from mfa_tui.aws.files import AwsPaths
 from mfa_tui.clock import FrozenClock
-from tests.tui.fakes import FakeBackend
-
-ACCOUNT = "123456789012"
-SERIAL = f"arn:aws:iam::{ACCOUNT}:mfa/test-user-phone"
-
-CONFIG = f"""\
-[default]
-region = eu-west-1
-
-[profile test-user]
-region = ap-northeast-1
-mfa_serial = {SERIAL}
-
-[profile my-test-role]
-region = ap-northeast-1
-source_profile = test-user
-role_arn = arn:aws:iam::{ACCOUNT}:role/my-test-role
-mfa_serial = {SERIAL}
-
-[profile admin]
-source_profile = test-user
-role_arn = arn:aws:iam::{ACCOUNT}:role/admin
-mfa_serial = {SERIAL}
-
-[profile ops-chained]
-source_profile = admin
-role_arn = arn:aws:iam::{ACCOUNT}:role/ops
-
-[profile sso-dev]
-sso_session = corp
-sso_account_id = {ACCOUNT}
-sso_role_name = Dev
-"""
-
-CREDENTIALS = """\
-[test-user]
-aws_access_key_id = AKIAEXAMPLEUSER0001
-aws_secret_access_key = long-term-secret-do-not-show
-"""
+from tests.tui.fakes import FakeBackend, write_sample_files
 
 FROZEN_AT = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -67,12 +29,7 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def aws_paths(aws_dir: Path) -> AwsPaths:
-    config = aws_dir / "config"
-    credentials = aws_dir / "credentials"
-    config.write_text(CONFIG)
-    credentials.write_text(CREDENTIALS)
-    credentials.chmod(0o600)
-    return AwsPaths(config=config, credentials=credentials)
+    return write_sample_files(aws_dir)
 
 
 @pytest.fixture

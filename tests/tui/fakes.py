@@ -22,6 +22,54 @@ from mfa_tui.settings import Settings, load_settings, save_settings
 
 WRONG_CODE = "000000"
 
+ACCOUNT = "123456789012"
+SERIAL = f"arn:aws:iam::{ACCOUNT}:mfa/test-user-phone"
+
+CONFIG = f"""\
+[default]
+region = eu-west-1
+
+[profile test-user]
+region = ap-northeast-1
+mfa_serial = {SERIAL}
+
+[profile my-test-role]
+region = ap-northeast-1
+source_profile = test-user
+role_arn = arn:aws:iam::{ACCOUNT}:role/my-test-role
+mfa_serial = {SERIAL}
+
+[profile admin]
+source_profile = test-user
+role_arn = arn:aws:iam::{ACCOUNT}:role/admin
+mfa_serial = {SERIAL}
+
+[profile ops-chained]
+source_profile = admin
+role_arn = arn:aws:iam::{ACCOUNT}:role/ops
+
+[profile sso-dev]
+sso_session = corp
+sso_account_id = {ACCOUNT}
+sso_role_name = Dev
+"""
+
+CREDENTIALS = """\
+[test-user]
+aws_access_key_id = AKIAEXAMPLEUSER0001
+aws_secret_access_key = long-term-secret-do-not-show
+"""
+
+
+def write_sample_files(aws_dir: Path) -> AwsPaths:
+    """A user with an MFA device, two roles from it, one chained role, and an SSO profile."""
+    config = aws_dir / "config"
+    credentials = aws_dir / "credentials"
+    config.write_text(CONFIG)
+    credentials.write_text(CREDENTIALS)
+    credentials.chmod(0o600)
+    return AwsPaths(config=config, credentials=credentials)
+
 
 @dataclass
 class Call:

@@ -21,8 +21,7 @@ from mfa_tui.tui.screens.help import HelpScreen
 from mfa_tui.tui.screens.mfa_prompt import CodeInput, MfaPrompt
 from mfa_tui.tui.screens.totp_setup import TotpSetup
 from mfa_tui.tui.widgets.status_header import StatusHeader
-from tests.tui.conftest import SERIAL
-from tests.tui.fakes import WRONG_CODE, FakeBackend
+from tests.tui.fakes import SERIAL, WRONG_CODE, FakeBackend
 
 SLOW = 10_000.0  # no automatic ticks: the tests tick by hand
 

@@ -1,0 +1,211 @@
+"""`mfa-tui daemon`: the dashboard's background refresh, headless.
+
+The same policy as the dashboard (`mfa_tui.core.refresh_policy`): sessions with
+auto-refresh on are refreshed a margin before they expire, when that needs no person
+(a role from its user's valid session, a user with a TOTP seed or a code_command).
+A session that needs a typed code is logged once, not retried, until its file changes.
+Failures back off (30 s doubling to 15 min). The files are re-read only when their
+signature changes. It logs to platformdirs' user log dir (`daemon.log`, rotated), never
+a secret; `--once` makes one pass and exits (0 ok, else the first failure's exit code).
+
+Run it as a systemd user service (`~/.config/systemd/user/mfa-tui.service`):
+
+    [Unit]
+    Description=mfa-tui: keep MFA sessions fresh
+
+    [Service]
+    ExecStart=%h/.local/bin/mfa-tui daemon
+    Restart=on-failure
+
+    [Install]
+    WantedBy=default.target
+
+then `systemctl --user enable --now mfa-tui`. On macOS, a launchd agent
+(`~/Library/LaunchAgents/dev.mfa-tui.daemon.plist`) with `ProgramArguments`
+`[/usr/local/bin/mfa-tui, daemon]`, `RunAtLoad` and `KeepAlive` true, loaded with
+`launchctl bootstrap gui/$(id -u) ~/Library/LaunchAgents/dev.mfa-tui.daemon.plist`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+from types import FrameType
+
+from mfa_tui.clock import SYSTEM_CLOCK, Clock
+from mfa_tui.core.backend import Backend, Snapshot
+from mfa_tui.core.file_watch import FileWatcher
+from mfa_tui.core.refresh_policy import Outcome, RefreshPolicy
+from mfa_tui.errors import ExitCode, MfaTuiError, NeedsCodeError
+
+LOG_NAME = "daemon.log"
+# How often the files are polled while nothing is due (a stat each: nearly free).
+POLL_SECONDS = 5.0
+
+log = logging.getLogger("mfa_tui.daemon")
+
+
+def log_path() -> Path:
+    from platformdirs import user_log_dir
+
+    return Path(user_log_dir("mfa-tui")) / LOG_NAME
+
+
+@dataclass(frozen=True)
+class PassResult:
+    """One refresh attempt in a pass."""
+
+    profile: str
+    outcome: Outcome
+    message: str
+    exit_code: ExitCode = ExitCode.OK
+
+
+class Daemon:
+    """The refresh loop; `run_once` is one pass, `run` loops until `stop` is set."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        policy: RefreshPolicy | None = None,
+    ) -> None:
+        self.backend = backend
+        self.clock = clock
+        self.policy = policy or RefreshPolicy()
+        self.snapshot: Snapshot | None = None
+        self._watcher: FileWatcher | None = None
+        self._told: set[tuple[str, object]] = set()
+
+    def load_if_changed(self) -> Snapshot:
+        """The current snapshot, re-read only when a watched file changed."""
+        if self._watcher is None:
+            self._watcher = FileWatcher(self.backend.watched_files())
+            self.snapshot = None
+        if self.snapshot is None or self._watcher.changed():
+            self.snapshot = self.backend.load()
+            for problem in self.snapshot.problems:
+                if ("problem", problem) not in self._told:
+                    self._told.add(("problem", problem))
+                    log.warning("%s", problem)
+        return self.snapshot
+
+    def run_once(self) -> list[PassResult]:
+        """Refresh whatever is due now; returns what was tried and how it went."""
+        snapshot = self.load_if_changed()
+        statuses = {s.name: s for s in snapshot.statuses}
+        due = self.policy.due(
+            statuses.values(), snapshot.settings, self.clock.now(), self.clock.monotonic()
+        )
+        # What we write changes the files' signatures, so the next pass re-reads them.
+        return [self._refresh(name, statuses[name].expires_at) for name in due]
+
+    def _refresh(self, name: str, expires_at: datetime | None) -> PassResult:
+        self.policy.started(name)
+        mono = self.clock.monotonic()
+        try:
+            result = self.backend.refresh(name)
+        except NeedsCodeError as exc:
+            self.policy.finished(
+                name, Outcome.NEEDS_CODE, mono=mono, expires_at=expires_at, error=exc.message
+            )
+            log.warning(
+                "%s needs an MFA code: %s (run 'mfa-tui refresh %s' or open mfa-tui)",
+                name,
+                exc.message,
+                name,
+            )
+            return PassResult(name, Outcome.NEEDS_CODE, exc.message, exc.exit_code)
+        except MfaTuiError as exc:
+            backoff = self.policy.finished(
+                name, Outcome.FAILED, mono=mono, expires_at=expires_at, error=exc.message
+            )
+            wait = (backoff.retry_at - mono) if backoff else 0
+            log.error("%s: %s: %s (retrying in %.0f s)", name, exc.title, exc.message, wait)
+            return PassResult(name, Outcome.FAILED, exc.message, exc.exit_code)
+        self.policy.finished(name, Outcome.OK, mono=mono)
+        until = result.expiration.strftime("%Y-%m-%dT%H:%M:%SZ")
+        log.info("refreshed %s: %s valid until %s", name, result.session_profile, until)
+        return PassResult(name, Outcome.OK, result.message)
+
+    def next_wait(self, poll: float = POLL_SECONDS) -> float:
+        """Seconds to sleep: until something is due, but never longer than `poll`."""
+        if self.snapshot is None:
+            return 0.0
+        wake = self.policy.next_wake(
+            self.snapshot.statuses,
+            self.snapshot.settings,
+            self.clock.now(),
+            self.clock.monotonic(),
+        )
+        return poll if wake is None else max(0.0, min(poll, wake))
+
+    def run(self, stop: threading.Event, *, poll: float = POLL_SECONDS) -> None:
+        """Loop until `stop` is set; a failed pass is logged and the loop goes on."""
+        log.info("mfa-tui daemon started")
+        while not stop.is_set():
+            try:
+                self.run_once()
+            except MfaTuiError as exc:
+                if ("load", exc.message) not in self._told:
+                    self._told.add(("load", exc.message))
+                    log.error("%s: %s", exc.title, exc.message)
+                self.snapshot = None
+            stop.wait(max(self.next_wait(poll), 0.5))
+        log.info("mfa-tui daemon stopped")
+
+
+@contextmanager
+def logging_to(path: Path, *, verbose: bool) -> Iterator[None]:
+    """Log to `path` (rotated at 1 MB, 3 kept) and to stderr; restore on exit."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    file_handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    stream = logging.StreamHandler()
+    stream.setFormatter(logging.Formatter("mfa-tui daemon: %(message)s"))
+    log.addHandler(file_handler)
+    log.addHandler(stream)
+    previous = log.level
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+    try:
+        yield
+    finally:
+        log.removeHandler(file_handler)
+        log.removeHandler(stream)
+        file_handler.close()
+        log.setLevel(previous)
+
+
+def run(args: argparse.Namespace, backend: Backend | None = None) -> int:
+    if backend is None:
+        from mfa_tui.core.backend import ServiceBackend
+
+        backend = ServiceBackend()
+    daemon = Daemon(backend)
+    path = log_path()
+    with logging_to(path, verbose=False):
+        if args.once:
+            results = daemon.run_once()
+            if not results:
+                log.info("nothing due")
+            failures = [r for r in results if r.outcome is not Outcome.OK]
+            return int(failures[0].exit_code) if failures else int(ExitCode.OK)
+        stop = threading.Event()
+
+        def _stop(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        log.info("logging to %s", path)
+        daemon.run(stop)
+    return int(ExitCode.OK)
