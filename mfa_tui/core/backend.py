@@ -11,14 +11,15 @@ from __future__ import annotations
 import importlib
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from mfa_tui.aws.files import AwsPaths
+from mfa_tui.aws.files import AwsPaths, load_profiles
 from mfa_tui.clock import SYSTEM_CLOCK, Clock
-from mfa_tui.core.status import ProfileStatus
+from mfa_tui.core.status import ProfileStatus, all_statuses
 from mfa_tui.settings import Settings, load_settings, save_settings, settings_path
 
 SEED_CACHE_SECONDS = 60.0
@@ -31,8 +32,6 @@ class Snapshot:
     statuses: list[ProfileStatus]
     settings: Settings
     problems: list[str] = field(default_factory=list)
-    # MFA serials with a TOTP seed in the keyring (refreshed without a person).
-    seeded: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,10 @@ class Backend(Protocol):
         """The files whose change means `load()` would answer differently."""
 
     def load(self) -> Snapshot:
-        """Read the files and keyring now."""
+        """Read the files now (not the keyring: that can be slow, see `seeded`)."""
+
+    def seeded_serials(self, serials: Iterable[str]) -> frozenset[str]:
+        """Which of these MFA serials have a TOTP seed in the keyring."""
 
     def refresh(
         self,
@@ -126,28 +128,28 @@ class ServiceBackend:
         return [self.paths.config, self.paths.credentials, self.settings_file]
 
     def load(self) -> Snapshot:
-        service = self._service()
-        statuses: list[ProfileStatus] = service.statuses()
-        serials = {s.mfa_serial for s in statuses if s.mfa_serial}
-        seeded = frozenset(s for s in serials if self._has_seed(service, s))
-        settings: Settings = service.settings
-        return Snapshot(
-            statuses=statuses,
-            settings=settings,
-            problems=list(service.profile_set.problems),
-            seeded=seeded,
-        )
+        # The same view `mfa-tui list` prints; the engine is not needed to read files.
+        settings = load_settings(self.settings_file)
+        profile_set = load_profiles(self.paths)
+        statuses = all_statuses(profile_set, settings, self.clock.now())
+        return Snapshot(statuses=statuses, settings=settings, problems=profile_set.problems)
 
-    def _has_seed(self, service: Any, serial: str) -> bool:
+    def seeded_serials(self, serials: Iterable[str]) -> frozenset[str]:
+        service = self._service()
         now = time.monotonic()
-        with self._seed_lock:
-            cached = self._seed_cache.get(serial)
-        if cached is not None and now - cached[1] < SEED_CACHE_SECONDS:
-            return cached[0]
-        has = bool(service.has_seed(serial))
-        with self._seed_lock:
-            self._seed_cache[serial] = (has, now)
-        return has
+        found: set[str] = set()
+        for serial in serials:
+            with self._seed_lock:
+                cached = self._seed_cache.get(serial)
+            if cached is not None and now - cached[1] < SEED_CACHE_SECONDS:
+                has = cached[0]
+            else:
+                has = bool(service.has_seed(serial))
+                with self._seed_lock:
+                    self._seed_cache[serial] = (has, now)
+            if has:
+                found.add(serial)
+        return frozenset(found)
 
     def refresh(
         self,

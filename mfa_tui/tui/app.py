@@ -39,6 +39,7 @@ from mfa_tui.tui.messages import (
     RefreshFailed,
     SeedFailed,
     SeedSaved,
+    SeedsKnown,
     SessionRefreshed,
 )
 from mfa_tui.tui.model import NoteKind, RowState, active_source, shown_in_table, sort_key
@@ -123,6 +124,9 @@ class MfaTuiApp(App[None]):
         self.waiting: dict[str, CodeWanted] = {}
         self.prompt: MfaPrompt | None = None
         self.filter_text = ""
+        # MFA serials with a TOTP seed, and those the keyring was asked about.
+        self.seeded: set[str] = set()
+        self._seed_checked: set[str] = set()
         self.loads = 0
         self._watcher: FileWatcher | None = None
         self._problems_seen: set[str] = set()
@@ -243,6 +247,28 @@ class MfaTuiApp(App[None]):
             managed = sum(1 for s in self.statuses.values() if s.managed)
             self.log_event(EventKind.INFO, f"{shown} profiles, {managed} managed by mfa-tui")
         self.update_rows()
+        unknown = {s.mfa_serial for s in self.statuses.values() if s.mfa_serial}
+        unknown -= self._seed_checked
+        if unknown:
+            self._check_seeds(frozenset(unknown))
+
+    @work(thread=True, group="seeds", exit_on_error=False)
+    def _check_seeds(self, serials: frozenset[str]) -> None:
+        # The keyring can take a while (a D-Bus round trip per device): the table is
+        # already up, the ⚿ marks follow.
+        try:
+            seeded = self.backend.seeded_serials(serials)
+        except MfaTuiError as exc:
+            self.post_message(LoadFailed(exc.title, exc.message))
+            return
+        self.post_message(SeedsKnown(serials, seeded))
+
+    @on(SeedsKnown)
+    def _seeds_known(self, message: SeedsKnown) -> None:
+        self._seed_checked |= message.checked
+        self.seeded -= message.checked
+        self.seeded |= message.seeded
+        self.update_rows()
 
     @on(LoadFailed)
     def _load_failed(self, message: LoadFailed) -> None:
@@ -269,7 +295,7 @@ class MfaTuiApp(App[None]):
             note, kind = self.errors[name], NoteKind.ERROR
         return RowState(
             status=status,
-            seeded=bool(status.mfa_serial and status.mfa_serial in self.snapshot.seeded),
+            seeded=bool(status.mfa_serial and status.mfa_serial in self.seeded),
             auto_refresh=settings.auto_refresh_for(name),
             active=name == active,
             note=note,
@@ -626,7 +652,6 @@ class MfaTuiApp(App[None]):
             statuses=self.snapshot.statuses,
             settings=new,
             problems=self.snapshot.problems,
-            seeded=self.snapshot.seeded,
         )
         self.log_event(EventKind.INFO, f"Auto-refresh {'on' if value else 'off'} for {row.name}")
         self._save_settings(new)
@@ -673,12 +698,14 @@ class MfaTuiApp(App[None]):
 
     @on(SeedSaved)
     def _seed_saved(self, message: SeedSaved) -> None:
+        self.seeded.add(message.mfa_serial)
+        self._seed_checked.add(message.mfa_serial)
         self.log_event(
             EventKind.OK,
             f"TOTP seed for {message.profile} stored in the keyring: it refreshes by itself now",
         )
         self.notify(f"Seed stored for {message.profile}", markup=False, timeout=4)
-        self._load()
+        self.update_rows()
 
     @on(SeedFailed)
     def _seed_failed(self, message: SeedFailed) -> None:

@@ -57,6 +57,14 @@ class CodeNeeded(Message):
 
 
 @dataclass
+class SeedsKnown(Message):
+    """The keyring was asked about `checked`; `seeded` of them have a TOTP seed."""
+
+    checked: frozenset[str]
+    seeded: frozenset[str]
+
+
+@dataclass
 class SeedSaved(Message):
     profile: str
     mfa_serial: str

@@ -8,6 +8,7 @@ a role refreshes silently while its user's session is valid, `000000` is a wrong
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -100,13 +101,10 @@ class FakeBackend:
         settings = self.settings()
         profile_set = load_profiles(self.paths)
         statuses = all_statuses(profile_set, settings, self.clock.now())
-        serials = {s.mfa_serial for s in statuses if s.mfa_serial}
-        return Snapshot(
-            statuses=statuses,
-            settings=settings,
-            problems=list(profile_set.problems),
-            seeded=frozenset(serials & self.seeded),
-        )
+        return Snapshot(statuses=statuses, settings=settings, problems=profile_set.problems)
+
+    def seeded_serials(self, serials: Iterable[str]) -> frozenset[str]:
+        return frozenset(set(serials) & self.seeded)
 
     def _user_session_valid(self, user: str) -> bool:
         settings = self.settings()
