@@ -255,7 +255,7 @@ class MfaTuiApp(App[None]):
     @work(thread=True, group="seeds", exit_on_error=False)
     def _check_seeds(self, serials: frozenset[str]) -> None:
         # The keyring can take a while (a D-Bus round trip per device): the table is
-        # already up, the ⚿ marks follow.
+        # already up, the +totp marks follow.
         try:
             seeded = self.backend.seeded_serials(serials)
         except MfaTuiError as exc:
@@ -287,7 +287,7 @@ class MfaTuiApp(App[None]):
         backoff = self.policy.backoff(name)
         if self.policy.in_flight(name):
             note, kind = "refreshing…", NoteKind.BUSY
-        elif name in self.waiting:
+        elif name in self.waiting or (backoff is not None and backoff.needs_code):
             note, kind = "MFA code needed: press enter", NoteKind.CODE
         elif backoff is not None and backoff.expires_at == status.expires_at:
             note, kind = f"failed, will retry: {backoff.error}", NoteKind.ERROR
@@ -463,9 +463,10 @@ class MfaTuiApp(App[None]):
     def _failed(self, message: RefreshFailed) -> None:
         name = message.profile
         status = self.statuses.get(name)
+        # A wrong code is the person's to fix, not a reason to retry on a timer.
         backoff = self.policy.finished(
             name,
-            Outcome.FAILED,
+            Outcome.NEEDS_CODE if message.invalid_code else Outcome.FAILED,
             mono=self.clock.monotonic(),
             expires_at=status.expires_at if status else None,
             error=message.message,

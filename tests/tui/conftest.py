@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,16 @@ FROZEN_AT = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 def no_cursor_blink(monkeypatch: pytest.MonkeyPatch) -> None:
     """Blinking cursors make screenshots depend on timing."""
     monkeypatch.setattr(Input, "cursor_blink", False)
+
+
+@pytest.fixture(autouse=True)
+def utc_local_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local times on screen (expiry, log stamps) read the same on every machine."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
 
 
 @pytest.fixture

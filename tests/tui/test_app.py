@@ -401,7 +401,7 @@ async def test_totp_setup_masks_the_seed_and_stores_it(
         await pilot.press("enter")
         await settle(app, pilot)
         assert backend.seeded == {SERIAL}
-        assert "⚿" in str(app.table.get_cell("test-user", "mfa"))
+        assert "+totp" in str(app.table.get_cell("test-user", "mfa"))
         assert all(seed not in line for line in app.event_log.lines_written)
 
 

@@ -14,7 +14,11 @@ from textual.widgets import Static
 
 KEYS: tuple[tuple[str, str], ...] = (
     ("↑ ↓ / PgUp PgDn", "move through the profiles"),
-    ("enter", "switch: make the profile's session the active profile (asks a code if needed)"),
+    (
+        "enter",
+        "switch: make the profile's session the active one (asks for a code if needed); "
+        "on a profile marked 'needs code': type that code",
+    ),
     ("r", "refresh the selected profile now"),
     ("R", "refresh every session inside its refresh margin"),
     ("/", "filter by name (esc clears)"),
@@ -57,7 +61,8 @@ class HelpScreen(ModalScreen[None]):
                     (f"export AWS_PROFILE={self.active_profile}", "bold"),
                     " once in your shell: every aws command then uses the session you "
                     "last switched to here. Colours: green plenty of time, yellow inside "
-                    "the refresh margin, red expired. ⚿ = TOTP seed stored.",
+                    "the refresh margin, red expired. +totp: a TOTP seed is stored, so "
+                    "codes come by themselves.",
                 ),
                 id="about",
             )

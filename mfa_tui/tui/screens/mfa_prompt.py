@@ -29,7 +29,7 @@ class CodeInput(Input):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(
-            placeholder="6-digit code",
+            placeholder="123456",
             restrict=r"[0-9]*",
             max_length=CODE_LENGTH,
             id=id,

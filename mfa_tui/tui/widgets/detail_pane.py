@@ -33,7 +33,7 @@ def detail_lines(row: RowState, now: datetime) -> list[tuple[str, str]]:
         lines.append(("Session profile", status.session_profile or "—"))
         lines.append(("Last refresh", format_ago(status.refreshed_at, now)))
     if status.mfa_serial:
-        seed = " ⚿ seed in keyring" if row.seeded else ""
+        seed = " (+totp: seed in the keyring)" if row.seeded else ""
         lines.append(("MFA device", status.mfa_serial + seed))
     if status.role_arn:
         lines.append(("Role ARN", status.role_arn))

@@ -42,4 +42,6 @@ class EventLog(RichLog):
         line = Text.assemble((stamp + " ", "dim"), (message, colour))
         self.lines_written.append(f"{stamp} {message}")
         del self.lines_written[:-MAX_LINES]
-        self.write(line)
+        # Rich measures against its own 80-column console; wrap at our real width.
+        width = self.scrollable_content_region.width
+        self.write(line, width=width if width > 20 else None)

@@ -51,7 +51,8 @@ SHORT_NOTES: dict[NoteKind, str] = {
     NoteKind.CODE: "needs code",
     NoteKind.ERROR: "failed",
 }
-SEED_MARK = "⚿"
+NOTE_WIDTH = 60
+SEED_MARK = "+totp"
 ACTIVE_MARK = "●"
 
 
@@ -112,6 +113,8 @@ class ProfileTable(DataTable[Text]):
             auto = ""
             note = row.note or status.reason or ""
             state = "unmanaged"
+        if len(note) > NOTE_WIDTH:
+            note = note[: NOTE_WIDTH - 1] + "…"  # the detail pane has all of it
         return {
             "name": Text(name, style=f"bold {base}".strip() if row.active else base),
             "state": Text(state, style=self._style(row, NOTE_COLOURS[row.note_kind])),
