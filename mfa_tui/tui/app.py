@@ -21,7 +21,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.theme import Theme
 from textual.widgets import DataTable, Footer, Input, Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from mfa_tui.aws.files import Kind
 from mfa_tui.clock import SYSTEM_CLOCK, Clock
@@ -131,6 +131,7 @@ class MfaTuiApp(App[None]):
         self._watcher: FileWatcher | None = None
         self._problems_seen: set[str] = set()
         self._bell_for: set[str] = set()
+        self._refresh_workers: dict[Worker[None], tuple[str, bool]] = {}
 
     # --- layout --------------------------------------------------------------------
 
@@ -363,7 +364,7 @@ class MfaTuiApp(App[None]):
             return False
         if not background:
             self.waiting.pop(name, None)
-        self.run_worker(
+        worker = self.run_worker(
             partial(
                 self._refresh_job,
                 name,
@@ -378,6 +379,7 @@ class MfaTuiApp(App[None]):
             exit_on_error=False,
             name=f"refresh {name}",
         )
+        self._refresh_workers[worker] = (name, background)
         self._update_row(name)
         return True
 
@@ -417,6 +419,21 @@ class MfaTuiApp(App[None]):
             message = SessionRefreshed(name, result, activate, background)
         if not worker.is_cancelled:
             self.post_message(message)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A worker that died of a bug still ends its refresh, visibly, not 'refreshing…'."""
+        worker = event.worker
+        if event.state not in (WorkerState.ERROR, WorkerState.SUCCESS, WorkerState.CANCELLED):
+            return
+        job = self._refresh_workers.pop(worker, None)
+        if event.state is not WorkerState.ERROR:
+            return
+        error = f"{type(worker.error).__name__}: {worker.error}"
+        if job is not None:
+            name, background = job
+            self.post_message(RefreshFailed(name, "Unexpected error", error, False, background))
+        else:
+            self.post_message(LoadFailed("Unexpected error", f"{worker.name}: {error}"))
 
     @on(SessionRefreshed)
     def _refreshed(self, message: SessionRefreshed) -> None:

@@ -435,3 +435,20 @@ async def test_help_lists_every_key(backend: FakeBackend, clock: FrozenClock) ->
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_a_bug_in_a_refresh_ends_visibly_not_refreshing_forever(
+    backend: FakeBackend, clock: FrozenClock
+) -> None:
+    give_user_session(backend)
+    backend.fail_with = RuntimeError("engine bug")
+    app = make_app(backend, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        app.table.select("admin")
+        await pilot.press("r")
+        await settle(app, pilot)
+        await settle(app, pilot)
+        assert str(app.table.get_cell("admin", "state")) == "failed"
+        assert "engine bug" in str(app.table.get_cell("admin", "note"))
+        assert not app.policy.in_flight("admin")

@@ -52,6 +52,7 @@ SHORT_NOTES: dict[NoteKind, str] = {
     NoteKind.ERROR: "failed",
 }
 NOTE_WIDTH = 60
+FIXED_WIDTHS = {"left": 8, "state": 11, "auto": 4}
 SEED_MARK = "+totp"
 ACTIVE_MARK = "●"
 
@@ -78,7 +79,9 @@ class ProfileTable(DataTable[Text]):
 
     def on_mount(self) -> None:
         for label, key in COLUMNS:
-            self.add_column(label, key=key)
+            # Cells that change after the first paint get a fixed width, so a longer
+            # word later ("refreshing…") is not cut to the width of the first one.
+            self.add_column(label, key=key, width=FIXED_WIDTHS.get(key))
 
     # --- colours -------------------------------------------------------------------
 

@@ -1,0 +1,197 @@
+"""The real `mfa-tui` in a real terminal: tmux types keys and reads the screen.
+
+A moto server stands in for STS/IAM; the AWS files point at it through
+AWS_ENDPOINT_URL. The test switches to a role from the keyboard, types the MFA code
+into the prompt (after one code that is not six digits), and then reads the
+credentials file the dashboard wrote.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mfa_tui.aws.files import load_profiles
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+    pytest.mark.skipif(
+        importlib.util.find_spec("mfa_tui.core.sessions") is None,
+        reason="the session engine (mfa_tui.core.sessions) has not landed yet",
+    ),
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def moto_url() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def seed_account(url: str, aws_dir: Path) -> str:
+    """An IAM user with keys and a virtual MFA device, and a role; returns the role ARN."""
+    import boto3
+
+    iam = boto3.client(
+        "iam",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    iam.create_user(UserName="test-user")
+    key = iam.create_access_key(UserName="test-user")["AccessKey"]
+    device = iam.create_virtual_mfa_device(VirtualMFADeviceName="test-user-phone")
+    serial = device["VirtualMFADevice"]["SerialNumber"]
+    iam.enable_mfa_device(
+        UserName="test-user",
+        SerialNumber=serial,
+        AuthenticationCode1="123456",
+        AuthenticationCode2="654321",
+    )
+    role = iam.create_role(
+        RoleName="my-test-role",
+        AssumeRolePolicyDocument=(
+            '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
+            '"Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole",'
+            '"Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}'
+        ),
+    )["Role"]["Arn"]
+    (aws_dir / "config").write_text(
+        f"[profile test-user]\nregion = ap-northeast-1\nmfa_serial = {serial}\n\n"
+        f"[profile my-test-role]\nregion = ap-northeast-1\nsource_profile = test-user\n"
+        f"role_arn = {role}\nmfa_serial = {serial}\n"
+    )
+    creds = aws_dir / "credentials"
+    creds.write_text(
+        "# my keys\n[test-user]\n"
+        f"aws_access_key_id = {key['AccessKeyId']}\n"
+        f"aws_secret_access_key = {key['SecretAccessKey']}\n"
+    )
+    creds.chmod(0o600)
+    return str(role)
+
+
+class Tmux:
+    def __init__(self, socket: str, width: int = 110, height: int = 30) -> None:
+        self.socket = socket
+        self.width = width
+        self.height = height
+
+    def run(self, *args: str) -> str:
+        out = subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=False
+        )
+        return out.stdout
+
+    def start(self, command: list[str], env: dict[str, str]) -> None:
+        env_args = [arg for k, v in env.items() for arg in ("-e", f"{k}={v}")]
+        subprocess.run(
+            [
+                "tmux",
+                "-L",
+                self.socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-x",
+                str(self.width),
+                "-y",
+                str(self.height),
+                *env_args,
+                *command,
+            ],
+            check=True,
+        )
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p")
+
+    def keys(self, *keys: str) -> None:
+        self.run("send-keys", *keys)
+
+    def wait_for(self, text: str, timeout: float = 15.0) -> str:
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} did not appear; the screen was:\n{screen}")
+
+    def kill(self) -> None:
+        self.run("kill-server")
+
+
+def test_switch_to_a_role_in_tmux(moto_url: str, aws_dir: Path, isolated_env: Path) -> None:
+    role_arn = seed_account(moto_url, aws_dir)
+    env = {
+        "HOME": str(isolated_env),
+        "XDG_CONFIG_HOME": str(isolated_env / ".config"),
+        "XDG_STATE_HOME": str(isolated_env / ".local" / "state"),
+        "XDG_DATA_HOME": str(isolated_env / ".local" / "share"),
+        "XDG_CACHE_HOME": str(isolated_env / ".cache"),
+        "AWS_CONFIG_FILE": str(aws_dir / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(aws_dir / "credentials"),
+        "AWS_ENDPOINT_URL": moto_url,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+        "PYTHONPATH": str(ROOT),
+        "TERM": "xterm-256color",
+    }
+    tmux = Tmux(f"mfa-tui-e2e-{os.getpid()}")
+    tmux.start([sys.executable, "-m", "mfa_tui"], env)
+    try:
+        tmux.wait_for("my-test-role")
+        tmux.wait_for("no active session")
+        # Filter to the role and switch to it: the user has no session, so a prompt.
+        tmux.keys("/")
+        tmux.keys("-l", "my-test")
+        tmux.keys("Enter")
+        tmux.keys("Enter")
+        screen = tmux.wait_for("MFA code for")
+        assert "test-user-phone" in screen  # names the device it wants a code from
+        # A short code is explained, not sent.
+        tmux.keys("-l", "12")
+        tmux.keys("Enter")
+        tmux.wait_for("The code has 6 digits")
+        tmux.keys("-l", "3456")  # six digits: submits by itself
+        screen = tmux.wait_for("active: my-test-role", timeout=30)
+        assert "MFA code for" not in screen
+        profiles = load_profiles().profiles
+        active = profiles["mfa-tui"].values
+        assert active["mfa_tui_source"] in ("my-test-role", "my-test-role-mfa")
+        assert active["aws_session_token"]
+        assert "my-test-role-mfa" in profiles and "test-user-mfa" in profiles
+        # The long-term keys are where they were, and no secret is on screen.
+        creds_text = (aws_dir / "credentials").read_text()
+        assert creds_text.startswith("# my keys\n[test-user]\n")
+        assert active["aws_secret_access_key"] not in tmux.screen()
+        assert role_arn
+        tmux.keys("q")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and tmux.run("list-sessions"):
+            time.sleep(0.1)
+        assert not tmux.run("list-sessions"), "q did not quit"
+    finally:
+        tmux.kill()
