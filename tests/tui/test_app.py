@@ -452,3 +452,40 @@ async def test_a_bug_in_a_refresh_ends_visibly_not_refreshing_forever(
         assert str(app.table.get_cell("admin", "state")) == "failed"
         assert "engine bug" in str(app.table.get_cell("admin", "note"))
         assert not app.policy.in_flight("admin")
+
+
+async def test_refresh_all_due_takes_every_session_inside_its_margin(
+    backend: FakeBackend, clock: FrozenClock
+) -> None:
+    give_user_session(backend)
+    backend.refresh("my-test-role")
+    backend.refresh("admin")
+    backend.calls.clear()
+    app = MfaTuiApp(backend, clock=clock, tick_seconds=SLOW, background_refresh=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("R")
+        await settle(app, pilot)
+        assert backend.calls == []  # nothing is inside its margin yet
+        clock.advance(3600 - 100)
+        app.tick()
+        await settle(app, pilot)
+        assert backend.calls == []  # background refresh is off in this app
+        await pilot.press("R")
+        await settle(app, pilot)
+        assert sorted(c.profile for c in backend.calls) == ["admin", "my-test-role"]
+
+
+async def test_theme_change_recolours_the_countdowns(
+    backend: FakeBackend, clock: FrozenClock
+) -> None:
+    give_user_session(backend)
+    app = make_app(backend, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        before = app.table.get_cell("test-user", "left").style
+        app.theme = "solarized-light"
+        await pilot.pause()
+        after = app.table.get_cell("test-user", "left").style
+        assert before != after
+        assert str(after) == app.theme_variables["success"]
