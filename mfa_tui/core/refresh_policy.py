@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from mfa_tui.aws.files import Kind
 from mfa_tui.core.status import ProfileStatus
 from mfa_tui.settings import Settings
 
@@ -191,3 +192,21 @@ class RefreshPolicy:
     def forget(self, name: str) -> None:
         """Clear a profile's backoff: the person acted on it, so try again at once."""
         self._backoff.pop(name, None)
+
+
+def active_source(statuses: list[ProfileStatus], active_profile: str) -> str | None:
+    """The user or role whose session the active profile mirrors, if any.
+
+    After that profile is refreshed, the active profile must be written again, or the
+    session every `aws` command uses would still expire at the old time.
+    """
+    active = next((s for s in statuses if s.name == active_profile and s.active), None)
+    if active is None or not active.source_profile:
+        return None
+    source = active.source_profile
+    names = {s.name for s in statuses if s.kind is not Kind.SESSION}
+    if source in names:
+        return source
+    # The engine may name the session profile instead of its owner.
+    owner = next((s.name for s in statuses if s.session_profile == source), None)
+    return owner or source

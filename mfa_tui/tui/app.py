@@ -27,7 +27,7 @@ from mfa_tui.aws.files import Kind
 from mfa_tui.clock import SYSTEM_CLOCK, Clock
 from mfa_tui.core.backend import Backend, CodeWanted, Snapshot
 from mfa_tui.core.file_watch import FileWatcher
-from mfa_tui.core.refresh_policy import Outcome, RefreshPolicy
+from mfa_tui.core.refresh_policy import Outcome, RefreshPolicy, active_source
 from mfa_tui.core.status import ProfileStatus
 from mfa_tui.errors import InvalidMfaCodeError, MfaTuiError, NeedsCodeError
 from mfa_tui.settings import Settings
@@ -42,7 +42,7 @@ from mfa_tui.tui.messages import (
     SeedsKnown,
     SessionRefreshed,
 )
-from mfa_tui.tui.model import NoteKind, RowState, active_source, shown_in_table, sort_key
+from mfa_tui.tui.model import NoteKind, RowState, shown_in_table, sort_key
 from mfa_tui.tui.screens.export import ExportScreen
 from mfa_tui.tui.screens.help import HelpScreen
 from mfa_tui.tui.screens.mfa_prompt import MfaPrompt
@@ -131,7 +131,10 @@ class MfaTuiApp(App[None]):
         self._watcher: FileWatcher | None = None
         self._problems_seen: set[str] = set()
         self._bell_for: set[str] = set()
-        self._refresh_workers: dict[Worker[None], tuple[str, bool]] = {}
+        # The worker of each refresh in flight: (profile, background, attempt).
+        self._refresh_workers: dict[Worker[None], tuple[str, bool, int]] = {}
+        # The latest attempt per profile; results of older attempts are dropped.
+        self._attempts: dict[str, int] = {}
 
     # --- layout --------------------------------------------------------------------
 
@@ -364,27 +367,39 @@ class MfaTuiApp(App[None]):
             return False
         if not background:
             self.waiting.pop(name, None)
+        for old, (profile, _, _) in self._refresh_workers.items():
+            if profile == name:
+                old.cancelled_event.set()  # let the engine stop early; its result is dropped
+        attempt = self._attempts.get(name, 0) + 1
+        self._attempts[name] = attempt
         worker = self.run_worker(
             partial(
                 self._refresh_job,
                 name,
+                attempt,
                 code=code,
                 force=force,
                 activate=activate,
                 background=background,
             ),
             thread=True,
-            exclusive=True,
             group=f"refresh:{name}",
             exit_on_error=False,
             name=f"refresh {name}",
         )
-        self._refresh_workers[worker] = (name, background)
+        self._refresh_workers[worker] = (name, background, attempt)
         self._update_row(name)
         return True
 
     def _refresh_job(
-        self, name: str, *, code: str | None, force: bool, activate: bool, background: bool
+        self,
+        name: str,
+        attempt: int,
+        *,
+        code: str | None,
+        force: bool,
+        activate: bool,
+        background: bool,
     ) -> None:
         worker = get_current_worker()
         cancel: threading.Event = worker.cancelled_event
@@ -405,7 +420,7 @@ class MfaTuiApp(App[None]):
                     name, serial, status.chain[-1] if status and status.chain else name
                 )
             message: CodeNeeded | RefreshFailed | SessionRefreshed = CodeNeeded(
-                name, wanted, activate, background, exc.message
+                name, wanted, activate, background, exc.message, attempt
             )
         except MfaTuiError as exc:
             message = RefreshFailed(
@@ -414,11 +429,15 @@ class MfaTuiApp(App[None]):
                 exc.message,
                 isinstance(exc, InvalidMfaCodeError),
                 background,
+                attempt,
             )
         else:
-            message = SessionRefreshed(name, result, activate, background)
-        if not worker.is_cancelled:
-            self.post_message(message)
+            message = SessionRefreshed(name, result, activate, background, attempt)
+        self.post_message(message)
+
+    def _current(self, profile: str, attempt: int) -> bool:
+        """False for the result of an attempt a newer one (a typed code) replaced."""
+        return self._attempts.get(profile) == attempt
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker that died of a bug still ends its refresh, visibly, not 'refreshing…'."""
@@ -430,14 +449,19 @@ class MfaTuiApp(App[None]):
             return
         error = f"{type(worker.error).__name__}: {worker.error}"
         if job is not None:
-            name, background = job
-            self.post_message(RefreshFailed(name, "Unexpected error", error, False, background))
+            name, background, attempt = job
+            self.post_message(
+                RefreshFailed(name, "Unexpected error", error, False, background, attempt)
+            )
         else:
             self.post_message(LoadFailed("Unexpected error", f"{worker.name}: {error}"))
 
     @on(SessionRefreshed)
     def _refreshed(self, message: SessionRefreshed) -> None:
         name = message.profile
+        if not self._current(name, message.attempt):
+            self.poll_files()  # it still wrote a session
+            return
         result = message.result
         self.policy.finished(name, Outcome.OK, mono=self.clock.monotonic())
         self.errors.pop(name, None)
@@ -463,6 +487,11 @@ class MfaTuiApp(App[None]):
         self._unblock_waiting_for(name)
         if self.prompt is not None and self.prompt.wanted.profile == name:
             self.prompt.succeeded()
+        if not message.activated and settings is not None:
+            source = active_source(list(self.statuses.values()), settings.active_profile)
+            if source == name:
+                # The active profile holds a copy: write the new session there too.
+                self.refresh_profile(name, activate=True, background=True)
         self.poll_files()
         self._update_row(name)
 
@@ -479,6 +508,8 @@ class MfaTuiApp(App[None]):
     @on(RefreshFailed)
     def _failed(self, message: RefreshFailed) -> None:
         name = message.profile
+        if not self._current(name, message.attempt):
+            return
         status = self.statuses.get(name)
         # A wrong code is the person's to fix, not a reason to retry on a timer.
         backoff = self.policy.finished(
@@ -505,6 +536,8 @@ class MfaTuiApp(App[None]):
     @on(CodeNeeded)
     def _code_needed(self, message: CodeNeeded) -> None:
         name = message.profile
+        if not self._current(name, message.attempt):
+            return
         status = self.statuses.get(name)
         self.policy.finished(
             name,

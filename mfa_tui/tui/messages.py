@@ -32,6 +32,7 @@ class SessionRefreshed(Message):
     result: Refreshed
     activated: bool
     background: bool
+    attempt: int = 0
 
 
 @dataclass
@@ -43,6 +44,7 @@ class RefreshFailed(Message):
     message: str
     invalid_code: bool
     background: bool
+    attempt: int = 0
 
 
 @dataclass
@@ -54,6 +56,7 @@ class CodeNeeded(Message):
     activate: bool
     background: bool
     message: str
+    attempt: int = 0
 
 
 @dataclass

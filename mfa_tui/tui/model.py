@@ -49,17 +49,3 @@ def sort_key(status: ProfileStatus) -> tuple[int, tuple[str, ...]]:
     """Managed first, as a tree: each user, then the roles assumed from it, then theirs."""
     path = tuple(reversed(status.chain)) if status.chain else (status.name,)
     return (0 if status.managed else 1, tuple(p.casefold() for p in path))
-
-
-def active_source(statuses: list[ProfileStatus], active_profile: str) -> str | None:
-    """The user or role whose session the active profile mirrors, if any."""
-    active = next((s for s in statuses if s.name == active_profile and s.active), None)
-    if active is None or not active.source_profile:
-        return None
-    source = active.source_profile
-    names = {s.name for s in statuses if s.kind is not Kind.SESSION}
-    if source in names:
-        return source
-    # The engine may name the session profile instead of its owner.
-    owner = next((s.name for s in statuses if s.session_profile == source), None)
-    return owner or source

@@ -489,3 +489,22 @@ async def test_theme_change_recolours_the_countdowns(
         after = app.table.get_cell("test-user", "left").style
         assert before != after
         assert str(after) == app.theme_variables["success"]
+
+
+async def test_a_background_refresh_of_the_active_role_renews_the_active_profile(
+    backend: FakeBackend, clock: FrozenClock
+) -> None:
+    give_user_session(backend)
+    backend.activate("my-test-role")
+    app = make_app(backend, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        clock.advance(3600 - 60)
+        app.tick()
+        await settle(app, pilot)
+        await settle(app, pilot)
+        active = load_profiles(backend.paths).profiles["mfa-tui"]
+        assert active.expiration == clock.now() + timedelta(hours=1)
+        app.tick()
+        await settle(app, pilot)
+        assert "01:00:00" in app.query_one(StatusHeader).plain(clock.now())
