@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from mfa_tui.aws.files import load_profiles
+from tests.tui.sts_world import moto_server, seed_account
 
 pytestmark = [
     pytest.mark.e2e,
@@ -35,59 +36,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def moto_url() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
-def seed_account(url: str, aws_dir: Path) -> str:
-    """An IAM user with keys and a virtual MFA device, and a role; returns the role ARN."""
-    import boto3
-
-    iam = boto3.client(
-        "iam",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    iam.create_user(UserName="test-user")
-    key = iam.create_access_key(UserName="test-user")["AccessKey"]
-    device = iam.create_virtual_mfa_device(VirtualMFADeviceName="test-user-phone")
-    serial = device["VirtualMFADevice"]["SerialNumber"]
-    iam.enable_mfa_device(
-        UserName="test-user",
-        SerialNumber=serial,
-        AuthenticationCode1="123456",
-        AuthenticationCode2="654321",
-    )
-    role = iam.create_role(
-        RoleName="my-test-role",
-        AssumeRolePolicyDocument=(
-            '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
-            '"Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole",'
-            '"Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}'
-        ),
-    )["Role"]["Arn"]
-    (aws_dir / "config").write_text(
-        f"[profile test-user]\nregion = ap-northeast-1\nmfa_serial = {serial}\n\n"
-        f"[profile my-test-role]\nregion = ap-northeast-1\nsource_profile = test-user\n"
-        f"role_arn = {role}\nmfa_serial = {serial}\n"
-    )
-    creds = aws_dir / "credentials"
-    creds.write_text(
-        "# my keys\n[test-user]\n"
-        f"aws_access_key_id = {key['AccessKeyId']}\n"
-        f"aws_secret_access_key = {key['SecretAccessKey']}\n"
-    )
-    creds.chmod(0o600)
-    return str(role)
+    with moto_server() as url:
+        yield url
 
 
 class Tmux:
@@ -144,7 +94,7 @@ class Tmux:
 
 
 def test_switch_to_a_role_in_tmux(moto_url: str, aws_dir: Path, isolated_env: Path) -> None:
-    role_arn = seed_account(moto_url, aws_dir)
+    role_arn = seed_account(moto_url, aws_dir)["role_arn"]
     env = {
         "HOME": str(isolated_env),
         "XDG_CONFIG_HOME": str(isolated_env / ".config"),
