@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from contextlib import suppress
 from datetime import datetime
 from functools import partial
 from typing import ClassVar
@@ -19,6 +20,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.theme import Theme
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -124,6 +126,7 @@ class MfaTuiApp(App[None]):
         self.waiting: dict[str, CodeWanted] = {}
         self.prompt: MfaPrompt | None = None
         self.filter_text = ""
+        self.log_open = False
         # MFA serials with a TOTP seed, and those the keyring was asked about.
         self.seeded: set[str] = set()
         self._seed_checked: set[str] = set()
@@ -159,7 +162,8 @@ class MfaTuiApp(App[None]):
 
     def on_mount(self) -> None:
         self.query_one("#filter").display = False
-        self.event_log.display = self.size.width >= LOG_MIN_WIDTH
+        self.log_open = self.size.width >= LOG_MIN_WIDTH
+        self._place_log()
         self.table.focus()
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self._load()
@@ -675,7 +679,18 @@ class MfaTuiApp(App[None]):
             field.display = False
 
     def action_toggle_log(self) -> None:
-        self.event_log.display = not self.event_log.display
+        self.log_open = not self.log_open
+        self._place_log()
+
+    def _place_log(self) -> None:
+        # Narrow screens have room for the details or the log, not both.
+        self.event_log.display = self.log_open
+        narrow = self.size.width < LOG_MIN_WIDTH
+        self.query_one(DetailPane).display = not (self.log_open and narrow)
+
+    def on_resize(self) -> None:
+        with suppress(NoMatches):  # a resize can come before the widgets exist
+            self._place_log()
 
     def action_help(self) -> None:
         settings = self.snapshot.settings if self.snapshot else None

@@ -508,3 +508,25 @@ async def test_a_background_refresh_of_the_active_role_renews_the_active_profile
         app.tick()
         await settle(app, pilot)
         assert "01:00:00" in app.query_one(StatusHeader).plain(clock.now())
+
+
+async def test_the_log_takes_the_details_place_on_a_narrow_screen(
+    backend: FakeBackend, clock: FrozenClock
+) -> None:
+    from mfa_tui.tui.widgets.detail_pane import DetailPane
+
+    app = make_app(backend, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        log, detail = app.event_log, app.query_one(DetailPane)
+        assert not log.display and detail.display
+        await pilot.press("l")
+        await pilot.pause()
+        assert log.display and not detail.display
+        await pilot.press("l")
+        await pilot.pause()
+        assert not log.display and detail.display
+    wide = make_app(backend, clock)
+    async with wide.run_test(size=(200, 60)) as pilot:
+        await settle(wide, pilot)
+        assert wide.event_log.display and wide.query_one(DetailPane).display
