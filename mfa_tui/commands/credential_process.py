@@ -1,0 +1,71 @@
+"""`mfa-tui credential-process PROFILE`: the JSON botocore's credential_process wants.
+
+This runs before every AWS call of a profile configured with
+`credential_process = mfa-tui credential-process NAME`, so its cached path reads the
+credentials file and prints, importing neither boto3 nor keyring nor Textual. botocore
+runs it again when the Expiration is under 15 minutes away, so only a session with more
+than that left is served; otherwise it is refreshed without a person when possible,
+else a running dashboard is asked to get the code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from mfa_tui.commands.common import load_world, require_profile
+from mfa_tui.core.session_store import stored_session
+from mfa_tui.errors import ExitCode, NeedsCodeError
+
+# botocore refreshes credentials with less than 15 minutes left; serve more than that.
+MIN_SERVE_SECONDS = 15 * 60 + 60
+
+
+def _caller() -> str:
+    try:
+        with open(f"/proc/{os.getppid()}/comm", encoding="utf-8") as fh:
+            return fh.read().strip() or "a program"
+    except OSError:
+        return "a program"
+
+
+def run(args: argparse.Namespace) -> int:
+    profile_set, settings = load_world()
+    require_profile(profile_set, args.profile)
+    stored = stored_session(profile_set, settings, args.profile)
+    if stored is not None and stored.seconds_left() > MIN_SERVE_SECONDS:
+        json.dump(stored.to_process_json(), sys.stdout)
+        sys.stdout.write("\n")
+        return int(ExitCode.OK)
+    creds = _fresh(args.profile, settings)
+    json.dump(creds, sys.stdout)
+    sys.stdout.write("\n")
+    return int(ExitCode.OK)
+
+
+def _fresh(name: str, settings: object) -> dict[str, object]:
+    from mfa_tui.core import agent
+    from mfa_tui.settings import Settings
+
+    assert isinstance(settings, Settings)
+    if agent.ping() is not None:
+        # The agent refreshes once for every caller and can ask the person for a code.
+        answer = agent.request_session(
+            name, min_valid=MIN_SERVE_SECONDS, wait=settings.agent_wait, caller=_caller()
+        )
+        return {"Version": 1, **answer}
+    from mfa_tui.core.sessions import SessionService
+
+    service = SessionService(settings=settings)
+    if service.needs_code(name) is not None:
+        raise NeedsCodeError(
+            f"profile '{name}' needs an MFA code and no mfa-tui dashboard is running to ask "
+            f"for it. Open 'mfa-tui' in a terminal, or run 'mfa-tui refresh {name}'"
+        )
+    service.refresh(name, force=True)
+    fresh = service.credentials(name)
+    if fresh is None:
+        raise NeedsCodeError(f"no session could be had for '{name}'")
+    return fresh.to_process_json()
