@@ -44,3 +44,6 @@ def aws_dir(isolated_env: Path) -> Path:
     folder = isolated_env / ".aws"
     folder.mkdir(mode=0o700, exist_ok=True)
     return folder
+
+
+pytest_plugins = ["tests.moto_fixtures"]

@@ -268,6 +268,10 @@ def _call(client: Any, method: str, ctx: CallContext, **params: Any) -> dict[str
         return result
     except (bx.ClientError, bx.BotoCoreError, ResponseParserError) as exc:
         raise translate(exc, ctx, _endpoint(client)) from None
+    except (KeyError, ValueError, SyntaxError):
+        # botocore's parsers fail this way on a body that is not an STS document
+        # (an HTML error page from a proxy, a truncated answer).
+        raise translate(ResponseParserError("unexpected body"), ctx, _endpoint(client)) from None
 
 
 def get_session_token(
@@ -323,6 +327,9 @@ def assume_role(
 def list_mfa_devices(profile: str, creds: Credentials) -> list[str]:
     """The MFA serials of the user who owns these keys."""
     ctx = CallContext("ListMFADevices", profile, profile)
+    identity = _call(_client("sts", profile, creds), "get_caller_identity", ctx)
+    arn = str(identity.get("Arn", ""))
+    params = {"UserName": arn.rsplit("/", 1)[-1]} if ":user/" in arn else {}
     client = _client("iam", profile, creds)
-    answer = _call(client, "list_mfa_devices", ctx)
+    answer = _call(client, "list_mfa_devices", ctx, **params)
     return [str(d["SerialNumber"]) for d in answer.get("MFADevices", [])]

@@ -208,6 +208,11 @@ class SessionService:
             hop = self.profile_set.get(name)
             if hop is not None and hop.mfa_serial:
                 return hop.mfa_serial
+        # Common configs name the device only on the roles (botocore asks for the code
+        # when assuming them); any role of this user that names one tells us.
+        for other in self.profile_set.profiles.values():
+            if other.kind is Kind.ROLE and other.mfa_serial and other.chain[-1:] == [user.name]:
+                return other.mfa_serial
         if discover:
             return self._discover_serial(user)
         return None
