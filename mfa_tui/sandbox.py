@@ -57,7 +57,8 @@ class MotoServer:
 
     def reset(self) -> None:
         """Forget every resource (moto's state is per process, not per server)."""
-        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
+        url = f"{self.endpoint_url}/moto-api/reset"
+        request = urllib.request.Request(url, method="POST")  # noqa: S310 - loopback only
         with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback only
             pass
 
@@ -94,7 +95,8 @@ class SandboxAccount:
 def _client(service: str, endpoint_url: str) -> Any:
     import boto3
 
-    return boto3.client(service, endpoint_url=endpoint_url, region_name=REGION, **ADMIN_KEYS)
+    session: Any = boto3.session.Session()
+    return session.client(service, endpoint_url=endpoint_url, region_name=REGION, **ADMIN_KEYS)
 
 
 def _user(iam: Any, name: str) -> SandboxUser:

@@ -277,7 +277,7 @@ def test_duration_validation_error_retries_with_one_hour(sandbox: Sandbox, tmp_p
 
 def test_out_of_range_duration_is_refused_before_any_call(sandbox: Sandbox, tmp_path: Path) -> None:
     service = make_service(sandbox, tmp_path)
-    with pytest.raises(UsageError, match="900..129600"):
+    with pytest.raises(UsageError, match=r"900\.\.129600"):
         service.refresh("test-user", code="123456", duration=899)
     assert sandbox.fault.actions() == []
 
