@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -123,3 +124,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return int(ExitCode.OK)
+    except Exception as exc:
+        # The last line of defence: a bug still gets one line, not a traceback, unless
+        # asked for. Secrets never travel in exception messages we raise.
+        if os.environ.get("MFA_TUI_DEBUG"):
+            raise
+        print(
+            f"mfa-tui: unexpected {type(exc).__name__}; this is a bug, please report it "
+            "(set MFA_TUI_DEBUG=1 to see the details)",
+            file=sys.stderr,
+        )
+        return int(ExitCode.ERROR)

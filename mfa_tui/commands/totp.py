@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
             f"profile '{args.profile}' has no mfa_serial (run 'mfa-tui refresh "
             f"{args.profile} --save-serial' once to find it)"
         )
+    serial = found
     if args.totp_command == "remove":
         removed = service.seeds.remove(serial)
         print(f"seed for {serial} {'removed' if removed else 'was not stored'}")
