@@ -31,7 +31,8 @@ def resolve_target(path: Path) -> Path:
     return path
 
 
-def _check_writable(target: Path) -> None:
+def check_writable(target: Path) -> None:
+    """Refuse directories, special files and read-only files before touching them."""
     try:
         st = target.stat()
     except FileNotFoundError:
@@ -94,7 +95,7 @@ def _remove_stale_temps(target: Path) -> None:
 
 def replace_locked(target: Path, data: bytes) -> None:
     """Atomically replace `target` with `data`; the caller holds `locked(target)`."""
-    _check_writable(target)
+    check_writable(target)
     folder = target.parent
     fd, temp_name = tempfile.mkstemp(
         prefix=f"{_TEMP_PREFIX}{target.name}.", suffix=_TEMP_SUFFIX, dir=folder

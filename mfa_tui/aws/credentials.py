@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mfa_tui.aws import ini
-from mfa_tui.aws.atomic import locked, replace_locked
+from mfa_tui.aws.atomic import check_writable, locked, replace_locked
 from mfa_tui.errors import FileWriteError
 from mfa_tui.settings import is_safe_profile_name
 
@@ -34,6 +34,14 @@ def render_section(header: str, values: Mapping[str, str], newline: str) -> list
         _check_value(key, value)
         lines.append(f"{key} = {value}{newline}")
     return lines
+
+
+def _read_for_write(target: Path) -> ini.IniDocument:
+    check_writable(target)
+    try:
+        return ini.read(target)
+    except OSError as exc:
+        raise FileWriteError(f"cannot read {target}: {exc.strerror}; nothing was written") from None
 
 
 def _is_owned(doc: ini.IniDocument, header: str) -> bool:
@@ -85,7 +93,7 @@ def write_section(
     if values is not None and owner_key not in values:
         raise FileWriteError(f"internal: section [{header}] written without its {owner_key} mark")
     with locked(path) as target:
-        doc = ini.read(target)
+        doc = _read_for_write(target)
         broken = [s for s in doc.sections if s.broken and header in s.name]
         if broken:
             raise FileWriteError(
@@ -119,7 +127,7 @@ def set_key(path: Path, header: str, key: str, value: str) -> None:
     """
     _check_value(key, value)
     with locked(path) as target:
-        doc = ini.read(target)
+        doc = _read_for_write(target)
         sections = doc.find(header)
         if not sections:
             raise FileWriteError(f"no section [{header}] in {target}")

@@ -1,0 +1,19 @@
+"""`mfa-tui demo`: the dashboard on an embedded moto sandbox (see mfa_tui/demo.py)."""
+
+from __future__ import annotations
+
+import argparse
+
+from mfa_tui.errors import ExitCode
+
+
+def run(args: argparse.Namespace) -> int:
+    from mfa_tui.demo import demo_sandbox
+
+    with demo_sandbox(keep=args.keep) as sandbox:
+        from mfa_tui.core.backend import ServiceBackend
+        from mfa_tui.tui.app import MfaTuiApp
+
+        app = MfaTuiApp(ServiceBackend(), code_hint=sandbox.hint, title_note="demo sandbox")
+        app.run()
+        return int(app.return_code or ExitCode.OK)

@@ -1,0 +1,262 @@
+"""Reading the AWS files the way botocore does, classifying profiles, and `list --json`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import botocore.session
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mfa_tui.aws.files import AwsPaths, Kind, load_profiles
+
+CONFIG = """\
+# my AWS config
+[default]
+region = eu-west-1
+
+[profile test-user]
+region = ap-northeast-1
+s3 =
+    max_concurrent_requests = 20
+    addressing_style = path
+
+[profile my-test-role]
+source_profile = test-user
+role_arn = arn:aws:iam::123456789012:role/my-test-role
+mfa_serial = arn:aws:iam::123456789012:mfa/test-user
+role_session_name = me
+external_id = ext-1
+duration_seconds = 3600
+
+[profile chained]
+source_profile = my-test-role
+role_arn = arn:aws:iam::123456789012:role/chained
+
+[profile loop-a]
+source_profile = loop-b
+role_arn = arn:aws:iam::1:role/a
+[profile loop-b]
+source_profile = loop-a
+role_arn = arn:aws:iam::1:role/b
+
+[profile orphan]
+source_profile = nobody
+role_arn = arn:aws:iam::1:role/o
+
+[profile ec2-role]
+credential_source = Ec2InstanceMetadata
+role_arn = arn:aws:iam::1:role/e
+
+[profile corp]
+sso_session = corp
+sso_account_id = 123456789012
+sso_role_name = ReadOnly
+
+[sso-session corp]
+sso_start_url = https://example.awsapps.com/start
+sso_region = us-east-1
+
+[services local]
+sts =
+  endpoint_url = http://localhost:5000
+
+[profile tool]
+credential_process = /usr/bin/get-creds
+"""
+
+CREDENTIALS = """\
+[test-user]
+aws_access_key_id = AKIAEXAMPLE
+aws_secret_access_key = TOPSECRETKEY
+
+[temp]
+aws_access_key_id = ASIAEXAMPLE
+aws_secret_access_key = TEMPSECRET
+aws_session_token = TEMPTOKEN
+
+[test-user-mfa]
+aws_access_key_id = ASIASESSION
+aws_secret_access_key = SESSIONSECRET
+aws_session_token = SESSIONTOKEN
+expiration = 2099-01-01T00:00:00Z
+mfa_tui_source = test-user
+"""
+
+
+@pytest.fixture
+def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AwsPaths:
+    # Non-default places, found through the environment like botocore finds them.
+    config, creds = tmp_path / "cfg" / "my-config", tmp_path / "cfg" / "my-creds"
+    config.parent.mkdir()
+    config.write_text(CONFIG)
+    creds.write_text(CREDENTIALS)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(creds))
+    return AwsPaths.from_env()
+
+
+def test_kinds_chains_and_errors(files: AwsPaths) -> None:
+    profiles = load_profiles().profiles
+    kinds = {name: p.kind for name, p in profiles.items()}
+    assert kinds == {
+        "default": Kind.OTHER,
+        "test-user": Kind.USER,
+        "my-test-role": Kind.ROLE,
+        "chained": Kind.ROLE,
+        "loop-a": Kind.ROLE,
+        "loop-b": Kind.ROLE,
+        "orphan": Kind.ROLE,
+        "ec2-role": Kind.ROLE,
+        "corp": Kind.SSO,
+        "tool": Kind.PROCESS,
+        "temp": Kind.OTHER,
+        "test-user-mfa": Kind.SESSION,
+    }
+    assert profiles["chained"].chain == ["chained", "my-test-role", "test-user"]
+    assert profiles["chained"].managed
+    assert "loop-a -> loop-b -> loop-a" in (profiles["loop-a"].error or "")
+    assert not profiles["loop-a"].managed
+    assert "'nobody'" in (profiles["orphan"].error or "")
+    assert not profiles["ec2-role"].managed
+    role = profiles["my-test-role"]
+    assert (role.external_id, role.role_session_name, role.duration_seconds) == (
+        "ext-1",
+        "me",
+        3600,
+    )
+    assert profiles["test-user"].values["s3"].startswith("\n")
+
+
+def test_list_json(files: AwsPaths) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mfa_tui", "list", "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=dict(os.environ),
+    )
+    assert done.returncode == 0, done.stderr
+    for secret in ("TOPSECRETKEY", "TEMPSECRET", "TEMPTOKEN", "SESSIONSECRET", "SESSIONTOKEN"):
+        assert secret not in done.stdout
+    rows = {row["name"]: row for row in json.loads(done.stdout)}
+    user = rows["test-user"]
+    assert user["kind"] == "user" and user["session_profile"] == "test-user-mfa"
+    assert user["expires_at"] == "2099-01-01T00:00:00Z" and user["state"] == "valid"
+    role = rows["my-test-role"]
+    assert role["role_arn"].endswith("role/my-test-role")
+    assert role["source_profile"] == "test-user"
+    assert role["mfa_serial"].endswith("mfa/test-user")
+    assert role["state"] == "none" and role["expires_at"] is None
+    assert rows["chained"]["chain"] == ["chained", "my-test-role", "test-user"]
+    assert rows["corp"]["kind"] == "sso" and rows["tool"]["kind"] == "process"
+    assert rows["test-user-mfa"]["kind"] == "session"
+    assert "corp" in rows and "sso-session corp" not in rows and "local" not in rows
+    for row in rows.values():
+        assert set(row) >= {
+            "name",
+            "kind",
+            "mfa_serial",
+            "source_profile",
+            "role_arn",
+            "session_profile",
+            "expires_at",
+            "state",
+        }
+    table = subprocess.run(
+        [sys.executable, "-m", "mfa_tui", "list"], capture_output=True, text=True, check=False
+    )
+    assert "test-user-mfa" in table.stdout and "TOPSECRETKEY" not in table.stdout
+
+
+def test_malformed_lines_cost_only_themselves(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_bytes(
+        b"orphan = 1\n[profile good]\nregion = x\n[profile bad\nkey = v\n"
+        b"[profile also-good]\nregion = \xff\xfe\nmfa_serial = arn\n"
+    )
+    creds = tmp_path / "credentials"
+    creds.write_text("[u]\naws_access_key_id = A\naws_secret_access_key = B\n")
+    result = load_profiles(AwsPaths(config, creds))
+    assert {"good", "also-good", "u"} <= set(result.profiles)
+    assert result.profiles["also-good"].values["mfa_serial"] == "arn"
+    text = "\n".join(result.problems)
+    assert f"{config}:1: key outside any [section]" in text
+    assert f"{config}:4: bad section header" in text
+    assert f"{config}:7: line is not valid UTF-8" in text
+
+
+def test_crlf_bom_duplicates(tmp_path: Path) -> None:
+    creds = tmp_path / "credentials"
+    creds.write_bytes(
+        b"\xef\xbb\xbf[u]\r\naws_access_key_id = A\r\naws_secret_access_key = B\r\n"
+        b"[u]\r\nregion = x\r\nregion = y\r\n"
+    )
+    result = load_profiles(AwsPaths(tmp_path / "missing", creds))
+    assert result.profiles["u"].values == {
+        "aws_access_key_id": "A",
+        "aws_secret_access_key": "B",
+        "region": "y",
+    }
+    text = "\n".join(result.problems)
+    assert "section [u] appears again (first at line 1)" in text
+    assert "'region' is set twice" in text
+
+
+def test_missing_files_are_empty(tmp_path: Path) -> None:
+    result = load_profiles(AwsPaths(tmp_path / "nope", tmp_path / "nada"))
+    assert result.profiles == {} and result.problems == []
+
+
+names = st.from_regex(r"[a-z][a-z0-9_-]{0,8}", fullmatch=True)
+keys = st.from_regex(r"[a-z][a-z_]{0,10}", fullmatch=True)
+values = st.from_regex(r"[A-Za-z0-9:/=._-]{0,12}", fullmatch=True)
+
+
+@st.composite
+def ini_file(draw: st.DrawFn, config: bool) -> str:
+    out = []
+    for name in draw(st.lists(names, max_size=5, unique=True)):
+        header = ("default" if name == "default" else f"profile {name}") if config else name
+        if config and draw(st.booleans()):
+            header = draw(st.sampled_from([f"sso-session {name}", f"services {name}", name]))
+        out.append(draw(st.sampled_from(["", "# c\n", "\n", "; c\n"])) + f"[{header}]\n")
+        for key in draw(st.lists(keys, max_size=4, unique=True)):
+            delim = draw(st.sampled_from([" = ", "=", ": ", " :"]))
+            key_text = key.upper() if draw(st.booleans()) else key
+            if draw(st.integers(0, 5)) == 0:
+                out.append(f"{key_text}{delim}\n    a = 1\n    b = {draw(values)}\n")
+            else:
+                out.append(f"{key_text}{delim}{draw(values)}\n")
+    return "".join(out)
+
+
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(config=ini_file(config=True), creds=ini_file(config=False))
+def test_profiles_agree_with_botocore(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: str, creds: str
+) -> None:
+    cfg, cred = tmp_path / "c", tmp_path / "k"
+    cfg.write_text(config)
+    cred.write_text(creds)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(cfg))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(cred))
+    theirs = botocore.session.Session().full_config["profiles"]
+    ours = {
+        name: {k: v for k, v in p.values.items()}
+        for name, p in load_profiles(AwsPaths(cfg, cred)).profiles.items()
+    }
+    from mfa_tui.aws.ini import parse_nested
+
+    normalised = {
+        name: {k: (parse_nested(v) if v.startswith("\n") else v) for k, v in vals.items()}
+        for name, vals in ours.items()
+    }
+    assert normalised == theirs
