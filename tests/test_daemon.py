@@ -138,14 +138,3 @@ def test_loop_stops_when_asked(backend: FakeBackend, clock: FrozenClock) -> None
         thread.join(5)
     assert not thread.is_alive()
     assert [c.profile for c in backend.calls] == ["my-test-role"]
-
-
-def test_refreshing_the_active_role_renews_the_active_profile(
-    backend: FakeBackend, clock: FrozenClock
-) -> None:
-    backend.refresh("test-user", code="123456")
-    backend.activate("my-test-role")
-    clock.advance(3600 - 60)
-    Daemon(backend, clock=clock).run_once()
-    active = load_profiles(backend.paths).profiles["mfa-tui"]
-    assert active.expiration == clock.now() + timedelta(hours=1)

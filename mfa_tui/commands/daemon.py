@@ -43,7 +43,7 @@ from types import FrameType
 from mfa_tui.clock import SYSTEM_CLOCK, Clock
 from mfa_tui.core.backend import Backend, Snapshot
 from mfa_tui.core.file_watch import FileWatcher
-from mfa_tui.core.refresh_policy import Outcome, RefreshPolicy, active_source
+from mfa_tui.core.refresh_policy import Outcome, RefreshPolicy
 from mfa_tui.errors import ExitCode, MfaTuiError, NeedsCodeError
 
 LOG_NAME = "daemon.log"
@@ -135,18 +135,6 @@ class Daemon:
         self.policy.finished(name, Outcome.OK, mono=mono)
         until = result.expiration.strftime("%Y-%m-%dT%H:%M:%SZ")
         log.info("refreshed %s: %s valid until %s", name, result.session_profile, until)
-        if self.snapshot is not None and name == active_source(
-            self.snapshot.statuses, self.snapshot.settings.active_profile
-        ):
-            # The active profile holds a copy of this session: renew the copy too.
-            try:
-                self.backend.activate(name)
-            except MfaTuiError as exc:
-                log.error("%s: could not update the active profile: %s", name, exc.message)
-            else:
-                log.info(
-                    "%s now holds %s's new session", self.snapshot.settings.active_profile, name
-                )
         return PassResult(name, Outcome.OK, result.message)
 
     def next_wait(self, poll: float = POLL_SECONDS) -> float:

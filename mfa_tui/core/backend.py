@@ -8,19 +8,21 @@ locks them. Tests drive the faces through a fake with the same protocol.
 
 from __future__ import annotations
 
-import importlib
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from mfa_tui.aws.files import AwsPaths, load_profiles
 from mfa_tui.clock import SYSTEM_CLOCK, Clock
 from mfa_tui.core.status import ProfileStatus, all_statuses
 from mfa_tui.settings import Settings, load_settings, save_settings, settings_path
+
+if TYPE_CHECKING:
+    from mfa_tui.core.sessions import RefreshResult, SessionService
 
 SEED_CACHE_SECONDS = 60.0
 
@@ -83,14 +85,14 @@ class Backend(Protocol):
     def code_wanted(self, name: str) -> CodeWanted | None:
         """The device a code is needed for before `name` can be refreshed, or None."""
 
-    def save_seed(self, name: str, seed: str) -> None:
-        """Store a TOTP seed for `name`'s MFA device in the OS keyring."""
+    def save_seed(self, mfa_serial: str, seed: str) -> None:
+        """Store a TOTP seed for an MFA device in the OS keyring."""
 
     def save_settings(self, settings: Settings) -> None:
         """Write the settings file."""
 
 
-def _result(result: Any) -> Refreshed:
+def _result(result: RefreshResult) -> Refreshed:
     return Refreshed(
         profile=result.profile,
         session_profile=result.session_profile,
@@ -117,10 +119,11 @@ class ServiceBackend:
         # serial -> (has a seed, monotonic time checked); keyring look-ups can be slow.
         self._seed_cache: dict[str, tuple[bool, float]] = {}
 
-    def _service(self) -> Any:
-        # Imported by name until the engine's module lands with its types.
-        sessions = importlib.import_module("mfa_tui.core.sessions")
-        return sessions.SessionService(
+    def _service(self) -> SessionService:
+        # Imported here: reading the files (load) needs neither boto3 nor the engine.
+        from mfa_tui.core.sessions import SessionService
+
+        return SessionService(
             paths=self.paths, settings=load_settings(self.settings_file), clock=self.clock
         )
 
@@ -170,11 +173,12 @@ class ServiceBackend:
             return None
         return CodeWanted(request.profile, request.mfa_serial, request.user)
 
-    def save_seed(self, name: str, seed: str) -> None:
-        codes = importlib.import_module("mfa_tui.core.codes")
-        codes.store_seed(self._service(), name, seed)
+    def save_seed(self, mfa_serial: str, seed: str) -> None:
+        from mfa_tui.core.codes import SeedStore
+
+        SeedStore().set(mfa_serial, seed)
         with self._seed_lock:
-            self._seed_cache.clear()
+            self._seed_cache[mfa_serial] = (True, time.monotonic())
 
     def save_settings(self, settings: Settings) -> None:
         save_settings(settings, self.settings_file)

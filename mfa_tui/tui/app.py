@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime
 from functools import partial
@@ -36,6 +37,7 @@ from mfa_tui.settings import Settings
 from mfa_tui.tui.commands import ProfileCommands
 from mfa_tui.tui.messages import (
     CodeNeeded,
+    ErrorShown,
     LoadFailed,
     ProfilesLoaded,
     RefreshFailed,
@@ -49,7 +51,7 @@ from mfa_tui.tui.screens.export import ExportScreen
 from mfa_tui.tui.screens.help import HelpScreen
 from mfa_tui.tui.screens.mfa_prompt import MfaPrompt
 from mfa_tui.tui.screens.totp_setup import TotpSetup
-from mfa_tui.tui.timefmt import Urgency, format_local, urgency
+from mfa_tui.tui.timefmt import Urgency, format_left, format_local, urgency
 from mfa_tui.tui.widgets.detail_pane import DetailPane
 from mfa_tui.tui.widgets.event_log import EventKind, EventLog
 from mfa_tui.tui.widgets.profile_table import ProfileTable
@@ -106,6 +108,8 @@ class MfaTuiApp(App[None]):
         clock: Clock = SYSTEM_CLOCK,
         tick_seconds: float = TICK_SECONDS,
         background_refresh: bool = True,
+        code_hint: Callable[[str], str | None] | None = None,
+        title_note: str = "",
     ) -> None:
         """Args:
         backend: reads the files and talks to STS (a fake in tests).
@@ -113,12 +117,17 @@ class MfaTuiApp(App[None]):
         tick_seconds: how often countdowns repaint and the files are polled.
         background_refresh: False stops background refreshes entirely (per-profile switches
             still apply when True).
+        code_hint: given an MFA serial, a line for the prompt (the demo shows the code
+            its virtual device would display).
+        title_note: shown in the header beside the name, e.g. "demo sandbox".
         """
         super().__init__()
         self.backend = backend
         self.clock = clock
         self.tick_seconds = tick_seconds
         self.background_refresh = background_refresh
+        self.code_hint = code_hint
+        self.title_note = title_note
         self.policy = RefreshPolicy()
         self.snapshot: Snapshot | None = None
         self.statuses: dict[str, ProfileStatus] = {}
@@ -132,6 +141,8 @@ class MfaTuiApp(App[None]):
         self._seed_checked: set[str] = set()
         self.loads = 0
         self._watcher: FileWatcher | None = None
+        self._loading = False
+        self._load_again = False
         self._problems_seen: set[str] = set()
         self._bell_for: set[str] = set()
         # The worker of each refresh in flight: (profile, background, attempt).
@@ -142,7 +153,7 @@ class MfaTuiApp(App[None]):
     # --- layout --------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield StatusHeader("mfa-tui", id="header")
+        yield StatusHeader("mfa-tui", note=self.title_note, id="header")
         with Horizontal(id="body"):
             with Vertical(id="main"):
                 yield FilterInput(placeholder="filter by name", id="filter")
@@ -166,6 +177,8 @@ class MfaTuiApp(App[None]):
         self._place_log()
         self.table.focus()
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+        # Signatures first, then the read: a change in between is seen at the next tick.
+        self._watcher = FileWatcher(self.backend.watched_files())
         self._load()
         self.set_interval(self.tick_seconds, self.tick, name="tick")
 
@@ -224,28 +237,34 @@ class MfaTuiApp(App[None]):
     # --- loading -------------------------------------------------------------------
 
     def _load(self) -> None:
-        self.run_worker(
-            self._load_job, thread=True, exclusive=True, group="load", exit_on_error=False
-        )
+        """Read the files in a worker; a change during a read means one more read after."""
+        if self._loading:
+            self._load_again = True
+            return
+        self._loading = True
+        self._load_again = False
+        self.run_worker(self._load_job, thread=True, group="load", exit_on_error=False)
 
     def _load_job(self) -> None:
-        worker = get_current_worker()
         try:
             snapshot = self.backend.load()
         except MfaTuiError as exc:
             self.post_message(LoadFailed(exc.title, exc.message))
             return
-        if not worker.is_cancelled:
-            self.post_message(ProfilesLoaded(snapshot))
+        self.post_message(ProfilesLoaded(snapshot))
+
+    def _load_done(self) -> None:
+        self._loading = False
+        if self._load_again:
+            self._load()
 
     @on(ProfilesLoaded)
     def _loaded(self, message: ProfilesLoaded) -> None:
+        self._load_done()
         first = self.snapshot is None
         self.snapshot = message.snapshot
         self.statuses = {s.name: s for s in message.snapshot.statuses}
         self.loads += 1
-        if self._watcher is None:
-            self._watcher = FileWatcher(self.backend.watched_files())
         for problem in message.snapshot.problems:
             if problem not in self._problems_seen:
                 self._problems_seen.add(problem)
@@ -267,7 +286,7 @@ class MfaTuiApp(App[None]):
         try:
             seeded = self.backend.seeded_serials(serials)
         except MfaTuiError as exc:
-            self.post_message(LoadFailed(exc.title, exc.message))
+            self.post_message(ErrorShown(exc.title, exc.message))
             return
         self.post_message(SeedsKnown(serials, seeded))
 
@@ -278,8 +297,14 @@ class MfaTuiApp(App[None]):
         self.seeded |= message.seeded
         self.update_rows()
 
+    @on(ErrorShown)
+    def _error_shown(self, message: ErrorShown) -> None:
+        self.log_event(EventKind.ERROR, f"{message.title}: {message.message}")
+        self.notify(message.message, title=message.title, severity="error", markup=False)
+
     @on(LoadFailed)
     def _load_failed(self, message: LoadFailed) -> None:
+        self._load_done()
         self.log_event(EventKind.ERROR, f"{message.title}: {message.message}")
         self.notify(message.message, title=message.title, severity="error", markup=False)
         if self.snapshot is None:
@@ -457,8 +482,10 @@ class MfaTuiApp(App[None]):
             self.post_message(
                 RefreshFailed(name, "Unexpected error", error, False, background, attempt)
             )
+        elif worker.group == "load":
+            self.post_message(LoadFailed("Unexpected error", error))
         else:
-            self.post_message(LoadFailed("Unexpected error", f"{worker.name}: {error}"))
+            self.post_message(ErrorShown("Unexpected error", f"{worker.name}: {error}"))
 
     @on(SessionRefreshed)
     def _refreshed(self, message: SessionRefreshed) -> None:
@@ -487,15 +514,11 @@ class MfaTuiApp(App[None]):
                 ),
             )
         else:
-            self.log_event(EventKind.INFO, f"{name}: {result.message}")
+            left = format_left(result.expiration, self.clock.now())
+            self.log_event(EventKind.INFO, f"{name}: still valid ({left} left), nothing to do")
         self._unblock_waiting_for(name)
         if self.prompt is not None and self.prompt.wanted.profile == name:
             self.prompt.succeeded()
-        if not message.activated and settings is not None:
-            source = active_source(list(self.statuses.values()), settings.active_profile)
-            if source == name:
-                # The active profile holds a copy: write the new session there too.
-                self.refresh_profile(name, activate=True, background=True)
         self.poll_files()
         self._update_row(name)
 
@@ -586,7 +609,8 @@ class MfaTuiApp(App[None]):
             )
             return
         verb = "Switch to" if activate else "Refresh"
-        prompt = MfaPrompt(wanted, purpose=f"{verb} {wanted.profile}", activate=activate)
+        hint = partial(self.code_hint, wanted.mfa_serial) if self.code_hint else None
+        prompt = MfaPrompt(wanted, purpose=f"{verb} {wanted.profile}", activate=activate, hint=hint)
         self.prompt = prompt
         self.push_screen(prompt, partial(self._prompt_closed, prompt))
 
@@ -662,7 +686,8 @@ class MfaTuiApp(App[None]):
     def action_filter(self) -> None:
         field = self.query_one(FilterInput)
         field.display = True
-        field.focus()
+        # Focus now, not on the next loop turn: keys typed right after '/' belong here.
+        self.set_focus(field)
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -671,7 +696,7 @@ class MfaTuiApp(App[None]):
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
-        self.table.focus()
+        self.set_focus(self.table)
 
     def on_descendant_blur(self) -> None:
         field = self.query_one(FilterInput)
@@ -728,7 +753,7 @@ class MfaTuiApp(App[None]):
         try:
             self.backend.save_settings(settings_to_save)
         except MfaTuiError as exc:
-            self.post_message(LoadFailed(exc.title, exc.message))
+            self.post_message(ErrorShown(exc.title, exc.message))
 
     def action_totp(self) -> None:
         row = self._selected_managed()
@@ -756,7 +781,7 @@ class MfaTuiApp(App[None]):
     @work(thread=True, exclusive=True, group="seed", exit_on_error=False)
     def _save_seed(self, user: str, serial: str, seed: str) -> None:
         try:
-            self.backend.save_seed(user, seed)
+            self.backend.save_seed(serial, seed)
         except MfaTuiError as exc:
             self.post_message(SeedFailed(user, exc.title, exc.message))
             return

@@ -25,6 +25,14 @@ class LoadFailed(Message):
 
 
 @dataclass
+class ErrorShown(Message):
+    """Something outside a refresh failed (keyring, settings file): log it, say it."""
+
+    title: str
+    message: str
+
+
+@dataclass
 class SessionRefreshed(Message):
     """A refresh (or a switch, when `activated`) worked."""
 

@@ -77,7 +77,16 @@ class Tmux:
         return self.run("capture-pane", "-p")
 
     def keys(self, *keys: str) -> None:
-        self.run("send-keys", *keys)
+        """Named keys (Enter, Escape) or single characters, one at a time, as a person
+        types: a burst of bytes is what a paste looks like, and arrives differently."""
+        for key in keys:
+            self.run("send-keys", key)
+            time.sleep(0.05)
+
+    def type(self, text: str) -> None:
+        for char in text:
+            self.run("send-keys", "-l", char)
+            time.sleep(0.05)
 
     def wait_for(self, text: str, timeout: float = 15.0) -> str:
         deadline = time.monotonic() + timeout
@@ -116,16 +125,16 @@ def test_switch_to_a_role_in_tmux(moto_url: str, aws_dir: Path, isolated_env: Pa
         tmux.wait_for("no active session")
         # Filter to the role and switch to it: the user has no session, so a prompt.
         tmux.keys("/")
-        tmux.keys("-l", "my-test")
-        tmux.keys("Enter")
-        tmux.keys("Enter")
+        tmux.type("my-test")
+        tmux.wait_for("my-test-role")
+        tmux.keys("Enter", "Enter")
         screen = tmux.wait_for("MFA code for")
         assert "test-user-phone" in screen  # names the device it wants a code from
         # A short code is explained, not sent.
-        tmux.keys("-l", "12")
+        tmux.type("12")
         tmux.keys("Enter")
         tmux.wait_for("The code has 6 digits")
-        tmux.keys("-l", "3456")  # six digits: submits by itself
+        tmux.type("3456")  # six digits: submits by itself
         screen = tmux.wait_for("active: my-test-role", timeout=30)
         assert "MFA code for" not in screen
         profiles = load_profiles().profiles

@@ -171,8 +171,19 @@ class FakeBackend:
                 user = profile.chain[-1]
                 if not self._user_session_valid(user):
                     self._write(user, 43_200)
-                return self._write(name, 3_600)
-            return self._write(name, 43_200)
+                result = self._write(name, 3_600)
+            else:
+                result = self._write(name, 43_200)
+            # Like the engine: the active profile follows a refresh of its source.
+            active = load_profiles(self.paths).profiles.get(self.settings().active_profile)
+            if active is not None and active.session_of == name:
+                self._mirror(name, result.session_profile)
+            return result
+
+    def _mirror(self, name: str, session_profile: str) -> None:
+        values = dict(load_profiles(self.paths).profiles[session_profile].values)
+        values[OWNER_KEY] = name
+        write_section(self.paths.credentials, self.settings().active_profile, values)
 
     def activate(self, name: str, *, code: str | None = None) -> Refreshed:
         settings = self.settings()
@@ -183,15 +194,11 @@ class FakeBackend:
         else:
             self.calls.append(Call("activate", name, code))
             result = Refreshed(name, session.name, session.expiration, False, "still valid")
-        values = dict(load_profiles(self.paths).profiles[result.session_profile].values)
-        values[OWNER_KEY] = name
-        write_section(self.paths.credentials, settings.active_profile, values)
+        self._mirror(name, result.session_profile)
         return result
 
-    def save_seed(self, name: str, seed: str) -> None:
-        profile = load_profiles(self.paths).profiles[name]
-        assert profile.mfa_serial
-        self.seeded.add(profile.mfa_serial)
+    def save_seed(self, mfa_serial: str, seed: str) -> None:
+        self.seeded.add(mfa_serial)
 
     def save_settings(self, settings: Settings) -> None:
         save_settings(settings, self.settings_file)

@@ -491,25 +491,6 @@ async def test_theme_change_recolours_the_countdowns(
         assert str(after) == app.theme_variables["success"]
 
 
-async def test_a_background_refresh_of_the_active_role_renews_the_active_profile(
-    backend: FakeBackend, clock: FrozenClock
-) -> None:
-    give_user_session(backend)
-    backend.activate("my-test-role")
-    app = make_app(backend, clock)
-    async with app.run_test(size=(120, 30)) as pilot:
-        await settle(app, pilot)
-        clock.advance(3600 - 60)
-        app.tick()
-        await settle(app, pilot)
-        await settle(app, pilot)
-        active = load_profiles(backend.paths).profiles["mfa-tui"]
-        assert active.expiration == clock.now() + timedelta(hours=1)
-        app.tick()
-        await settle(app, pilot)
-        assert "01:00:00" in app.query_one(StatusHeader).plain(clock.now())
-
-
 async def test_the_log_takes_the_details_place_on_a_narrow_screen(
     backend: FakeBackend, clock: FrozenClock
 ) -> None:
@@ -530,3 +511,27 @@ async def test_the_log_takes_the_details_place_on_a_narrow_screen(
     async with wide.run_test(size=(200, 60)) as pilot:
         await settle(wide, pilot)
         assert wide.event_log.display and wide.query_one(DetailPane).display
+
+
+async def test_prompt_shows_a_code_hint_and_the_header_a_note(
+    backend: FakeBackend, clock: FrozenClock
+) -> None:
+    seen: list[str] = []
+
+    def hint(serial: str) -> str:
+        seen.append(serial)
+        return "demo: the virtual device test-user-phone shows 123456 now"
+
+    app = MfaTuiApp(
+        backend, clock=clock, tick_seconds=SLOW, code_hint=hint, title_note="demo sandbox"
+    )
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        assert "(demo sandbox)" in app.query_one(StatusHeader).plain(clock.now())
+        app.table.select("test-user")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        prompt = app.screen
+        assert isinstance(prompt, MfaPrompt)
+        assert "shows 123456" in str(prompt.query_one("#code-hint").render())
+        assert seen[0] == SERIAL

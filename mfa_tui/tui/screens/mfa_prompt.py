@@ -8,6 +8,7 @@ shows in place, the field empties, and the person types the next code).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -56,9 +57,23 @@ class MfaPrompt(ModalScreen[bool]):
         profile: str
         code: str
 
-    def __init__(self, wanted: CodeWanted, *, purpose: str, activate: bool = False) -> None:
+    def __init__(
+        self,
+        wanted: CodeWanted,
+        *,
+        purpose: str,
+        activate: bool = False,
+        hint: Callable[[], str | None] | None = None,
+    ) -> None:
+        """Args:
+        wanted: the profile and device the code is for.
+        purpose: one line saying what the code will do ("Switch to admin").
+        activate: carried for the app: switch after the refresh.
+        hint: a line under the device, re-read every second (the demo's current code).
+        """
         super().__init__()
         self.wanted = wanted
+        self.hint = hint
         self.purpose = purpose
         self.activate = activate
         self.busy = False
@@ -71,6 +86,7 @@ class MfaPrompt(ModalScreen[bool]):
             device = Static(id="device")
             device.update(self._device_text())
             yield device
+            yield Static("", id="code-hint", markup=False)
             yield CodeInput(id="code")
             yield Static("", id="error")
             yield Static("Submits at 6 digits · esc cancels", id="hint")
@@ -83,6 +99,14 @@ class MfaPrompt(ModalScreen[bool]):
     def on_mount(self) -> None:
         self.query_one("#dialog").border_title = "MFA"
         self.query_one(CodeInput).focus()
+        self.query_one("#code-hint").display = self.hint is not None
+        if self.hint is not None:
+            self._show_hint()
+            self.set_interval(1.0, self._show_hint)
+
+    def _show_hint(self) -> None:
+        text = self.hint() if self.hint is not None else None
+        self.query_one("#code-hint", Static).update(text or "")
 
     @property
     def error_text(self) -> str:

@@ -7,10 +7,8 @@ keyring; it is not logged, not shown, and not kept after the screen closes.
 from __future__ import annotations
 
 import binascii
-import re
 from typing import ClassVar
 
-import pyotp
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -19,21 +17,15 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from mfa_tui.clock import Clock
-
-STEP = 30
-
-
-def normalise_seed(text: str) -> str:
-    """Upper-case base32 without spaces or dashes, as authenticator apps show it."""
-    return re.sub(r"[\s-]", "", text).upper().rstrip("=")
+from mfa_tui.core.codes import TOTP_STEP, normalize_seed, totp_at
+from mfa_tui.errors import MfaTuiError
 
 
 def current_code(seed: str, at: float) -> str | None:
-    """The TOTP code for `seed` at unix time `at`, or None if it is not base32."""
-    if not seed or not re.fullmatch(r"[A-Z2-7]+", seed):
-        return None
+    """The TOTP code for a normalised `seed` at unix time `at`, or None if pyotp refuses
+    it (too short for it)."""
     try:
-        return str(pyotp.TOTP(seed).at(int(at)))
+        return totp_at(seed, at)[0]
     except (binascii.Error, ValueError):
         return None
 
@@ -74,14 +66,16 @@ class TotpSetup(ModalScreen[str | None]):
 
     @on(Input.Changed, "#seed")
     def _changed(self, event: Input.Changed) -> None:
-        seed = normalise_seed(event.value)
-        self.seed = seed if current_code(seed, self.clock.time()) else None
-        self.query_one("#save", Button).disabled = self.seed is None
-        error = self.query_one("#error", Static)
-        if seed and self.seed is None:
-            error.update("Not a complete base32 seed yet (A–Z and 2–7; AWS's have 64).")
-        else:
-            error.update("")
+        problem = ""
+        try:
+            seed: str | None = normalize_seed(event.value) if event.value.strip() else None
+        except MfaTuiError as exc:
+            seed, problem = None, exc.message
+        if seed is not None and current_code(seed, self.clock.time()) is None:
+            seed, problem = None, "that seed is too short to make codes from"
+        self.seed = seed
+        self.query_one("#save", Button).disabled = seed is None
+        self.query_one("#error", Static).update(problem)
         self._show_code()
 
     @on(Input.Submitted, "#seed")
@@ -96,7 +90,7 @@ class TotpSetup(ModalScreen[str | None]):
         if code is None:
             label.update("")
             return
-        left = STEP - int(now) % STEP
+        left = TOTP_STEP - int(now) % TOTP_STEP
         label.update(f"Your device should show {code[:3]} {code[3:]} now ({left} s left).")
 
     @on(Button.Pressed, "#save")

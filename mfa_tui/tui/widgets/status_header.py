@@ -21,9 +21,10 @@ _COLOURS = {
 class StatusHeader(Static):
     """`mfa-tui │ active: my-test-role → mfa-tui 00:54:12 │ 3 ok · 1 due · 2 expired`."""
 
-    def __init__(self, active_profile: str, *, id: str | None = None) -> None:
+    def __init__(self, active_profile: str, *, note: str = "", id: str | None = None) -> None:
         super().__init__("", id=id)
         self.active_profile = active_profile
+        self.note = note
         self._active: ProfileStatus | None = None
         self._source: str | None = None
         self._counts: dict[Urgency, int] = {}
@@ -67,6 +68,8 @@ class StatusHeader(Static):
     def _text(self, now: datetime) -> Text:
         text = Text()
         text.append(" mfa-tui ", style="bold")
+        if self.note:
+            text.append(f"({self.note}) ", style=self._colour(Urgency.MARGIN))
         text.append("│ ", style="dim")
         status = self._active
         if status is None:
