@@ -111,8 +111,16 @@ class ServiceBackend:
         *,
         clock: Clock = SYSTEM_CLOCK,
         settings_file: Path | None = None,
+        keyring_backend: object = None,
     ) -> None:
+        """Args:
+        paths: the AWS files (default: from the environment, like botocore).
+        clock: the engine's clock.
+        settings_file: mfa-tui's settings (default: MFA_TUI_CONFIG or the config dir).
+        keyring_backend: a keyring backend for TOTP seeds (default: the OS keyring).
+        """
         self.paths = paths or AwsPaths.from_env()
+        self.keyring_backend = keyring_backend
         self.clock = clock
         self.settings_file = settings_file or settings_path()
         self._seed_lock = threading.Lock()
@@ -124,7 +132,10 @@ class ServiceBackend:
         from mfa_tui.core.sessions import SessionService
 
         return SessionService(
-            paths=self.paths, settings=load_settings(self.settings_file), clock=self.clock
+            paths=self.paths,
+            settings=load_settings(self.settings_file),
+            clock=self.clock,
+            keyring_backend=self.keyring_backend,
         )
 
     def watched_files(self) -> list[Path]:
@@ -176,7 +187,7 @@ class ServiceBackend:
     def save_seed(self, mfa_serial: str, seed: str) -> None:
         from mfa_tui.core.codes import SeedStore
 
-        SeedStore().set(mfa_serial, seed)
+        SeedStore(self.keyring_backend).set(mfa_serial, seed)
         with self._seed_lock:
             self._seed_cache[mfa_serial] = (True, time.monotonic())
 

@@ -1,43 +1,31 @@
 """The real `mfa-tui` in a real terminal: tmux types keys and reads the screen.
 
-A moto server stands in for STS/IAM; the AWS files point at it through
-AWS_ENDPOINT_URL. The test switches to a role from the keyboard, types the MFA code
+The sandbox account on moto stands in for AWS; the AWS files' endpoint_url points at
+the STS fault proxy in front of it. The test switches to a role from the keyboard, types the MFA code
 into the prompt (after one code that is not six digits), and then reads the
 credentials file the dashboard wrote.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from mfa_tui.aws.files import load_profiles
-from tests.tui.sts_world import moto_server, seed_account
+from tests.moto_fixtures import Sandbox
 
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
-    pytest.mark.skipif(
-        importlib.util.find_spec("mfa_tui.core.sessions") is None,
-        reason="the session engine (mfa_tui.core.sessions) has not landed yet",
-    ),
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def moto_url() -> Iterator[str]:
-    with moto_server() as url:
-        yield url
 
 
 class Tmux:
@@ -102,8 +90,7 @@ class Tmux:
         self.run("kill-server")
 
 
-def test_switch_to_a_role_in_tmux(moto_url: str, aws_dir: Path, isolated_env: Path) -> None:
-    role_arn = seed_account(moto_url, aws_dir)["role_arn"]
+def test_switch_to_a_role_in_tmux(sandbox: Sandbox, aws_dir: Path, isolated_env: Path) -> None:
     env = {
         "HOME": str(isolated_env),
         "XDG_CONFIG_HOME": str(isolated_env / ".config"),
@@ -112,7 +99,6 @@ def test_switch_to_a_role_in_tmux(moto_url: str, aws_dir: Path, isolated_env: Pa
         "XDG_CACHE_HOME": str(isolated_env / ".cache"),
         "AWS_CONFIG_FILE": str(aws_dir / "config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(aws_dir / "credentials"),
-        "AWS_ENDPOINT_URL": moto_url,
         "AWS_EC2_METADATA_DISABLED": "true",
         "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
         "PYTHONPATH": str(ROOT),
@@ -129,7 +115,7 @@ def test_switch_to_a_role_in_tmux(moto_url: str, aws_dir: Path, isolated_env: Pa
         tmux.wait_for("my-test-role")
         tmux.keys("Enter", "Enter")
         screen = tmux.wait_for("MFA code for")
-        assert "test-user-phone" in screen  # names the device it wants a code from
+        assert sandbox.test_user.mfa_serial in screen  # names the device it wants a code for
         # A short code is explained, not sent.
         tmux.type("12")
         tmux.keys("Enter")
@@ -144,9 +130,9 @@ def test_switch_to_a_role_in_tmux(moto_url: str, aws_dir: Path, isolated_env: Pa
         assert "my-test-role-mfa" in profiles and "test-user-mfa" in profiles
         # The long-term keys are where they were, and no secret is on screen.
         creds_text = (aws_dir / "credentials").read_text()
-        assert creds_text.startswith("# my keys\n[test-user]\n")
+        assert creds_text.startswith("# long-term access keys")
+        assert sandbox.test_user.secret_access_key in creds_text
         assert active["aws_secret_access_key"] not in tmux.screen()
-        assert role_arn
         tmux.keys("q")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and tmux.run("list-sessions"):

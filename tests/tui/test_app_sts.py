@@ -1,43 +1,22 @@
-"""The dashboard on the real engine against a moto STS (and a proxy that fails or stalls)."""
+"""The dashboard on the real engine, against moto behind the STS fault proxy."""
 
 from __future__ import annotations
 
-import importlib.util
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
 
-from mfa_tui.aws.files import AwsPaths, load_profiles
+from mfa_tui.aws.files import load_profiles
 from mfa_tui.clock import FrozenClock
 from mfa_tui.core.backend import ServiceBackend
 from mfa_tui.tui.app import MfaTuiApp
 from mfa_tui.tui.screens.help import HelpScreen
 from mfa_tui.tui.screens.mfa_prompt import CodeInput, MfaPrompt
-from tests.tui.sts_world import Faults, fault_proxy, moto_server, seed_account
-
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("mfa_tui.core.sessions") is None,
-    reason="the session engine (mfa_tui.core.sessions) has not landed yet",
-)
-
-
-@pytest.fixture
-def faults() -> Faults:
-    return Faults()
-
-
-@pytest.fixture
-def world(
-    aws_dir: Path, faults: Faults, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[dict[str, str]]:
-    with moto_server() as url, fault_proxy(url, faults) as proxy:
-        info = seed_account(url, aws_dir)
-        monkeypatch.setenv("AWS_ENDPOINT_URL", proxy)
-        monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
-        yield info
+from mfa_tui.tui.screens.totp_setup import TotpSetup
+from tests.memkeyring import MemoryKeyring
+from tests.moto_fixtures import Sandbox
+from tests.stsfault import Fault, invalid_code
 
 
 @pytest.fixture
@@ -46,12 +25,8 @@ def now_clock() -> FrozenClock:
     return FrozenClock(datetime.now(UTC).replace(microsecond=0))
 
 
-def make_app(aws_dir: Path, clock: FrozenClock) -> MfaTuiApp:
-    backend = ServiceBackend(
-        AwsPaths(aws_dir / "config", aws_dir / "credentials"),
-        clock=clock,
-        settings_file=aws_dir.parent / ".config" / "mfa-tui" / "config.toml",
-    )
+def make_app(sandbox: Sandbox, clock: FrozenClock, keyring: MemoryKeyring) -> MfaTuiApp:
+    backend = ServiceBackend(sandbox.paths, clock=clock, keyring_backend=keyring)
     return MfaTuiApp(backend, clock=clock, tick_seconds=10_000)
 
 
@@ -70,9 +45,9 @@ async def type_code(app: MfaTuiApp, pilot: Pilot[None], code: str) -> MfaPrompt:
 
 
 async def test_switch_to_a_role_asks_once_and_writes_the_active_profile(
-    world: dict[str, str], aws_dir: Path, now_clock: FrozenClock, faults: Faults
+    sandbox: Sandbox, now_clock: FrozenClock, memory_keyring: MemoryKeyring
 ) -> None:
-    app = make_app(aws_dir, now_clock)
+    app = make_app(sandbox, now_clock, memory_keyring)
     async with app.run_test(size=(120, 30)) as pilot:
         await settle(app, pilot)
         app.table.select("my-test-role")
@@ -80,73 +55,76 @@ async def test_switch_to_a_role_asks_once_and_writes_the_active_profile(
         await settle(app, pilot)
         prompt = app.screen
         assert isinstance(prompt, MfaPrompt)
-        assert world["serial"] in str(prompt.query_one("#device").render())
+        assert sandbox.test_user.mfa_serial in str(prompt.query_one("#device").render())
         await type_code(app, pilot, "123456")
         assert not isinstance(app.screen, MfaPrompt), app.event_log.lines_written
         profiles = load_profiles().profiles
-        assert profiles["mfa-tui"].values["mfa_tui_source"] in ("my-test-role", "my-test-role-mfa")
-        assert profiles["my-test-role-mfa"].expiration is not None
-        # One code unlocked the user: switching to the user now needs no prompt.
-        app.table.select("test-user")
+        assert profiles["mfa-tui"].values["mfa_tui_source"] == "my-test-role"
+        assert profiles["mfa-tui"].expiration == profiles["my-test-role-mfa"].expiration
+        # One code unlocked the user: the other role switches with no prompt.
+        app.table.select("readonly-role")
         await pilot.press("enter")
         await settle(app, pilot)
         assert not isinstance(app.screen, MfaPrompt)
-        assert "GetSessionToken" in faults.actions and "AssumeRole" in faults.actions
+        assert load_profiles().profiles["mfa-tui"].values["mfa_tui_source"] == "readonly-role"
+        assert sandbox.fault.actions().count("GetSessionToken") == 1
+        assert sandbox.fault.actions().count("AssumeRole") == 2
 
 
 async def test_a_wrong_code_is_shown_in_the_prompt_and_the_next_one_works(
-    world: dict[str, str], aws_dir: Path, now_clock: FrozenClock, faults: Faults
+    sandbox: Sandbox, now_clock: FrozenClock, memory_keyring: MemoryKeyring
 ) -> None:
-    before = (aws_dir / "credentials").read_bytes()
-    faults.invalid_code_once = True
-    app = make_app(aws_dir, now_clock)
+    before = sandbox.paths.credentials.read_bytes()
+    sandbox.fault.queue(invalid_code("GetSessionToken"))
+    app = make_app(sandbox, now_clock, memory_keyring)
     async with app.run_test(size=(120, 30)) as pilot:
         await settle(app, pilot)
-        app.table.select("test-user")
+        app.table.select("my-test-role")
         await pilot.press("r")
         await settle(app, pilot)
         prompt = await type_code(app, pilot, "111111")
         assert app.screen is prompt
-        assert prompt.error_text, "the STS error is shown in the prompt"
+        assert "code" in prompt.error_text.lower(), prompt.error_text
         assert prompt.query_one(CodeInput).value == ""
-        assert (aws_dir / "credentials").read_bytes() == before
+        assert sandbox.paths.credentials.read_bytes() == before  # nothing written
         await type_code(app, pilot, "222222")
-        assert not isinstance(app.screen, MfaPrompt)
-        assert load_profiles().profiles["test-user-mfa"].expiration is not None
+        assert not isinstance(app.screen, MfaPrompt), prompt.error_text
+        assert load_profiles().profiles["my-test-role-mfa"].expiration is not None
+        codes = [c.get("TokenCode") for c in sandbox.fault.calls("GetSessionToken")]
+        assert codes == ["111111", "222222"]
 
 
 async def test_a_slow_sts_does_not_block_the_keys(
-    world: dict[str, str], aws_dir: Path, now_clock: FrozenClock, faults: Faults
+    sandbox: Sandbox, now_clock: FrozenClock, memory_keyring: MemoryKeyring
 ) -> None:
-    app = make_app(aws_dir, now_clock)
+    app = make_app(sandbox, now_clock, memory_keyring)
     async with app.run_test(size=(120, 30)) as pilot:
         await settle(app, pilot)
-        app.table.select("test-user")
+        app.table.select("my-test-role")
         await pilot.press("r")
         await settle(app, pilot)
         await type_code(app, pilot, "123456")
-        faults.delay = 2.0
-        app.table.select("my-test-role")
+        sandbox.fault.queue(Fault(delay=2.0, passthrough=True, action="AssumeRole"))
+        app.table.select("readonly-role")
         await pilot.press("r")
-        await pilot.pause(0.2)
-        assert app.policy.in_flight("my-test-role")
-        started = now_clock.monotonic()
+        await pilot.pause(0.3)
+        assert app.policy.in_flight("readonly-role")
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)  # answered while STS sleeps
         await pilot.press("escape")
+        await pilot.press("down")
         await pilot.pause()
-        assert app.policy.in_flight("my-test-role")
-        assert now_clock.monotonic() == started
+        assert app.policy.in_flight("readonly-role")
         await settle(app, pilot)
-        assert not app.policy.in_flight("my-test-role")
-        assert load_profiles().profiles["my-test-role-mfa"].expiration is not None
+        assert not app.policy.in_flight("readonly-role")
+        assert load_profiles().profiles["readonly-role-mfa"].expiration is not None
 
 
-async def test_background_refresh_renews_a_role_inside_its_margin(
-    world: dict[str, str], aws_dir: Path, now_clock: FrozenClock, faults: Faults
+async def test_background_refresh_renews_the_active_role_inside_its_margin(
+    sandbox: Sandbox, now_clock: FrozenClock, memory_keyring: MemoryKeyring
 ) -> None:
-    app = make_app(aws_dir, now_clock)
+    app = make_app(sandbox, now_clock, memory_keyring)
     async with app.run_test(size=(120, 30)) as pilot:
         await settle(app, pilot)
         app.table.select("my-test-role")
@@ -155,9 +133,42 @@ async def test_background_refresh_renews_a_role_inside_its_margin(
         await type_code(app, pilot, "123456")
         first = load_profiles().profiles["my-test-role-mfa"].expiration
         assert first is not None
-        calls = len(faults.actions)
+        calls = len(sandbox.fault.actions())
         now_clock.advance((first - now_clock.now()).total_seconds() - 120)
         app.tick()
         await settle(app, pilot)
-        assert faults.actions[calls:] == ["AssumeRole"]  # no code, no GetSessionToken
+        assert sandbox.fault.actions()[calls:] == ["AssumeRole"]  # no code asked
         assert not isinstance(app.screen, MfaPrompt)
+        profiles = load_profiles().profiles
+        assert profiles["my-test-role-mfa"].values["mfa_tui_refreshed"] == (
+            now_clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+        )
+        # The active profile followed: every aws command keeps working.
+        assert (
+            profiles["mfa-tui"].values["aws_session_token"]
+            == (profiles["my-test-role-mfa"].values["aws_session_token"])
+        )
+
+
+async def test_a_seed_set_up_in_the_dashboard_refreshes_without_a_prompt(
+    sandbox: Sandbox, now_clock: FrozenClock, memory_keyring: MemoryKeyring
+) -> None:
+    app = make_app(sandbox, now_clock, memory_keyring)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        app.table.select("my-test-role")
+        await pilot.press("t")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, TotpSetup)
+        await pilot.press(*sandbox.test_user.seed.lower())
+        await pilot.pause()
+        screen.query_one("#save").focus()
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert memory_keyring.store  # the seed went to the keyring, not a file
+        assert sandbox.test_user.seed not in sandbox.paths.credentials.read_text()
+        await pilot.press("enter")  # switch: the engine makes the code itself
+        await settle(app, pilot)
+        assert not isinstance(app.screen, MfaPrompt)
+        assert load_profiles().profiles["mfa-tui"].values["mfa_tui_source"] == "my-test-role"
