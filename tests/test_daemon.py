@@ -13,8 +13,11 @@ from mfa_tui.aws.files import load_profiles
 from mfa_tui.clock import FrozenClock
 from mfa_tui.commands import daemon as daemon_cmd
 from mfa_tui.commands.daemon import Daemon
+from mfa_tui.core.backend import ServiceBackend
 from mfa_tui.core.refresh_policy import Outcome
 from mfa_tui.errors import ExitCode, NetworkError
+from tests.memkeyring import MemoryKeyring
+from tests.moto_fixtures import Sandbox
 from tests.tui.fakes import FakeBackend, write_sample_files
 
 
@@ -138,3 +141,25 @@ def test_loop_stops_when_asked(backend: FakeBackend, clock: FrozenClock) -> None
         thread.join(5)
     assert not thread.is_alive()
     assert [c.profile for c in backend.calls] == ["my-test-role"]
+
+
+def test_the_daemon_on_the_real_engine_refreshes_a_role_silently(
+    sandbox: Sandbox, memory_keyring: MemoryKeyring
+) -> None:
+    clock = FrozenClock(datetime.now(UTC).replace(microsecond=0))
+    backend = ServiceBackend(sandbox.paths, clock=clock, keyring_backend=memory_keyring)
+    backend.activate("my-test-role", code="123456")
+    first = load_profiles(sandbox.paths).profiles["my-test-role-mfa"].expiration
+    assert first is not None
+    daemon = Daemon(backend, clock=clock)
+    assert daemon.run_once() == []
+    before = len(sandbox.fault.actions())
+    clock.advance((first - clock.now()).total_seconds() - 60)
+    results = daemon.run_once()
+    assert [(r.profile, r.outcome) for r in results] == [("my-test-role", Outcome.OK)]
+    assert sandbox.fault.actions()[before:] == ["AssumeRole"]
+    profiles = load_profiles(sandbox.paths).profiles
+    assert (
+        profiles["mfa-tui"].values["aws_session_token"]
+        == (profiles["my-test-role-mfa"].values["aws_session_token"])
+    )
