@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -168,7 +169,11 @@ class Daemon:
 def logging_to(path: Path, *, verbose: bool) -> Iterator[None]:
     """Log to `path` (rotated at 1 MB, 3 kept) and to stderr; restore on exit."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # The log names profiles and devices: owner-only, like every file mfa-tui creates.
+    # The umask stays for the daemon's life, so files opened at rotation are private too.
+    os.umask(0o077)
     file_handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+    os.chmod(path, 0o600)
     file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     stream = logging.StreamHandler()
     stream.setFormatter(logging.Formatter("mfa-tui daemon: %(message)s"))
