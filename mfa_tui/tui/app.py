@@ -144,7 +144,6 @@ class MfaTuiApp(App[None]):
         self._loading = False
         self._load_again = False
         self._problems_seen: set[str] = set()
-        self._bell_for: set[str] = set()
         # The worker of each refresh in flight: (profile, background, attempt).
         self._refresh_workers: dict[Worker[None], tuple[str, bool, int]] = {}
         # The latest attempt per profile; results of older attempts are dropped.
@@ -364,10 +363,6 @@ class MfaTuiApp(App[None]):
             "it appears here within a second."
         )
 
-    def _update_row(self, name: str) -> None:
-        # One profile's note changed; the table patches only cells that differ.
-        self.update_rows()
-
     def managed_profile_names(self) -> list[str]:
         """For the command palette."""
         return sorted((s.name for s in self.statuses.values() if s.managed), key=str.casefold)
@@ -417,7 +412,7 @@ class MfaTuiApp(App[None]):
             name=f"refresh {name}",
         )
         self._refresh_workers[worker] = (name, background, attempt)
-        self._update_row(name)
+        self.update_rows()
         return True
 
     def _refresh_job(
@@ -497,7 +492,6 @@ class MfaTuiApp(App[None]):
         self.policy.finished(name, Outcome.OK, mono=self.clock.monotonic())
         self.errors.pop(name, None)
         self.waiting.pop(name, None)
-        self._bell_for.discard(name)
         until = format_local(result.expiration)
         settings = self.snapshot.settings if self.snapshot else None
         active_name = settings.active_profile if settings else "the active profile"
@@ -520,7 +514,7 @@ class MfaTuiApp(App[None]):
         if self.prompt is not None and self.prompt.wanted.profile == name:
             self.prompt.succeeded()
         self.poll_files()
-        self._update_row(name)
+        self.update_rows()
 
     def _unblock_waiting_for(self, name: str) -> None:
         """A user's session is valid again: its roles waiting for a code can go on."""
@@ -530,7 +524,6 @@ class MfaTuiApp(App[None]):
             if wanted.user == user or other == name:
                 del self.waiting[other]
                 self.policy.forget(other)
-                self._bell_for.discard(other)
 
     @on(RefreshFailed)
     def _failed(self, message: RefreshFailed) -> None:
@@ -558,7 +551,7 @@ class MfaTuiApp(App[None]):
                 markup=False,
                 timeout=8,
             )
-        self._update_row(name)
+        self.update_rows()
 
     @on(CodeNeeded)
     def _code_needed(self, message: CodeNeeded) -> None:
@@ -575,16 +568,13 @@ class MfaTuiApp(App[None]):
         )
         if not message.background:
             self.open_prompt(message.wanted, activate=message.activate)
-            self._update_row(name)
+            self.update_rows()
             return
+        # One bell and one notification per device, not one per role it unlocks.
+        device_known = any(w.mfa_serial == message.wanted.mfa_serial for w in self.waiting.values())
         self.waiting[name] = message.wanted
         self.log_event(EventKind.WARN, f"{name} needs an MFA code ({message.wanted.mfa_serial})")
-        # One bell and one notification per device, not one per role it unlocks.
-        if not any(
-            w.mfa_serial == message.wanted.mfa_serial
-            for other, w in self.waiting.items()
-            if other != name and other in self._bell_for
-        ):
+        if not device_known:
             self.bell()
             self.notify(
                 f"{name}'s session is about to expire and needs a code from "
@@ -595,8 +585,7 @@ class MfaTuiApp(App[None]):
                 markup=False,
                 timeout=30,
             )
-        self._bell_for.add(name)
-        self._update_row(name)
+        self.update_rows()
 
     # --- the prompt ----------------------------------------------------------------
 

@@ -535,3 +535,30 @@ async def test_prompt_shows_a_code_hint_and_the_header_a_note(
         assert isinstance(prompt, MfaPrompt)
         assert "shows 123456" in str(prompt.query_one("#code-hint").render())
         assert seen[0] == SERIAL
+
+
+async def test_roles_of_one_device_ring_once(backend: FakeBackend, clock: FrozenClock) -> None:
+    backend.refresh("test-user", code="123456")
+    backend.refresh("my-test-role")
+    backend.refresh("admin")
+    backend.calls.clear()
+    bells: list[int] = []
+    app = make_app(backend, clock)
+    app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        clock.advance(43_200 + 10)  # everything expired, the user's session too
+        app.tick()
+        await settle(app, pilot)
+        assert set(app.waiting) == {"test-user", "my-test-role", "admin"}
+        assert bells == [1]
+        # One code for the user, and its roles go on by themselves.
+        app.table.select("test-user")
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press(*"123456")
+        await settle(app, pilot)
+        app.tick()
+        await settle(app, pilot)
+        assert app.waiting == {}
+        assert left_cell(app, "my-test-role") == "01:00:00"
