@@ -93,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         t = totp.add_parser(action, help=text)
         t.add_argument("profile")
+        if action == "set":
+            # Caught (and refused without echoing it) rather than left to argparse,
+            # whose error would print the seed.
+            t.add_argument("seed_in_argv", nargs="*", help=argparse.SUPPRESS)
         t.set_defaults(module="totp")
 
     p = sub.add_parser("daemon", help="refresh sessions in the background, headless")

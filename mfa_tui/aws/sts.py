@@ -6,11 +6,15 @@ its own boto3 Session (they are not thread-safe), built from the profile's name 
 endpoint is whatever botocore resolves for it (region, `AWS_ENDPOINT_URL_STS`,
 `AWS_ENDPOINT_URL`, `endpoint_url` in config), but with explicit credentials so botocore
 never runs its own MFA prompt or role assumption.
+
+Timeouts and retries are bounded (`CallPolicy`) so a dead network fails in seconds,
+not minutes. No message built here ever contains a key, a token or a code.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +26,7 @@ from mfa_tui.errors import AwsRefusedError, InvalidMfaCodeError, MfaTuiError, Ne
 DEFAULT_REGION = "us-east-1"
 INVALID_CODE_TEXT = "invalid MFA one time pass code"
 CHAINED_ROLE_MAX = 3600
+_MAX_IN_TEXT = re.compile(r"less than or equal to (\d+)|maximum (?:of |is )?(\d+)", re.I)
 
 
 @dataclass(frozen=True)
@@ -34,19 +39,54 @@ class Credentials:
     expiration: datetime | None = None
 
 
-class DurationTooLongError(MfaTuiError):
-    """STS refused DurationSeconds (role maximum or the 1-hour chaining cap)."""
+@dataclass(frozen=True)
+class CallPolicy:
+    """How long one STS/IAM call may take, in the worst case.
 
-    exit_code = AwsRefusedError.exit_code
+    botocore's defaults (60 s read timeout, legacy retries) turn a dead VPN into a
+    multi-minute hang; these fail in seconds. `MFA_TUI_STS_TIMEOUT` (read timeout,
+    seconds) and `MFA_TUI_STS_ATTEMPTS` override them, for slow links and for tests.
+    """
 
-    def __init__(self, message: str, *, chained: bool) -> None:
-        super().__init__(message, title="Duration too long")
+    connect_timeout: float = 3.0
+    read_timeout: float = 5.0
+    max_attempts: int = 3
+
+    @classmethod
+    def from_env(cls) -> CallPolicy:
+        policy = cls()
+        read = _env_number("MFA_TUI_STS_TIMEOUT", policy.read_timeout, 0.1, 120.0)
+        attempts = int(_env_number("MFA_TUI_STS_ATTEMPTS", policy.max_attempts, 1, 10))
+        return cls(min(policy.connect_timeout, read), read, attempts)
+
+
+def _env_number(name: str, default: float, low: float, high: float) -> float:
+    try:
+        value = float(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return min(high, max(low, value))
+
+
+class DurationTooLongError(AwsRefusedError):
+    """STS refused DurationSeconds (the role's maximum, or the 1-hour chaining cap).
+
+    `max_allowed` is the largest value STS named in its message, when it named one.
+    """
+
+    def __init__(self, message: str, *, chained: bool, max_allowed: int | None = None) -> None:
+        super().__init__(message, code="ValidationError", title="Duration too long")
         self.chained = chained
+        self.max_allowed = max_allowed
 
 
 @dataclass
 class ServerClock:
-    """The `Date` header of the last STS answer, to detect a local clock that is off."""
+    """The `Date` header of the last STS answer, to detect a local clock that is off.
+
+    A TOTP code made on a clock that is 30 s off is wrong; knowing AWS's time lets the
+    engine say so (and make the code for AWS's time) instead of blaming the person.
+    """
 
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: datetime | None = None
@@ -57,7 +97,7 @@ class ServerClock:
             return
         try:
             server = parsedate_to_datetime(header)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, IndexError):
             return
         if server.tzinfo is None:
             server = server.replace(tzinfo=UTC)
@@ -71,63 +111,12 @@ class ServerClock:
                 return None
             return (self.local - self.server).total_seconds()
 
+    def reset(self) -> None:
+        with self.lock:
+            self.server = self.local = None
+
 
 SERVER_CLOCK = ServerClock()
-
-
-def _timeouts() -> tuple[float, float]:
-    # Bounded so a dead network fails in seconds; tests shorten it through the env.
-    try:
-        read = float(os.environ.get("MFA_TUI_STS_TIMEOUT", "8"))
-    except ValueError:
-        read = 8.0
-    return min(3.0, read), read
-
-
-def _client(service: str, profile: str, creds: Credentials) -> Any:
-    import boto3
-    import botocore.config
-    import botocore.exceptions
-
-    connect, read = _timeouts()
-    try:
-        session: Any = boto3.session.Session(profile_name=profile)
-    except botocore.exceptions.ProfileNotFound:
-        session = boto3.session.Session()
-    config = botocore.config.Config(
-        connect_timeout=connect,
-        read_timeout=read,
-        retries={"total_max_attempts": 2, "mode": "standard"},
-        user_agent_extra="mfa-tui",
-    )
-    client = session.client(
-        service,
-        region_name=session.region_name or DEFAULT_REGION,
-        aws_access_key_id=creds.access_key_id,
-        aws_secret_access_key=creds.secret_access_key,
-        aws_session_token=creds.session_token,
-        config=config,
-    )
-    client.meta.events.register(f"after-call.{service}", _record_date)
-    return client
-
-
-def _record_date(http_response: Any = None, **_: Any) -> None:
-    if http_response is not None:
-        SERVER_CLOCK.record(http_response.headers.get("Date"))
-
-
-def _credentials(answer: dict[str, Any]) -> Credentials:
-    c = answer["Credentials"]
-    expiration = c["Expiration"]
-    if isinstance(expiration, datetime) and expiration.tzinfo is None:
-        expiration = expiration.replace(tzinfo=UTC)
-    return Credentials(
-        access_key_id=c["AccessKeyId"],
-        secret_access_key=c["SecretAccessKey"],
-        session_token=c["SessionToken"],
-        expiration=expiration.astimezone(UTC) if isinstance(expiration, datetime) else None,
-    )
 
 
 @dataclass(frozen=True)
@@ -142,6 +131,53 @@ class CallContext:
     with_session: bool = False
 
 
+def _client(service: str, ctx: CallContext, creds: Credentials) -> Any:
+    """A client for `service` that resolves region and endpoint from `ctx.profile`."""
+    import boto3
+    import botocore.config
+    import botocore.exceptions as bx
+
+    policy = CallPolicy.from_env()
+    try:
+        try:
+            session: Any = boto3.session.Session(profile_name=ctx.profile)
+        except bx.ProfileNotFound:
+            session = boto3.session.Session()
+        config = botocore.config.Config(
+            connect_timeout=policy.connect_timeout,
+            read_timeout=policy.read_timeout,
+            retries={"total_max_attempts": policy.max_attempts, "mode": "standard"},
+            user_agent_extra="mfa-tui",
+        )
+        client = session.client(
+            service,
+            region_name=session.region_name or DEFAULT_REGION,
+            aws_access_key_id=creds.access_key_id,
+            aws_secret_access_key=creds.secret_access_key,
+            aws_session_token=creds.session_token,
+            config=config,
+        )
+    except bx.BotoCoreError as exc:
+        raise MfaTuiError(
+            f"cannot set up {service.upper()} for profile '{ctx.profile}': {exc}",
+            title="Configuration",
+        ) from None
+    except ValueError as exc:
+        # botocore raises a bare ValueError for a malformed endpoint_url.
+        raise MfaTuiError(
+            f"cannot set up {service.upper()} for profile '{ctx.profile}': {exc} (check "
+            "endpoint_url and AWS_ENDPOINT_URL*)",
+            title="Configuration",
+        ) from None
+    client.meta.events.register(f"after-call.{service}", _record_date)
+    return client
+
+
+def _record_date(http_response: Any = None, **_: Any) -> None:
+    if http_response is not None:
+        SERVER_CLOCK.record(http_response.headers.get("Date"))
+
+
 def _endpoint(client: Any) -> str:
     try:
         return str(client.meta.endpoint_url)
@@ -154,50 +190,57 @@ def translate(exc: Exception, ctx: CallContext, endpoint: str) -> MfaTuiError:
     import botocore.exceptions as bx
     from botocore.parsers import ResponseParserError
 
+    service = "IAM" if ctx.action == "ListMFADevices" else "STS"
+    where = f"{ctx.action} for '{ctx.profile}'"
     if isinstance(exc, bx.ClientError):
         error = exc.response.get("Error", {})
         code = str(error.get("Code", ""))
         text = str(error.get("Message", "")).strip()
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return _client_error(code, text, int(status or 0), ctx, endpoint)
+        meta = exc.response.get("ResponseMetadata", {})
+        status = int(meta.get("HTTPStatusCode", 0) or 0)
+        retried = int(meta.get("RetryAttempts", 0) or 0)
+        return _client_error(code, text, status, ctx, endpoint, retried)
     if isinstance(exc, bx.ReadTimeoutError | bx.ConnectTimeoutError):
         return NetworkError(
-            f"{ctx.action} for '{ctx.profile}': STS at {endpoint} did not answer in time; "
-            "check your network or VPN and try again"
+            f"{where}: {service} at {endpoint} did not answer in time; check your network "
+            "or VPN and try again"
         )
     if isinstance(exc, bx.EndpointConnectionError | bx.ConnectionClosedError):
         return NetworkError(
-            f"{ctx.action} for '{ctx.profile}': cannot reach STS at {endpoint}; check your "
-            "network, VPN or the profile's region/endpoint_url"
+            f"{where}: cannot reach {service} at {endpoint}; check your network, VPN or the "
+            "profile's region/endpoint_url"
         )
     if isinstance(exc, ResponseParserError):
         return NetworkError(
-            f"{ctx.action} for '{ctx.profile}': STS at {endpoint} sent an answer that is "
-            "not an STS response (a proxy or captive portal in the way?)"
+            f"{where}: {service} at {endpoint} sent an answer that is not an AWS response "
+            "(a proxy or captive portal in the way?)"
         )
     if isinstance(exc, bx.HTTPClientError):
-        return NetworkError(
-            f"{ctx.action} for '{ctx.profile}': network error talking to {endpoint}"
-        )
+        return NetworkError(f"{where}: network error talking to {service} at {endpoint}")
     if isinstance(exc, bx.NoRegionError):
         return MfaTuiError(f"profile '{ctx.profile}' has no region; add 'region = ...' to it")
     if isinstance(exc, bx.BotoCoreError):
-        return MfaTuiError(f"{ctx.action} for '{ctx.profile}' failed: {exc}")
+        return MfaTuiError(f"{where} failed: {exc}")
     raise exc
 
 
 def _client_error(
-    code: str, text: str, status: int, ctx: CallContext, endpoint: str
+    code: str, text: str, status: int, ctx: CallContext, endpoint: str, retried: int = 0
 ) -> MfaTuiError:
     who = f"profile '{ctx.profile}'"
     device = ctx.mfa_serial or "your MFA device"
+    folded = text.lower().replace(" ", "")
     if code == "AccessDenied" and INVALID_CODE_TEXT.lower() in text.lower():
-        return InvalidMfaCodeError(
+        message = (
             f"AWS rejected the MFA code for {device} ({who}): it is wrong, or it was "
-            "already used (each code works once). Wait for the next code and try again",
-            code=code,
+            "already used (each code works once). Wait for the next code and try again"
         )
-    if code == "AccessDenied" and "multifactorauthentication" in text.lower().replace(" ", ""):
+        if retried:
+            message += (
+                "; an earlier attempt of this call timed out and may have used the code already"
+            )
+        return InvalidMfaCodeError(message, code=code)
+    if code == "AccessDenied" and "multifactorauthentication" in folded:
         return AwsRefusedError(
             f"AWS could not validate MFA device {device} for {who}: check that mfa_serial "
             "is the ARN of a device assigned to this user (see 'aws iam list-mfa-devices')",
@@ -207,49 +250,73 @@ def _client_error(
     if code in ("InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException"):
         if ctx.with_session:
             return AwsRefusedError(
-                f"the MFA session used for {who} is no longer accepted; refresh "
-                f"'{ctx.key_profile}' with a new code",
+                f"the MFA session used for {who} is no longer accepted (revoked, or its "
+                f"access key was deleted); refresh '{ctx.key_profile}' with a new code",
                 code=code,
+                title="Session not accepted",
             )
         part = "secret access key" if code == "SignatureDoesNotMatch" else "access key"
         return AwsRefusedError(
             f"the {part} of profile '{ctx.key_profile}' is not valid (deleted, deactivated or "
             "mistyped). Create a new access key in IAM and update the credentials file "
-            "('aws configure --profile " + ctx.key_profile + "')",
+            f"('aws configure --profile {ctx.key_profile}')",
             code=code,
             title="Invalid access key",
         )
-    if code in ("ExpiredToken", "ExpiredTokenException", "RequestExpired"):
-        if code == "RequestExpired":
-            return AwsRefusedError(
-                f"AWS says the request for {who} is expired: your computer's clock is "
-                "probably wrong; sync it (e.g. 'timedatectl set-ntp true')",
-                code=code,
-                title="Clock",
-            )
+    if code == "RequestExpired":
+        return AwsRefusedError(
+            f"AWS says the request for {who} is expired: your computer's clock is "
+            "probably wrong; sync it (e.g. 'timedatectl set-ntp true')",
+            code=code,
+            title="Clock",
+        )
+    if code in ("ExpiredToken", "ExpiredTokenException"):
         return AwsRefusedError(
             f"the session used for {who} has expired; refresh '{ctx.key_profile}' with a "
             "new MFA code",
             code=code,
             title="Session expired",
         )
-    if code == "ValidationError" and "durationseconds" in text.lower():
+    if code == "ValidationError" and "durationseconds" in folded:
         chained = "chaining" in text.lower()
-        return DurationTooLongError(f"{ctx.action} for {who}: {text}", chained=chained)
+        found = _MAX_IN_TEXT.search(text)
+        max_allowed = int(found.group(1) or found.group(2)) if found else None
+        if chained:
+            max_allowed = CHAINED_ROLE_MAX
+        return DurationTooLongError(
+            f"{ctx.action} for {who}: STS refused the session length: {text}",
+            chained=chained,
+            max_allowed=max_allowed,
+        )
     if code in ("AccessDenied", "AccessDeniedException") and ctx.action == "AssumeRole":
         return AwsRefusedError(
             f"AWS denied AssumeRole on {ctx.role_arn} for {who}: the role's trust policy may "
-            "require MFA (aws:MultiFactorAuthPresent) or may not trust this user; "
-            f"AWS said: {text}",
+            "require MFA (aws:MultiFactorAuthPresent) or may not trust this user, or the "
+            f"user may lack sts:AssumeRole on it; AWS said: {text}",
             code=code,
             title="Access denied",
         )
+    if code in ("AccessDenied", "AccessDeniedException") and ctx.action == "ListMFADevices":
+        return AwsRefusedError(
+            f"profile '{ctx.key_profile}' has no mfa_serial and may not list its own MFA "
+            "devices (iam:ListMFADevices denied); add 'mfa_serial = arn:aws:iam::<account>:"
+            f"mfa/<device>' to its profile in the config file. AWS said: {text}",
+            code=code,
+            title="MFA device unknown",
+        )
     if code in ("Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequests"):
         return AwsRefusedError(
-            f"STS is throttling requests for {who}; mfa-tui retried and gave up. Wait a "
-            "minute and try again",
+            f"STS is throttling requests for {who}; mfa-tui retried "
+            f"{retried or 'a few'} time(s) and gave up. Wait a minute and try again",
             code=code,
             title="Throttled",
+        )
+    if code == "RegionDisabledException":
+        return AwsRefusedError(
+            f"STS is not activated in this region for the account of {who}: activate it "
+            "in IAM account settings, or give the profile another region",
+            code=code,
+            title="Region disabled",
         )
     if status >= 500 or code in ("InternalFailure", "ServiceUnavailable", "InternalError"):
         return NetworkError(
@@ -268,17 +335,33 @@ def _call(client: Any, method: str, ctx: CallContext, **params: Any) -> dict[str
         return result
     except (bx.ClientError, bx.BotoCoreError, ResponseParserError) as exc:
         raise translate(exc, ctx, _endpoint(client)) from None
-    except (KeyError, ValueError, SyntaxError):
-        # botocore's parsers fail this way on a body that is not an STS document
+    except (KeyError, ValueError, SyntaxError, UnicodeError):
+        # botocore's parsers fail this way on a body that is not an AWS document
         # (an HTML error page from a proxy, a truncated answer).
         raise translate(ResponseParserError("unexpected body"), ctx, _endpoint(client)) from None
+
+
+def _credentials(answer: dict[str, Any], ctx: CallContext, endpoint: str) -> Credentials:
+    """The credentials in an STS answer; a 200 without them is a garbled answer."""
+    c = answer.get("Credentials") or {}
+    expiration = c.get("Expiration")
+    if isinstance(expiration, datetime) and expiration.tzinfo is None:
+        expiration = expiration.replace(tzinfo=UTC)
+    key, secret, token = c.get("AccessKeyId"), c.get("SecretAccessKey"), c.get("SessionToken")
+    if not (key and secret and token and isinstance(expiration, datetime)):
+        raise NetworkError(
+            f"{ctx.action} for '{ctx.profile}': STS at {endpoint} answered without complete "
+            "credentials (a proxy in the way?)"
+        )
+    return Credentials(str(key), str(secret), str(token), expiration.astimezone(UTC))
 
 
 def get_session_token(
     profile: str, creds: Credentials, *, serial: str, code: str, duration: int
 ) -> Credentials:
+    """A user session from long-term keys and an MFA code (raises MfaTuiError)."""
     ctx = CallContext("GetSessionToken", profile, profile, mfa_serial=serial)
-    client = _client("sts", profile, creds)
+    client = _client("sts", ctx, creds)
     answer = _call(
         client,
         "get_session_token",
@@ -287,7 +370,7 @@ def get_session_token(
         TokenCode=code,
         DurationSeconds=duration,
     )
-    return _credentials(answer)
+    return _credentials(answer, ctx, _endpoint(client))
 
 
 def assume_role(
@@ -302,6 +385,11 @@ def assume_role(
     serial: str | None = None,
     code: str | None = None,
 ) -> Credentials:
+    """A role session. `profile` picks region/endpoint; `key_profile` is named in errors.
+
+    SerialNumber/TokenCode are sent only when both are given (the direct path from
+    long-term keys); a role assumed from an MFA session needs neither.
+    """
     ctx = CallContext(
         "AssumeRole",
         profile,
@@ -320,16 +408,21 @@ def assume_role(
     if serial and code:
         params["SerialNumber"] = serial
         params["TokenCode"] = code
-    client = _client("sts", profile, creds)
-    return _credentials(_call(client, "assume_role", ctx, **params))
+    client = _client("sts", ctx, creds)
+    return _credentials(_call(client, "assume_role", ctx, **params), ctx, _endpoint(client))
 
 
 def list_mfa_devices(profile: str, creds: Credentials) -> list[str]:
-    """The MFA serials of the user who owns these keys."""
+    """The MFA serials of the user who owns these keys.
+
+    The user name comes from GetCallerIdentity first: IAM's own default (the caller)
+    is not implemented by every IAM look-alike, and the name makes errors clearer.
+    """
     ctx = CallContext("ListMFADevices", profile, profile)
-    identity = _call(_client("sts", profile, creds), "get_caller_identity", ctx)
+    identity = _call(_client("sts", ctx, creds), "get_caller_identity", ctx)
     arn = str(identity.get("Arn", ""))
     params = {"UserName": arn.rsplit("/", 1)[-1]} if ":user/" in arn else {}
-    client = _client("iam", profile, creds)
+    client = _client("iam", ctx, creds)
     answer = _call(client, "list_mfa_devices", ctx, **params)
-    return [str(d["SerialNumber"]) for d in answer.get("MFADevices", [])]
+    devices = answer.get("MFADevices", [])
+    return [str(d["SerialNumber"]) for d in devices if isinstance(d, dict) and "SerialNumber" in d]

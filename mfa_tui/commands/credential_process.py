@@ -2,10 +2,12 @@
 
 This runs before every AWS call of a profile configured with
 `credential_process = mfa-tui credential-process NAME`, so its cached path reads the
-credentials file and prints, importing neither boto3 nor keyring nor Textual. botocore
-runs it again when the Expiration is under 15 minutes away, so only a session with more
-than that left is served; otherwise it is refreshed without a person when possible,
-else a running dashboard is asked to get the code.
+credentials file and prints, importing neither boto3 nor keyring nor Textual (a test
+measures it). botocore runs it again when the Expiration is under 15 minutes away, so
+only a session with more than that left is served; otherwise it is refreshed without a
+person when possible (a role from its user's session, a TOTP seed, a code_command), or
+a running dashboard is asked to get the code, else it fails with exit code 3 and a
+message on stderr (botocore shows it).
 """
 
 from __future__ import annotations
@@ -14,16 +16,20 @@ import argparse
 import json
 import os
 import sys
+from typing import Any
 
 from mfa_tui.commands.common import load_world, require_profile
 from mfa_tui.core.session_store import stored_session
 from mfa_tui.errors import ExitCode, NeedsCodeError
+from mfa_tui.settings import Settings
 
-# botocore refreshes credentials with less than 15 minutes left; serve more than that.
+# botocore refreshes credentials with less than 15 minutes left; serve more than that,
+# with a minute's slack for the time between this answer and the caller's first call.
 MIN_SERVE_SECONDS = 15 * 60 + 60
 
 
 def _caller() -> str:
+    """The program that ran us (terraform, kubectl...), to tell the person who waits."""
     try:
         with open(f"/proc/{os.getppid()}/comm", encoding="utf-8") as fh:
             return fh.read().strip() or "a program"
@@ -36,20 +42,18 @@ def run(args: argparse.Namespace) -> int:
     require_profile(profile_set, args.profile)
     stored = stored_session(profile_set, settings, args.profile)
     if stored is not None and stored.seconds_left() > MIN_SERVE_SECONDS:
-        json.dump(stored.to_process_json(), sys.stdout)
-        sys.stdout.write("\n")
-        return int(ExitCode.OK)
-    creds = _fresh(args.profile, settings)
+        creds = stored.to_process_json()
+    else:
+        creds = _fresh(args.profile, settings)
     json.dump(creds, sys.stdout)
     sys.stdout.write("\n")
     return int(ExitCode.OK)
 
 
-def _fresh(name: str, settings: object) -> dict[str, object]:
+def _fresh(name: str, settings: Settings) -> dict[str, Any]:
+    """A session refreshed without a person here: by the agent, or silently by us."""
     from mfa_tui.core import agent
-    from mfa_tui.settings import Settings
 
-    assert isinstance(settings, Settings)
     if agent.ping() is not None:
         # The agent refreshes once for every caller and can ask the person for a code.
         answer = agent.request_session(
@@ -59,12 +63,15 @@ def _fresh(name: str, settings: object) -> dict[str, object]:
     from mfa_tui.core.sessions import SessionService
 
     service = SessionService(settings=settings)
-    if service.needs_code(name) is not None:
+    request = service.needs_code(name)
+    if request is not None:
         raise NeedsCodeError(
-            f"profile '{name}' needs an MFA code and no mfa-tui dashboard is running to ask "
-            f"for it. Open 'mfa-tui' in a terminal, or run 'mfa-tui refresh {name}'"
+            f"profile '{name}' needs an MFA code from {request.mfa_serial} and no mfa-tui "
+            "dashboard is running to ask for it. Open 'mfa-tui' in a terminal (it asks "
+            f"when a tool needs a code), run 'mfa-tui refresh {name}', or store the "
+            f"device's seed with 'mfa-tui totp set {request.user}'"
         )
-    service.refresh(name, force=True)
+    service.refresh(name, min_valid=MIN_SERVE_SECONDS)
     fresh = service.credentials(name)
     if fresh is None:
         raise NeedsCodeError(f"no session could be had for '{name}'")

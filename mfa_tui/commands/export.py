@@ -1,34 +1,47 @@
 """`mfa-tui export PROFILE`: the stored session as shell exports or JSON.
 
-Variable names and quoting follow `aws configure export-credentials`, so scripts that
-`eval` one accept the other.
+Variable names, quoting and the expiry format follow `aws configure
+export-credentials` (its env, fish, powershell and process formats), so scripts that
+`eval` one accept the other. Reads the credentials file only: no boto3, no STS call.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 
-from mfa_tui.aws.files import format_expiration
 from mfa_tui.commands.common import load_world, require_profile
-from mfa_tui.core.session_store import stored_session
+from mfa_tui.core.session_store import StoredSession, stored_session
 from mfa_tui.errors import ExitCode, MfaTuiError
 
+_LINE = {
+    "env": "export {name}={value}",
+    "fish": 'set -gx {name} "{value}"',
+    "powershell": '$Env:{name}="{value}"',
+}
 
-def render(creds: dict[str, str], fmt: str) -> str:
-    pairs = [
-        ("AWS_ACCESS_KEY_ID", creds["AccessKeyId"]),
-        ("AWS_SECRET_ACCESS_KEY", creds["SecretAccessKey"]),
-        ("AWS_SESSION_TOKEN", creds["SessionToken"]),
-        ("AWS_CREDENTIAL_EXPIRATION", creds["Expiration"]),
-    ]
+
+def render(session: StoredSession, fmt: str) -> str:
+    """The session in one of the formats; the expiry as ISO 8601 with +00:00, like awscli."""
+    expiration = session.expiration.isoformat()
     if fmt == "json":
-        return json.dumps(creds, indent=2)
-    if fmt == "fish":
-        return "\n".join(f"set -gx {k} {v}" for k, v in pairs)
-    if fmt == "powershell":
-        return "\n".join(f'$Env:{k}="{v}"' for k, v in pairs)
-    return "\n".join(f"export {k}={v}" for k, v in pairs)
+        data = {
+            "Version": 1,
+            "AccessKeyId": session.access_key_id,
+            "SecretAccessKey": session.secret_access_key,
+            "SessionToken": session.session_token,
+            "Expiration": expiration,
+        }
+        return json.dumps(data, indent=2, separators=(",", ": "))
+    pairs = [
+        ("AWS_ACCESS_KEY_ID", session.access_key_id),
+        ("AWS_SECRET_ACCESS_KEY", session.secret_access_key),
+        ("AWS_SESSION_TOKEN", session.session_token),
+        ("AWS_CREDENTIAL_EXPIRATION", expiration),
+    ]
+    line = _LINE[fmt]
+    return "\n".join(line.format(name=name, value=value) for name, value in pairs)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
             f"'{args.profile}' has no unexpired session; run 'mfa-tui refresh {args.profile}'",
             title="No session",
         )
-    creds = dict(session.to_process_json())
-    creds["Expiration"] = format_expiration(session.expiration)
-    print(render(creds, args.format))
+    # POSIX shells must get "\n" even on Windows, as awscli ensures.
+    if args.format in ("env", "fish") and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(newline="\n")
+    print(render(session, args.format))
     return int(ExitCode.OK)

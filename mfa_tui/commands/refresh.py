@@ -1,4 +1,9 @@
-"""`mfa-tui refresh PROFILE` and `mfa-tui refresh --due`."""
+"""`mfa-tui refresh PROFILE` and `mfa-tui refresh --due`.
+
+Prints one line per profile. A code is asked for (hidden) only when stdin is a
+terminal; otherwise a running dashboard is asked to get one, and without one the
+command fails at once with exit code 3 and says how to give a code.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +13,44 @@ import sys
 
 from mfa_tui.commands.common import load_world, require_profile
 from mfa_tui.core.codes import CodeRequest, normalize_code
-from mfa_tui.errors import ExitCode, NeedsCodeError, UsageError
+from mfa_tui.errors import ExitCode, MfaTuiError, NeedsCodeError, UsageError
+
+PROMPT_TRIES = 3
 
 
 def prompt_for_code(request: CodeRequest) -> str | None:
-    """A no-echo prompt on the terminal; None when there is no terminal to ask on."""
+    """A no-echo prompt on the terminal; None when there is no terminal to ask on.
+
+    A typo (not 6 digits) is asked again rather than failing the whole command.
+    """
     if not sys.stdin.isatty():
         return None
-    return getpass.getpass(f"MFA code for {request.mfa_serial} ({request.profile}): ")
+    who = (
+        request.profile
+        if request.profile == request.user
+        else (f"{request.profile} via {request.user}")
+    )
+    for attempt in range(PROMPT_TRIES):
+        try:
+            typed = getpass.getpass(f"MFA code for {request.mfa_serial} ({who}): ")
+        except EOFError:
+            return None
+        try:
+            return normalize_code(typed)
+        except UsageError as exc:
+            if attempt == PROMPT_TRIES - 1:
+                raise
+            print(f"mfa-tui: {exc.message}; try again", file=sys.stderr)
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
     if args.due and args.profile:
         raise UsageError("give a profile or --due, not both")
     if args.code is not None:
-        normalize_code(args.code)  # a usage error before anything else happens
+        args.code = normalize_code(args.code)  # a usage error before anything else happens
+    if args.duration is not None and args.due:
+        raise UsageError("--duration applies to one profile, not to --due")
     profile_set, settings = load_world()
     if not args.due:
         require_profile(profile_set, args.profile)
@@ -39,26 +67,37 @@ def run(args: argparse.Namespace) -> int:
             force=args.force,
             save_serial=args.save_serial,
         )
-    except NeedsCodeError:
+    except NeedsCodeError as exc:
         if sys.stdin.isatty():
             raise
-        # No person here: a running dashboard can ask one.
-        from mfa_tui.core.agent import request_session
-
-        request_session(
-            args.profile,
-            min_valid=settings.refresh_margin_for("user") + 60,
-            wait=settings.agent_wait,
-            caller="mfa-tui refresh",
-        )
-        service.reload()
-        left = service.seconds_left(args.profile) or 0
-        print(
-            f"{settings.session_profile_for(args.profile)} refreshed by the dashboard "
-            f"({int(left) // 60} min left)"
-        )
-        return int(ExitCode.OK)
+        return _ask_agent(service, args.profile, exc)
     print(result.message)
+    return int(ExitCode.OK)
+
+
+def _ask_agent(service: object, name: str, needed: NeedsCodeError) -> int:
+    """No person here: a running dashboard can ask one. Without it, fail at once."""
+    from mfa_tui.core import agent
+    from mfa_tui.core.sessions import SessionService, human_left
+
+    assert isinstance(service, SessionService)
+    if agent.ping() is None:
+        raise NeedsCodeError(
+            f"{needed.message}; or keep 'mfa-tui' open in a terminal: it asks for the code "
+            "when a command needs one"
+        ) from None
+    settings = service.settings
+    agent.request_session(
+        name,
+        min_valid=settings.refresh_margin_for(service.profile(name).kind.value) + 60,
+        wait=settings.agent_wait,
+        caller="mfa-tui refresh",
+    )
+    service.reload()
+    left = service.seconds_left(name) or 0
+    print(
+        f"{settings.session_profile_for(name)} refreshed by the dashboard ({human_left(left)} left)"
+    )
     return int(ExitCode.OK)
 
 
@@ -66,18 +105,24 @@ def _due(service: object) -> int:
     from mfa_tui.core.sessions import SessionService
 
     assert isinstance(service, SessionService)
-    report = service.refresh_due()
-    for result in report.results:
-        print(f"refreshed {result.profile}: {result.message}")
-    for name, error in report.failures.items():
-        print(f"failed {name}: {error.message}", file=sys.stderr)
-    for request in report.needs_code:
-        print(
-            f"needs a code: {request.profile} (device {request.mfa_serial}); run "
-            f"'mfa-tui refresh {request.profile}'"
-        )
-    if not (report.results or report.failures or report.needs_code):
+    outcomes = service.refresh_due()
+    failures: list[MfaTuiError] = []
+    waiting = 0
+    for outcome in outcomes:
+        if outcome.result is not None:
+            print(f"refreshed {outcome.profile}: {outcome.result.message}")
+        elif outcome.needs_code is not None:
+            waiting += 1
+            request = outcome.needs_code
+            print(
+                f"needs a code: {outcome.profile} (device {request.mfa_serial}); run "
+                f"'mfa-tui refresh {outcome.profile}'"
+            )
+        elif outcome.error is not None:
+            failures.append(outcome.error)
+            print(f"failed {outcome.profile}: {outcome.error.message}", file=sys.stderr)
+    if not outcomes:
         print("nothing is due")
-    if report.failures:
-        return int(max(e.exit_code for e in report.failures.values()))
-    return int(ExitCode.NEEDS_CODE if report.needs_code else ExitCode.OK)
+    if failures:
+        return int(max(e.exit_code for e in failures))
+    return int(ExitCode.NEEDS_CODE if waiting else ExitCode.OK)

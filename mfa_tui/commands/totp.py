@@ -1,7 +1,8 @@
 """`mfa-tui totp set|remove|code PROFILE`: the soft-token seed in the OS keyring.
 
 The seed is read from stdin or a hidden prompt, never from argv, where any user on the
-machine could read it in the process list.
+machine could read it in the process list (and the shell keeps it in its history). It
+is stored under the profile's MFA serial, so every profile of that user shares it.
 """
 
 from __future__ import annotations
@@ -19,40 +20,35 @@ def _read_seed() -> str:
         return getpass.getpass("Base32 seed (the 'secret key' of the virtual MFA device): ")
     seed = sys.stdin.readline().strip()
     if not seed:
-        raise UsageError("no seed on stdin; pipe it in or run in a terminal to be prompted")
+        raise UsageError("no seed on stdin; pipe it in, or run in a terminal to be prompted")
     return seed
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "seed_in_argv", None):
+        raise UsageError(
+            "never put the seed on the command line: other users can see it in the process "
+            "list and your shell keeps it in its history (clear it from there). Nothing was "
+            f"stored; pipe it in instead: mfa-tui totp set {args.profile} < seed.txt, or run "
+            "without it to be asked"
+        )
     profile_set, settings = load_world()
     require_profile(profile_set, args.profile)
-    from mfa_tui.core.codes import totp_at
     from mfa_tui.core.sessions import SessionService
 
     service = SessionService(settings=settings)
-    profile = service.profile(args.profile)
     if args.totp_command == "set":
-        serial, code = service.store_seed(args.profile, _read_seed())
+        seed = _read_seed()
+        serial, code = service.store_seed(args.profile, seed)
         print(
-            f"seed for {serial} stored in the OS keyring; current code {code} — check it "
-            "matches your device"
+            f"seed for {serial} stored in the OS keyring; current code {code}: check that "
+            "your device shows the same"
         )
         return int(ExitCode.OK)
-    found = service.mfa_serial_for(profile)
-    if found is None:
-        raise UsageError(
-            f"profile '{args.profile}' has no mfa_serial (run 'mfa-tui refresh "
-            f"{args.profile} --save-serial' once to find it)"
-        )
-    serial = found
     if args.totp_command == "remove":
-        removed = service.seeds.remove(serial)
-        print(f"seed for {serial} {'removed' if removed else 'was not stored'}")
+        serial, removed = service.remove_seed(args.profile)
+        print(f"seed for {serial} {'removed from the keyring' if removed else 'was not stored'}")
         return int(ExitCode.OK)
-    seed = service.seeds.get(serial)
-    if seed is None:
-        raise UsageError(f"no seed stored for {serial}; run 'mfa-tui totp set {args.profile}'")
-    code, _step = totp_at(seed, service.clock.time())
-    left = 30 - int(service.clock.time()) % 30
+    _serial, code, left = service.current_code(args.profile)
     print(f"{code}  ({left}s left)" if sys.stdout.isatty() else code)
     return int(ExitCode.OK)

@@ -3,99 +3,197 @@
 Order: a code given explicitly → the TOTP seed in the OS keyring → a configured
 `code_command` (or aws-vault's `mfa_process`) → a person at a prompt → nothing, which is
 a `NeedsCodeError`. AWS refuses a code that was already used, with the same message as a
-wrong one, so the last TOTP step used per device is remembered in a small state file
-(no secrets: step numbers and hashes only).
+wrong one, so the last TOTP step used per device is claimed in a small state file before
+a code is sent (no secrets: step numbers and hashes of spent codes only), across threads
+and processes.
+
+Seeds live only in the OS keyring. A file backend (keyrings.alt) is used only when the
+person chose it (PYTHON_KEYRING_BACKEND or keyringrc.cfg): mfa-tui never silently
+falls back to keeping a seed in a file.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import configparser
+import contextlib
 import hashlib
 import json
 import os
 import re
-import shlex
+import signal
 import subprocess
+import threading
 import time
+import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mfa_tui.errors import KeyringError, MfaTuiError, UsageError
+from mfa_tui.errors import KeyringError, MfaTuiError, NeedsCodeError, UsageError
 
 KEYRING_SERVICE = "mfa-tui"
 TOTP_STEP = 30
-MIN_SEED_CHARS = 16  # 80 bits, what AWS virtual devices use at the least
+MIN_SEED_CHARS = 16  # 80 bits: AWS virtual devices use more, nothing sane uses less
+USED_CODE_MEMORY = 120  # seconds a spent code is remembered (AWS's window is about 90 s)
+STATE_FILE = "codes.json"
 _CODE_IN_OUTPUT = re.compile(r"(?<!\d)(\d{6})(?!\d)")
-USED_CODE_MEMORY = 120  # seconds a typed code is remembered as used
+_BASE32 = re.compile(r"[A-Z2-7]+")
+
+
+class Cancelled(MfaTuiError):
+    """The caller gave up (a worker was cancelled) while a code was being obtained."""
+
+    title = "Cancelled"
+
+
+# --- codes and seeds -----------------------------------------------------------------
 
 
 def normalize_code(code: str) -> str:
     """Six digits, spaces ignored; anything else is a usage error before any call."""
     digits = "".join(code.split())
-    if not re.fullmatch(r"\d{6}", digits):
+    if not re.fullmatch(r"[0-9]{6}", digits):
         raise UsageError("an MFA code is 6 digits (spaces are ignored)")
     return digits
 
 
 def normalize_seed(seed: str) -> str:
-    """A base32 TOTP seed, upper-cased, spaces and '=' padding dropped."""
-    cleaned = "".join(seed.split()).upper().rstrip("=")
+    """A base32 TOTP seed, upper-cased, spaces, dashes and '=' padding dropped.
+
+    An `otpauth://totp/...?secret=...` URI (what a QR code holds) is accepted too, when
+    its parameters are the ones AWS uses (SHA1, 6 digits, 30 s). Errors never repeat
+    the text they were given: it may be a real seed with one typo.
+    """
+    text = seed.strip()
+    if text.lower().startswith("otpauth://"):
+        text = _secret_from_uri(text)
+    cleaned = "".join(text.split()).replace("-", "").upper().rstrip("=")
+    if not _BASE32.fullmatch(cleaned or "-"):
+        raise UsageError(
+            "that seed is not base32 (letters A-Z and digits 2-7); use the 'secret key' "
+            "shown when the virtual MFA device was set up, not a code"
+        )
     if len(cleaned) < MIN_SEED_CHARS:
         raise UsageError(
             f"that seed is too short ({len(cleaned)} characters): an AWS virtual MFA seed "
-            f"is the base32 'secret key' of at least {MIN_SEED_CHARS} characters"
+            f"is a base32 'secret key' of at least {MIN_SEED_CHARS} characters (80 bits)"
         )
     try:
         base64.b32decode(cleaned + "=" * (-len(cleaned) % 8))
     except (binascii.Error, ValueError):
         raise UsageError(
-            "that seed is not base32 (letters A-Z and digits 2-7); use the 'secret key' "
-            "shown when the virtual MFA device was set up, not a code"
+            "that seed is not valid base32 (its length does not decode); check that it "
+            "was copied whole"
         ) from None
     return cleaned
 
 
-def totp_at(seed: str, unix_time: float) -> tuple[str, int]:
-    """The code for a moment, and its 30-second step number."""
+def _secret_from_uri(uri: str) -> str:
+    parsed = urllib.parse.urlparse(uri)
+    if parsed.netloc.lower() != "totp":
+        raise UsageError("that otpauth URI is not for a time-based (TOTP) token")
+    params = {k.lower(): v for k, v in urllib.parse.parse_qsl(parsed.query)}
+    if params.get("algorithm", "SHA1").upper() != "SHA1" or params.get("digits", "6") != "6":
+        raise UsageError("that otpauth URI is not SHA1 with 6 digits, which AWS requires")
+    if params.get("period", "30") != "30":
+        raise UsageError("that otpauth URI does not use 30-second codes, which AWS requires")
+    secret = params.get("secret")
+    if not secret:
+        raise UsageError("that otpauth URI has no secret= parameter")
+    return secret
+
+
+def totp_for_step(seed: str, step: int) -> str:
+    """The 6-digit code of one 30-second step (RFC 6238, SHA1, as AWS uses)."""
     import pyotp
 
+    return str(pyotp.TOTP(seed).generate_otp(step))
+
+
+def totp_at(seed: str, unix_time: float) -> tuple[str, int]:
+    """The code for a moment, and its 30-second step number."""
     step = int(unix_time // TOTP_STEP)
-    return str(pyotp.TOTP(seed).at(step * TOTP_STEP)), step
+    return totp_for_step(seed, step), step
 
 
 # --- keyring -----------------------------------------------------------------------
 
 
-def _keyring(backend: Any = None) -> Any:
-    """A usable keyring backend, or KeyringError; never a plain-text fallback."""
+def _explicitly_chosen() -> bool:
+    """True when the person named a keyring backend (env var or keyringrc.cfg)."""
+    if os.environ.get("PYTHON_KEYRING_BACKEND"):
+        return True
+    try:
+        from keyring.util import platform_
+
+        path = Path(platform_.config_root()) / "keyringrc.cfg"
+        parser = configparser.RawConfigParser()
+        parser.read(path, encoding="utf-8")
+    except (OSError, configparser.Error, ImportError):
+        return False
+    return parser.has_option("backend", "default-keyring")
+
+
+def _is_file_backend(backend: Any) -> bool:
+    return type(backend).__module__.startswith("keyrings.alt")
+
+
+def _name(backend: Any) -> str:
+    return f"{type(backend).__module__}.{type(backend).__name__}"
+
+
+NO_KEYRING_HELP = (
+    "Start your desktop's keyring (GNOME Keyring, KWallet, macOS Keychain, Windows "
+    "Credential Manager), or opt in explicitly to a file backend from keyrings.alt: "
+    "'pip install keyrings.alt', then set PYTHON_KEYRING_BACKEND="
+    "keyrings.alt.file.EncryptedKeyring (asks for a password) or "
+    "keyrings.alt.file.PlaintextKeyring (no encryption). mfa-tui never falls back to a "
+    "file by itself"
+)
+
+
+def resolve_keyring(backend: Any = None) -> Any:
+    """A usable keyring backend, or KeyringError; never an unchosen plain-text file.
+
+    Args:
+        backend: a backend to use as is (tests, or a face that chose one).
+    """
     if backend is not None:
         return backend
     try:
         import keyring
-        import keyring.backends.fail
+        from keyring.backends import chainer, fail
     except ImportError as exc:  # pragma: no cover - a dependency
         raise KeyringError(f"the keyring library is missing: {exc}") from None
-    found = keyring.get_keyring()
-    if isinstance(found, keyring.backends.fail.Keyring) or _only_fail(found):
+    try:
+        found = keyring.get_keyring()
+    except Exception as exc:  # a backend named in the env that cannot load
         raise KeyringError(
-            "no OS keyring is available to keep TOTP seeds (no Secret Service, KWallet or "
-            "macOS Keychain found). Start your desktop keyring, or opt in explicitly to a "
-            "file backend: pip install keyrings.alt and set "
-            "PYTHON_KEYRING_BACKEND=keyrings.alt.file.EncryptedKeyring"
+            f"the keyring backend could not be loaded ({type(exc).__name__}: {exc}); check "
+            "PYTHON_KEYRING_BACKEND"
+        ) from None
+    if _explicitly_chosen():
+        if isinstance(found, fail.Keyring):
+            raise KeyringError(f"the chosen keyring backend keeps nothing. {NO_KEYRING_HELP}")
+        return found
+    candidates = list(found.backends) if isinstance(found, chainer.ChainerBackend) else [found]
+    usable = [b for b in candidates if not isinstance(b, fail.Keyring | chainer.ChainerBackend)]
+    real = [b for b in usable if not _is_file_backend(b)]
+    if real:
+        return real[0]
+    if usable:
+        raise KeyringError(
+            "no OS keyring is available to keep TOTP seeds; the only backend found is "
+            f"{_name(usable[0])}, a file, which mfa-tui uses only when you choose it. "
+            + NO_KEYRING_HELP
         )
-    return found
-
-
-def _only_fail(found: Any) -> bool:
-    backends = getattr(found, "backends", None)
-    if backends is None:
-        return False
-    import keyring.backends.fail
-
-    return not [b for b in backends if not isinstance(b, keyring.backends.fail.Keyring)]
+    raise KeyringError(
+        "no OS keyring is available to keep TOTP seeds (no Secret Service, KWallet or "
+        f"Keychain found). {NO_KEYRING_HELP}"
+    )
 
 
 class SeedStore:
@@ -105,9 +203,10 @@ class SeedStore:
         self._backend = backend
 
     def _ring(self) -> Any:
-        return _keyring(self._backend)
+        return resolve_keyring(self._backend)
 
     def get(self, serial: str) -> str | None:
+        """The seed for `serial`; KeyringError when no keyring can be asked."""
         ring = self._ring()
         try:
             value = ring.get_password(KEYRING_SERVICE, serial)
@@ -117,28 +216,46 @@ class SeedStore:
             ) from None
         return str(value) if value else None
 
-    def has(self, serial: str) -> bool:
+    def lookup(self, serial: str) -> str | None:
+        """The seed, or None also when no keyring is usable: a missing keyring must not
+        stop a refresh that can get its code elsewhere (code_command, a prompt)."""
         try:
-            return self.get(serial) is not None
+            return self.get(serial)
         except KeyringError:
-            return False
+            return None
 
-    def set(self, serial: str, seed: str) -> None:
+    def has(self, serial: str) -> bool:
+        return self.lookup(serial) is not None
+
+    def set(self, serial: str, seed: str) -> str:
+        """Validate, store and read back the seed; returns the normalised seed.
+
+        Reading it back catches backends that accept and drop (the null keyring, a
+        locked wallet that silently refuses).
+        """
+        cleaned = normalize_seed(seed)
         ring = self._ring()
         try:
-            ring.set_password(KEYRING_SERVICE, serial, normalize_seed(seed))
-        except MfaTuiError:
-            raise
+            ring.set_password(KEYRING_SERVICE, serial, cleaned)
+            kept = ring.get_password(KEYRING_SERVICE, serial)
         except Exception as exc:
             raise KeyringError(
-                f"the keyring refused to store the seed for {serial}: {type(exc).__name__}"
+                f"the keyring ({_name(ring)}) refused to store the seed for {serial}: "
+                f"{type(exc).__name__}"
             ) from None
+        if kept != cleaned:
+            raise KeyringError(
+                f"the keyring backend {_name(ring)} did not keep the seed for {serial}. "
+                + NO_KEYRING_HELP
+            )
+        return cleaned
 
     def remove(self, serial: str) -> bool:
+        """Forget the seed; False when there was none."""
         ring = self._ring()
-        if ring.get_password(KEYRING_SERVICE, serial) is None:
-            return False
         try:
+            if ring.get_password(KEYRING_SERVICE, serial) is None:
+                return False
             ring.delete_password(KEYRING_SERVICE, serial)
         except Exception as exc:
             raise KeyringError(
@@ -150,56 +267,102 @@ class SeedStore:
 # --- code_command --------------------------------------------------------------------
 
 
-def run_code_command(command: str, timeout: float, *, profile: str) -> str:
-    """Run a user's OTP command (ykman, a password manager) and take its 6 digits."""
+def _first_line(text: str, limit: int = 160) -> str:
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def run_code_command(
+    command: str,
+    timeout: float,
+    *,
+    profile: str,
+    serial: str | None = None,
+    cancel: threading.Event | None = None,
+) -> str:
+    """Run a person's OTP command (ykman, a password manager) and take its 6 digits.
+
+    It runs through the shell, like `credential_process`, so pipes and quotes work; the
+    profile and device are in MFA_TUI_PROFILE / MFA_TUI_MFA_SERIAL. It gets no stdin,
+    and on timeout or cancel its whole process group is killed (a `sh -c` wrapper's
+    children too). Messages name only the program, never its output.
+    """
+    words = command.split(maxsplit=1)
+    program = words[0] if words else ""
+    if not program:
+        raise UsageError(f"code_command for '{profile}' is empty")
+    env = {**os.environ, "MFA_TUI_PROFILE": profile, "MFA_TUI_MFA_SERIAL": serial or ""}
     try:
-        args = shlex.split(command)
-    except ValueError as exc:
-        raise MfaTuiError(f"code_command for '{profile}' cannot be parsed: {exc}") from None
-    if not args:
-        raise MfaTuiError(f"code_command for '{profile}' is empty")
-    try:
-        done = subprocess.run(
-            args,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
+        # The command is the person's own setting, like credential_process in botocore.
+        proc = subprocess.Popen(  # noqa: S602
+            command,
+            shell=True,
             stdin=subprocess.DEVNULL,
-            check=False,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+            env=env,
         )
-    except subprocess.TimeoutExpired:
-        raise MfaTuiError(
-            f"code_command for '{profile}' ({args[0]}) did not finish in {timeout:.0f}s "
-            "(is it waiting for a touch or a password?)",
-            title="Code command timed out",
-        ) from None
     except OSError as exc:
         raise MfaTuiError(
-            f"code_command for '{profile}' could not start {args[0]!r}: {exc.strerror}"
+            f"code_command for '{profile}' could not start: {exc.strerror}",
+            title="Code command failed",
         ) from None
-    if done.returncode != 0:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            out, err = proc.communicate(timeout=max(0.01, min(0.2, deadline - time.monotonic())))
+            break
+        except subprocess.TimeoutExpired:
+            cancelled = cancel is not None and cancel.is_set()
+            if not cancelled and time.monotonic() < deadline:
+                continue
+            _kill_group(proc)
+            if cancelled:
+                raise Cancelled(f"code_command for '{profile}' was stopped") from None
+            raise MfaTuiError(
+                f"code_command for '{profile}' ({program}) did not finish in {timeout:g}s "
+                "(is it waiting for a touch or a password?); code_command_timeout sets "
+                "the limit",
+                title="Code command timed out",
+            ) from None
+    if proc.returncode != 0:
+        hint = _first_line(err)
         raise MfaTuiError(
-            f"code_command for '{profile}' ({args[0]}) failed with exit code {done.returncode}"
+            f"code_command for '{profile}' ({program}) failed with exit code "
+            f"{proc.returncode}" + (f": {hint}" if hint else ""),
+            title="Code command failed",
         )
-    matches = _CODE_IN_OUTPUT.findall(done.stdout)
-    if len(matches) != 1:
+    found: set[str] = set(_CODE_IN_OUTPUT.findall(out))
+    if len(found) != 1:
         raise MfaTuiError(
-            f"code_command for '{profile}' ({args[0]}) printed "
-            f"{'no' if not matches else 'more than one'} 6-digit code"
+            f"code_command for '{profile}' ({program}) printed "
+            f"{'no' if not found else 'more than one'} 6-digit code; it must print the "
+            "current code (e.g. 'ykman oath accounts code -s NAME')",
+            title="Code command failed",
         )
-    return str(matches[0])
+    return found.pop()
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(OSError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(OSError, subprocess.TimeoutExpired, ValueError):
+        proc.communicate(timeout=2)
 
 
 # --- used codes ----------------------------------------------------------------------
 
 
-def _state_file() -> Path:
+def state_file() -> Path:
+    """`codes.json` in platformdirs' state dir (or MFA_TUI_STATE_DIR)."""
     override = os.environ.get("MFA_TUI_STATE_DIR")
     if override:
-        return Path(override) / "codes.json"
+        return Path(override) / STATE_FILE
     from platformdirs import user_state_dir
 
-    return Path(user_state_dir("mfa-tui")) / "codes.json"
+    return Path(user_state_dir("mfa-tui")) / STATE_FILE
 
 
 def _code_hash(serial: str, code: str) -> str:
@@ -207,49 +370,88 @@ def _code_hash(serial: str, code: str) -> str:
 
 
 class UsedCodes:
-    """The last TOTP step used per device, and recently typed codes (hashed).
+    """The last TOTP step used per device, and recently spent codes (hashed).
 
-    AWS answers a reused code exactly like a wrong one; knowing it locally lets a soft
-    token wait for its next step and a person be told the real reason.
+    AWS answers a reused code exactly like a wrong one. Claiming a step here before
+    sending its code (under the file's lock) means two refreshes, in two threads or two
+    processes, never send the same code; knowing spent codes lets a person be told the
+    real reason. The file holds no secret and is written 0600, atomically.
     """
 
     def __init__(self, path: Path | None = None) -> None:
-        self.path = path or _state_file()
+        self.path = path or state_file()
 
-    def _load(self) -> dict[str, Any]:
+    @staticmethod
+    def _parse(raw: bytes | None) -> dict[str, Any]:
         try:
-            data = json.loads(self.path.read_text("utf-8"))
-        except (OSError, ValueError):
-            return {"steps": {}, "typed": {}}
+            data = json.loads(raw) if raw else {}
+        except ValueError:
+            data = {}  # a damaged state file costs at most one wait, never a failure
         if not isinstance(data, dict):
-            return {"steps": {}, "typed": {}}
-        data.setdefault("steps", {})
-        data.setdefault("typed", {})
+            data = {}
+        if not isinstance(data.get("steps"), dict):
+            data["steps"] = {}
+        if not isinstance(data.get("typed"), dict):
+            data["typed"] = {}
+        data["version"] = 1
         return data
 
+    def _read(self) -> dict[str, Any]:
+        try:
+            return self._parse(self.path.read_bytes())
+        except OSError:
+            return self._parse(None)
+
+    def _update(self, change: Callable[[dict[str, Any]], bool]) -> bool:
+        """Read, change and write the file under its lock; `change` says whether to write."""
+        from mfa_tui.aws.atomic import locked, replace_locked
+
+        with locked(self.path) as target:
+            try:
+                data = self._parse(target.read_bytes())
+            except OSError:
+                data = self._parse(None)
+            if not change(data):
+                return False
+            replace_locked(target, json.dumps(data, indent=1, sort_keys=True).encode())
+            return True
+
     def last_step(self, serial: str) -> int:
-        value = self._load()["steps"].get(serial, -1)
+        value = self._read()["steps"].get(serial, -1)
         return int(value) if isinstance(value, int) else -1
 
-    def was_typed(self, serial: str, code: str, now: float) -> bool:
-        seen = self._load()["typed"].get(_code_hash(serial, code))
-        return isinstance(seen, int | float) and now - seen < USED_CODE_MEMORY
+    def claim_step(self, serial: str, step: int) -> bool:
+        """Reserve `step` for `serial`; False when it (or a later one) was already used."""
+
+        def change(data: dict[str, Any]) -> bool:
+            last = data["steps"].get(serial, -1)
+            if isinstance(last, int) and step <= last:
+                return False
+            data["steps"][serial] = step
+            return True
+
+        return self._update(change)
+
+    def was_spent(self, serial: str, code: str, now: float) -> bool:
+        seen = self._read()["typed"].get(_code_hash(serial, code))
+        return isinstance(seen, int | float) and 0 <= now - seen < USED_CODE_MEMORY
 
     def mark(self, serial: str, *, step: int | None, code: str, now: float) -> None:
-        from mfa_tui.aws.atomic import atomic_write_bytes
+        """Remember that `code` (of `step`, for a soft token) was sent to AWS."""
 
-        data = self._load()
-        if step is not None:
-            data["steps"][serial] = max(step, int(data["steps"].get(serial, -1)))
-        typed = {
-            k: v
-            for k, v in data["typed"].items()
-            if isinstance(v, int | float) and now - v < USED_CODE_MEMORY
-        }
-        typed[_code_hash(serial, code)] = now
-        data["typed"] = typed
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        atomic_write_bytes(self.path, json.dumps(data, indent=1).encode("utf-8"))
+        def change(data: dict[str, Any]) -> bool:
+            if step is not None:
+                last = data["steps"].get(serial, -1)
+                data["steps"][serial] = max(step, last if isinstance(last, int) else -1)
+            data["typed"] = {
+                k: v
+                for k, v in data["typed"].items()
+                if isinstance(v, int | float) and 0 <= now - v < USED_CODE_MEMORY
+            }
+            data["typed"][_code_hash(serial, code)] = now
+            return True
+
+        self._update(change)
 
 
 # --- choosing a code -----------------------------------------------------------------
@@ -266,8 +468,10 @@ class CodeRequest:
 
 @dataclass(frozen=True)
 class Code:
-    value: str
-    source: str  # "explicit" | "totp" | "command" | "prompt"
+    """A code and where it came from; `step` is set for soft-token codes."""
+
+    value: str = field(repr=False)
+    source: str = "explicit"  # "explicit" | "totp" | "command" | "prompt"
     step: int | None = None
 
 
@@ -276,7 +480,18 @@ CodePrompt = Callable[[CodeRequest], str | None]
 
 @dataclass
 class CodeSources:
-    """Everything that can produce a code, in the order they are tried."""
+    """Everything that can produce a code, in the order they are tried.
+
+    Args:
+        seeds: the keyring.
+        used: spent steps and codes.
+        command: the code_command (or mfa_process) for this profile, if any.
+        command_timeout: seconds the command may take.
+        prompt: asks a person (CLI: a hidden prompt on the terminal; TUI: a modal).
+        clock_time: unix time now (the injected clock).
+        sleep: waits for the next TOTP step; tests pass one that advances their clock.
+        skew: seconds the local clock is ahead of AWS, when an answer's Date told us.
+    """
 
     seeds: SeedStore
     used: UsedCodes
@@ -285,6 +500,7 @@ class CodeSources:
     prompt: CodePrompt | None
     clock_time: Callable[[], float]
     sleep: Callable[[float], None] = time.sleep
+    skew: Callable[[], float | None] | None = None
 
     def silent_source(self, serial: str) -> str | None:
         """The source that needs no person ("totp", "command"), if any."""
@@ -294,32 +510,70 @@ class CodeSources:
             return "command"
         return None
 
-    def from_seed(self, serial: str, *, after_step: int | None = None) -> Code | None:
-        seed = self.seeds.get(serial)
+    def _now(self) -> float:
+        """Time for TOTP steps: corrected to AWS's when our clock is clearly off."""
+        now = self.clock_time()
+        offset = self.skew() if self.skew is not None else None
+        if offset is not None and abs(offset) >= 10:
+            now -= offset
+        return now
+
+    def _wait(self, seconds: float, cancel: threading.Event | None) -> None:
+        if seconds <= 0:
+            return
+        if cancel is not None:
+            if cancel.wait(seconds):
+                raise Cancelled("stopped while waiting for the next TOTP code")
+            return
+        self.sleep(seconds)
+
+    def from_seed(
+        self,
+        serial: str,
+        *,
+        after_step: int | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Code | None:
+        """The soft token's code for the earliest step not used yet (waits up to ~30 s).
+
+        Returns None when no seed is stored (or no keyring is usable).
+        """
+        seed = self.seeds.lookup(serial)
         if seed is None:
             return None
-        last = max(self.used.last_step(serial), after_step if after_step is not None else -1)
-        now = self.clock_time()
-        code, step = totp_at(seed, now)
-        if step <= last:
-            # This step's code was already sent: wait for the next one (at most 30 s).
-            wait = (last + 1) * TOTP_STEP - now + 0.05
-            if wait > 0:
-                self.sleep(min(wait, TOTP_STEP + 1.0))
-            code, step = totp_at(seed, max(self.clock_time(), (last + 1) * TOTP_STEP))
-        return Code(code, "totp", step)
+        floor = after_step + 1 if after_step is not None else None
+        for _ in range(4):
+            now = self._now()
+            step = int(now // TOTP_STEP)
+            if floor is not None and step < floor:
+                self._wait(floor * TOTP_STEP - now + 0.05, cancel)
+                # The sleep is authoritative: a clock that did not move (tests) still
+                # gets the step waited for.
+                step = max(int(self._now() // TOTP_STEP), floor)
+            if self.used.claim_step(serial, step):
+                return Code(totp_for_step(seed, step), "totp", step)
+            floor = max(self.used.last_step(serial), step) + 1
+        raise MfaTuiError(
+            f"could not get an unused TOTP code for {serial}: another program keeps "
+            "using every step; try again in a minute"
+        )
 
-    def obtain(self, request: CodeRequest, explicit: str | None) -> Code:
-        from mfa_tui.errors import NeedsCodeError
+    def obtain(
+        self, request: CodeRequest, explicit: str | None, cancel: threading.Event | None = None
+    ) -> Code:
+        """A code for `request`, from the first source that has one.
 
+        Raises:
+            UsageError: the explicit or typed code is not 6 digits, or was just spent.
+            NeedsCodeError: no source can give a code without a person.
+        """
         if explicit is not None:
             return self._checked(request, Code(normalize_code(explicit), "explicit"))
-        seeded = self.from_seed(request.mfa_serial)
+        seeded = self.from_seed(request.mfa_serial, cancel=cancel)
         if seeded is not None:
             return seeded
         if self.command:
-            value = run_code_command(self.command, self.command_timeout, profile=request.profile)
-            return Code(value, "command")
+            return self._from_command(request, cancel)
         if self.prompt is not None:
             typed = self.prompt(request)
             if typed:
@@ -327,11 +581,36 @@ class CodeSources:
         raise NeedsCodeError(
             f"profile '{request.profile}' needs a code from MFA device {request.mfa_serial}. "
             f"Give one with --code, store the device's seed with 'mfa-tui totp set "
-            f"{request.user}', or set code_command in the settings"
+            f"{request.user}', or set code_command in mfa-tui's settings"
         )
 
+    def _from_command(self, request: CodeRequest, cancel: threading.Event | None) -> Code:
+        def run() -> str:
+            assert self.command is not None
+            return run_code_command(
+                self.command,
+                self.command_timeout,
+                profile=request.profile,
+                serial=request.mfa_serial,
+                cancel=cancel,
+            )
+
+        value = run()
+        if self.used.was_spent(request.mfa_serial, value, self.clock_time()):
+            # A hardware token's code lasts 30 s: the one it just gave was sent already.
+            now = self._now()
+            self._wait((int(now // TOTP_STEP) + 1) * TOTP_STEP - now + 0.5, cancel)
+            value = run()
+            if self.used.was_spent(request.mfa_serial, value, self.clock_time()):
+                raise MfaTuiError(
+                    f"code_command for '{request.profile}' keeps printing a code that was "
+                    "already used; AWS accepts each code once",
+                    title="Code already used",
+                )
+        return Code(value, "command")
+
     def _checked(self, request: CodeRequest, code: Code) -> Code:
-        if self.used.was_typed(request.mfa_serial, code.value, self.clock_time()):
+        if self.used.was_spent(request.mfa_serial, code.value, self.clock_time()):
             raise UsageError(
                 f"that code was already used for {request.mfa_serial}, and AWS accepts each "
                 "code once; wait for the next code"

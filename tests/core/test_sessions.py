@@ -1,7 +1,14 @@
-"""The session engine against a real moto server over HTTP (with a fault proxy in front)."""
+"""The session engine against a real moto server over HTTP, with a fault proxy in front.
+
+moto accepts any code and enforces no durations or trust policies, so what AWS would
+refuse is programmed into the proxy (tests/stsfault.py), and what was sent is read from
+its recording.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,182 +17,333 @@ import pyotp
 import pytest
 
 from mfa_tui.aws import ini
-from mfa_tui.clock import Clock
-from mfa_tui.core.codes import UsedCodes
+from mfa_tui.aws.sts import DurationTooLongError
+from mfa_tui.clock import FrozenClock
+from mfa_tui.core.codes import Cancelled, CodeRequest, UsedCodes
 from mfa_tui.core.sessions import SessionService
 from mfa_tui.errors import (
     AwsRefusedError,
     InvalidMfaCodeError,
+    MfaTuiError,
     NeedsCodeError,
     NetworkError,
     UsageError,
 )
 from mfa_tui.settings import Settings
 from tests import stsfault
+from tests.core.conftest import ServiceFactory
 from tests.memkeyring import MemoryKeyring
 from tests.moto_fixtures import Sandbox
 
-
-def make_service(
-    sandbox: Sandbox,
-    tmp_path: Path,
-    keyring: MemoryKeyring | None = None,
-    settings: Settings | None = None,
-    sleeps: list[float] | None = None,
-) -> SessionService:
-    return SessionService(
-        paths=sandbox.paths,
-        settings=settings or Settings(),
-        keyring_backend=keyring or MemoryKeyring(),
-        used_codes=UsedCodes(tmp_path / "state" / "codes.json"),
-        sleep=(sleeps.append if sleeps is not None else (lambda s: None)),
-    )
+EXPIRED_TOKEN = stsfault.error(
+    "ExpiredToken", "The security token included in the request is expired", 400
+)
 
 
-def section(paths_file: Path, name: str) -> dict[str, str]:
-    return ini.read(paths_file).section_values()[name]
+def sections(sandbox: Sandbox) -> dict[str, dict[str, str]]:
+    return ini.read(sandbox.paths.credentials).section_values()
 
 
 def snapshot(sandbox: Sandbox) -> tuple[bytes, bytes]:
     return sandbox.paths.config.read_bytes(), sandbox.paths.credentials.read_bytes()
 
 
-def test_one_code_unlocks_the_user_and_every_role(sandbox: Sandbox, tmp_path: Path) -> None:
-    service = make_service(sandbox, tmp_path)
-    user = service.refresh("test-user", code="123456")
+def edit_config(sandbox: Sandbox, old: str, new: str) -> None:
+    text = sandbox.paths.config.read_text()
+    assert old in text
+    sandbox.paths.config.write_text(text.replace(old, new, 1))
+
+
+def identity(sandbox: Sandbox, session_profile: str) -> str:
+    values = sections(sandbox)[session_profile]
+    sts = boto3.client(
+        "sts",
+        endpoint_url=sandbox.moto_url,
+        region_name="us-east-1",
+        aws_access_key_id=values["aws_access_key_id"],
+        aws_secret_access_key=values["aws_secret_access_key"],
+        aws_session_token=values["aws_session_token"],
+    )
+    return str(sts.get_caller_identity()["Arn"])
+
+
+# --- one code, every role ------------------------------------------------------------
+
+
+def test_one_code_unlocks_the_user_and_every_role(
+    sandbox: Sandbox, service: SessionService
+) -> None:
+    user = service.refresh("test-user", code="123 456")
     assert user.refreshed and user.used_code
     assert user.session_profile == "test-user-mfa"
+    assert user.message.startswith("test-user-mfa valid until ")
+    assert "(12:00:0" in user.message, "12 hours by default, counted on the injected clock"
     for role in ("my-test-role", "readonly-role", "chained-role"):
         result = service.refresh(role)
         assert result.refreshed and not result.used_code
-    assert sandbox.fault.actions().count("GetSessionToken") == 1
-    gst = sandbox.fault.calls("GetSessionToken")[0]
+        assert service.needs_code(role) is None
+    fault = sandbox.fault
+    assert fault.actions().count("GetSessionToken") == 1
+    gst = fault.calls("GetSessionToken")[0]
     assert gst["SerialNumber"] == sandbox.test_user.mfa_serial
     assert gst["TokenCode"] == "123456"
     assert gst["DurationSeconds"] == "43200"
-    assume_calls = sandbox.fault.calls("AssumeRole")
-    # chained-role is two hops: my-test-role, then chained-role
+    assume_calls = fault.calls("AssumeRole")
+    # chained-role starts from my-test-role's stored session: one hop, not two.
     assert [c["RoleArn"].rsplit("/", 1)[1] for c in assume_calls] == [
         "my-test-role",
         "readonly-role",
-        "my-test-role",
         "chained-role",
     ]
-    assert all("TokenCode" not in c for c in assume_calls), "roles need no further code"
-    assert all(c["DurationSeconds"] == "3600" for c in assume_calls)
-    assert all(c["RoleSessionName"] == "mfa-tui-test-user" for c in assume_calls)
-    creds = section(sandbox.paths.credentials, "chained-role-mfa")
-    assert creds["mfa_tui_source"] == "chained-role"
-    assert creds["expiration"].endswith("Z")
+    for call in assume_calls:
+        assert "TokenCode" not in call and "SerialNumber" not in call
+        assert call["DurationSeconds"] == "3600"
+        assert call["RoleSessionName"] == "mfa-tui-test-user"
+    stored = sections(sandbox)
+    assert stored["chained-role-mfa"]["mfa_tui_source"] == "chained-role"
+    assert stored["chained-role-mfa"]["expiration"].endswith("Z")
+    assert ":assumed-role/chained-role/" in identity(sandbox, "chained-role-mfa")
+    assert ":assumed-role/readonly-role/" in identity(sandbox, "readonly-role-mfa")
 
 
-def test_role_with_no_user_session_gets_one_with_a_single_code(
-    sandbox: Sandbox, tmp_path: Path
+def test_a_role_with_no_user_session_gets_one_with_a_single_code(
+    sandbox: Sandbox, service: SessionService
 ) -> None:
-    service = make_service(sandbox, tmp_path)
+    assert service.needs_code("my-test-role") == CodeRequest(
+        "my-test-role", sandbox.test_user.mfa_serial, "test-user"
+    )
     result = service.refresh("my-test-role", code="222333")
     assert result.used_code
     assert sandbox.fault.actions() == ["GetSessionToken", "AssumeRole"]
-    # the user session was written too, so the next role needs nothing
-    assert "test-user-mfa" in ini.read(sandbox.paths.credentials).section_values()
+    # The user session was written too, so the next role needs nothing.
+    assert sections(sandbox)["test-user-mfa"]["mfa_tui_source"] == "test-user"
     assert service.needs_code("readonly-role") is None
+    service.refresh("readonly-role")
+    assert sandbox.fault.actions().count("GetSessionToken") == 1
 
 
-def test_session_profile_is_what_botocore_then_uses(sandbox: Sandbox, tmp_path: Path) -> None:
-    service = make_service(sandbox, tmp_path)
+def test_a_chained_role_from_nothing_assumes_each_hop_and_stores_them(
+    sandbox: Sandbox, service: SessionService
+) -> None:
+    result = service.refresh("chained-role", code="123456")
+    assert result.used_code
+    assert sandbox.fault.actions() == ["GetSessionToken", "AssumeRole", "AssumeRole"]
+    arns = [c["RoleArn"] for c in sandbox.fault.calls("AssumeRole")]
+    assert arns == [sandbox.account.roles["my-test-role"], sandbox.account.roles["chained-role"]]
+    stored = sections(sandbox)
+    assert {"test-user-mfa", "my-test-role-mfa", "chained-role-mfa"} <= set(stored)
+    assert ":assumed-role/my-test-role/" in identity(sandbox, "my-test-role-mfa")
+    assert ":assumed-role/chained-role/" in identity(sandbox, "chained-role-mfa")
+
+
+def test_the_session_profile_works_on_its_own_in_botocore(
+    sandbox: Sandbox, service: SessionService
+) -> None:
     service.refresh("my-test-role", code="123456")
+    stored = sections(sandbox)["my-test-role-mfa"]
+    # Region and endpoint travel with the session, so AWS_PROFILE alone is enough.
+    assert stored["region"] == "us-east-1"
+    assert stored["endpoint_url"] == sandbox.fault.url
     session = boto3.session.Session(profile_name="my-test-role-mfa")
     creds = session.get_credentials()
-    stored = section(sandbox.paths.credentials, "my-test-role-mfa")
     assert creds is not None and creds.access_key == stored["aws_access_key_id"]
-    sts = session.client("sts", endpoint_url=sandbox.moto_url, region_name="us-east-1")
-    assert sts.get_caller_identity()["Account"] == sandbox.account.account_id
+    arn = session.client("sts").get_caller_identity()["Arn"]
+    assert ":assumed-role/my-test-role/mfa-tui-test-user" in arn
+    assert sandbox.fault.actions()[-1] == "GetCallerIdentity"
 
 
-def test_still_valid_session_is_not_refreshed_unless_forced(
-    sandbox: Sandbox, tmp_path: Path
+def test_credentials_serves_the_stored_session_until_it_expires(
+    service: SessionService, clock: FrozenClock
 ) -> None:
-    service = make_service(sandbox, tmp_path)
-    service.refresh("test-user", code="123456")
+    assert service.credentials("test-user") is None
+    result = service.refresh("test-user", code="123456")
+    creds = service.credentials("test-user")
+    assert creds is not None and creds.expiration == result.expiration
+    assert creds.secret_access_key not in repr(creds)
+    assert creds.session_token not in repr(creds)
+    clock.advance((result.expiration - clock.now()).total_seconds() + 1)
+    assert service.credentials("test-user") is None
+
+
+# --- when to refresh -------------------------------------------------------------------
+
+
+def test_a_valid_session_is_kept_unless_forced_or_too_short(
+    sandbox: Sandbox, service: SessionService, clock: FrozenClock
+) -> None:
+    first = service.refresh("test-user", code="123456")
     again = service.refresh("test-user", code="654321")
     assert not again.refreshed and "still valid" in again.message
+    assert again.expiration == first.expiration
     assert sandbox.fault.actions().count("GetSessionToken") == 1
     forced = service.refresh("test-user", code="654321", force=True)
     assert forced.refreshed
     assert sandbox.fault.actions().count("GetSessionToken") == 2
+    clock.advance(12 * 3600 - 15 * 60)  # 15 min left: outside the 10-min margin
+    kept = service.refresh("test-user", code="111222")
+    assert not kept.refreshed
+    renewed = service.refresh("test-user", code="111222", min_valid=16 * 60)
+    assert renewed.refreshed
 
 
-def test_wrong_code_maps_to_exit_4_and_writes_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
+def test_concurrent_refreshes_of_one_profile_make_one_call(
+    sandbox: Sandbox, service: SessionService, make_service: ServiceFactory
+) -> None:
+    service.refresh("test-user", code="123456")
+    sandbox.fault.always = stsfault.Fault(delay=0.3, passthrough=True)
+    errors: list[Exception] = []
+
+    def worker() -> None:
+        try:
+            # A fresh service per thread, as the dashboard's workers do.
+            make_service().refresh("my-test-role", force=True)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert not errors
+    assert sandbox.fault.actions().count("AssumeRole") == 1
+
+
+# --- codes -------------------------------------------------------------------------
+
+
+def test_wrong_code_is_exit_4_and_writes_nothing(sandbox: Sandbox, service: SessionService) -> None:
     before = snapshot(sandbox)
     sandbox.fault.queue(stsfault.invalid_code())
-    service = make_service(sandbox, tmp_path)
     with pytest.raises(InvalidMfaCodeError) as info:
-        service.refresh("test-user", code="123456")
+        service.refresh("my-test-role", code="246810")
     assert int(info.value.exit_code) == 4
     assert "already used" in info.value.message and "test-user" in info.value.message
+    assert "246810" not in info.value.message
     assert snapshot(sandbox) == before
 
 
-def test_typed_code_is_never_sent_twice(sandbox: Sandbox, tmp_path: Path) -> None:
-    service = make_service(sandbox, tmp_path)
+def test_a_typed_code_is_never_sent_twice(sandbox: Sandbox, service: SessionService) -> None:
     service.refresh("test-user", code="123456")
     with pytest.raises(UsageError, match="already used"):
         service.refresh("test-user", code="123 456", force=True)
     assert sandbox.fault.actions().count("GetSessionToken") == 1
 
 
-def test_soft_token_waits_for_next_step_and_retries_once(sandbox: Sandbox, tmp_path: Path) -> None:
-    keyring = MemoryKeyring()
-    sleeps: list[float] = []
-    service = make_service(sandbox, tmp_path, keyring, sleeps=sleeps)
-    service.store_seed("test-user", sandbox.test_user.seed)
-    assert service.needs_code("test-user") is None
-    # AWS says the first code was bad (e.g. used by another tool): one retry, next step.
-    sandbox.fault.queue(stsfault.invalid_code("GetSessionToken"))
-    result = service.refresh("test-user")
-    assert result.refreshed
-    codes = [c["TokenCode"] for c in sandbox.fault.calls("GetSessionToken")]
-    assert len(codes) == 2 and codes[0] != codes[1]
-    totp = pyotp.TOTP(sandbox.test_user.seed)
-    assert totp.verify(codes[1], valid_window=1)
-    assert sleeps and 0 < sleeps[0] <= 31, "waited for the next 30-second step"
-    # a second refresh must not reuse the step just used either
-    service.refresh("test-user", force=True)
-    third = sandbox.fault.calls("GetSessionToken")[2]["TokenCode"]
-    assert third not in codes
-
-
-def test_no_code_source_is_needs_code(sandbox: Sandbox, tmp_path: Path) -> None:
-    service = make_service(sandbox, tmp_path)
-    request = service.needs_code("my-test-role")
-    assert request is not None and request.user == "test-user"
-    with pytest.raises(NeedsCodeError) as info:
-        service.refresh("my-test-role")
-    assert int(info.value.exit_code) == 3
-    assert "--code" in info.value.message and "totp set" in info.value.message
+def test_a_code_that_is_not_six_digits_is_refused_before_anything(
+    sandbox: Sandbox, service: SessionService
+) -> None:
+    for bad in ("12345", "1234567", "12a456", ""):
+        with pytest.raises(UsageError, match="6 digits"):
+            service.refresh("test-user", code=bad)
     assert sandbox.fault.actions() == []
 
 
-def test_code_command_is_a_silent_source(sandbox: Sandbox, tmp_path: Path) -> None:
-    settings = Settings(code_command="printf 'code: 314159\\n'")
-    service = make_service(sandbox, tmp_path, settings=settings)
+def test_soft_token_retries_once_on_the_next_step(
+    sandbox: Sandbox,
+    service: SessionService,
+    keyring: MemoryKeyring,
+    clock: FrozenClock,
+    sleeps: list[float],
+) -> None:
+    serial, code = service.store_seed("test-user", sandbox.test_user.seed.lower())
+    totp = pyotp.TOTP(sandbox.test_user.seed)
+    assert serial == sandbox.test_user.mfa_serial and code == totp.at(clock.now())
+    assert keyring.store[("mfa-tui", serial)] == sandbox.test_user.seed
+    assert service.needs_code("test-user") is None
+    assert service.needs_code("my-test-role") is None
+    # AWS says the first code was bad (another tool used it): one retry, next step.
+    sandbox.fault.queue(stsfault.invalid_code("GetSessionToken"))
+    started = clock.now()
+    result = service.refresh("my-test-role")
+    assert result.refreshed and result.used_code
+    codes = [c["TokenCode"] for c in sandbox.fault.calls("GetSessionToken")]
+    step = int(started.timestamp() // 30)
+    assert codes == [totp.at(step * 30), totp.at((step + 1) * 30)]
+    assert len(sleeps) == 1 and 0 < sleeps[0] <= 30.1
+    # The step just used is never used again, even by a forced refresh right away.
+    service.refresh("test-user", force=True)
+    third = sandbox.fault.calls("GetSessionToken")[2]["TokenCode"]
+    assert third == totp.at((step + 2) * 30)
+    assert len(sleeps) == 2
+
+
+def test_a_step_used_by_another_process_is_waited_out(
+    sandbox: Sandbox, service: SessionService, clock: FrozenClock, tmp_path: Path
+) -> None:
+    service.store_seed("test-user", sandbox.test_user.seed)
+    step = int(clock.time() // 30)
+    other = UsedCodes(tmp_path / "state" / "codes.json")  # the same file, another process
+    assert other.claim_step(sandbox.test_user.mfa_serial, step)
+    service.refresh("test-user")
+    sent = sandbox.fault.calls("GetSessionToken")[0]["TokenCode"]
+    assert sent == pyotp.TOTP(sandbox.test_user.seed).at((step + 1) * 30)
+    assert int(clock.time() // 30) == step + 1, "waited for the next step"
+
+
+def test_two_rejected_soft_token_codes_say_the_seed_or_clock_is_wrong(
+    sandbox: Sandbox, service: SessionService
+) -> None:
+    service.store_seed("test-user", sandbox.test_user.seed)
+    before = snapshot(sandbox)
+    sandbox.fault.always = stsfault.invalid_code()
+    with pytest.raises(InvalidMfaCodeError, match="seed may not belong"):
+        service.refresh("test-user")
+    assert sandbox.fault.actions() == ["GetSessionToken", "GetSessionToken"]
+    assert snapshot(sandbox) == before
+
+
+def test_no_code_source_is_needs_code_with_the_ways_to_give_one(
+    sandbox: Sandbox, service: SessionService
+) -> None:
+    with pytest.raises(NeedsCodeError) as info:
+        service.refresh("my-test-role")
+    assert int(info.value.exit_code) == 3
+    for words in ("--code", "mfa-tui totp set test-user", "code_command"):
+        assert words in info.value.message
+    assert sandbox.fault.actions() == []
+
+
+def test_the_prompt_is_asked_with_the_device_and_the_user(
+    sandbox: Sandbox, make_service: ServiceFactory
+) -> None:
+    asked: list[CodeRequest] = []
+
+    def prompt(request: CodeRequest) -> str:
+        asked.append(request)
+        return "987 654"
+
+    service = make_service(code_prompt=prompt)
+    service.refresh("readonly-role")
+    assert asked == [CodeRequest("readonly-role", sandbox.test_user.mfa_serial, "test-user")]
+    assert sandbox.fault.calls("GetSessionToken")[0]["TokenCode"] == "987654"
+
+
+def test_code_command_runs_in_a_shell_and_is_a_silent_source(
+    sandbox: Sandbox, make_service: ServiceFactory, tmp_path: Path
+) -> None:
+    seen = tmp_path / "seen"
+    command = f"echo \"$MFA_TUI_MFA_SERIAL\" > {seen}; printf 'code: 314 159\\n314159\\n' | tail -1"
+    service = make_service(settings=Settings(code_command=command))
     assert service.needs_code("test-user") is None
     service.refresh("test-user")
     assert sandbox.fault.calls("GetSessionToken")[0]["TokenCode"] == "314159"
+    assert seen.read_text().strip() == sandbox.test_user.mfa_serial
 
 
-def test_aws_vault_mfa_process_is_honoured(sandbox: Sandbox, tmp_path: Path) -> None:
-    text = sandbox.paths.config.read_text().replace(
-        "[profile test-user]\n", "[profile test-user]\nmfa_process = echo 271828\n"
+def test_aws_vault_mfa_process_is_honoured(sandbox: Sandbox, service: SessionService) -> None:
+    edit_config(
+        sandbox, "[profile test-user]\n", "[profile test-user]\nmfa_process = echo 271828\n"
     )
-    sandbox.paths.config.write_text(text)
-    service = make_service(sandbox, tmp_path)
     service.refresh("test-user")
     assert sandbox.fault.calls("GetSessionToken")[0]["TokenCode"] == "271828"
 
 
+# --- errors ----------------------------------------------------------------------------
+
+
 @pytest.mark.parametrize(
-    ("fault", "error", "words"),
+    ("fault", "error", "exit_code", "words"),
     [
         (
             stsfault.error(
@@ -194,45 +352,56 @@ def test_aws_vault_mfa_process_is_honoured(sandbox: Sandbox, tmp_path: Path) -> 
                 403,
             ),
             AwsRefusedError,
+            4,
             "access key of profile 'test-user' is not valid",
         ),
         (
-            stsfault.error(
-                "ExpiredToken", "The security token included in the request is expired", 400
-            ),
+            stsfault.error("SignatureDoesNotMatch", "The request signature we calculated", 403),
             AwsRefusedError,
-            "expired",
+            4,
+            "aws configure --profile test-user",
         ),
-        (stsfault.error("Throttling", "Rate exceeded", 400), AwsRefusedError, "throttling"),
-        (stsfault.error("InternalFailure", "oops", 500), NetworkError, "internal error"),
+        (EXPIRED_TOKEN, AwsRefusedError, 4, "expired"),
+        (stsfault.error("Throttling", "Rate exceeded", 400), AwsRefusedError, 4, "throttling"),
+        (stsfault.error("InternalFailure", "oops", 500), NetworkError, 5, "internal error"),
         (
             stsfault.Fault(status=200, body=b"<html>captive portal</html>"),
             NetworkError,
-            "not an STS",
+            5,
+            "not an AWS response",
         ),
     ],
 )
 def test_sts_failures_map_to_messages_and_leave_files_alone(
-    sandbox: Sandbox, tmp_path: Path, fault: stsfault.Fault, error: type, words: str
+    sandbox: Sandbox,
+    service: SessionService,
+    monkeypatch: pytest.MonkeyPatch,
+    fault: stsfault.Fault,
+    error: type[MfaTuiError],
+    exit_code: int,
+    words: str,
 ) -> None:
+    monkeypatch.setenv("MFA_TUI_STS_ATTEMPTS", "2")  # throttling backs off for real
     before = snapshot(sandbox)
     sandbox.fault.always = fault
-    service = make_service(sandbox, tmp_path)
     with pytest.raises(error) as info:
-        service.refresh("test-user", code="123456")
+        service.refresh("my-test-role", code="123456")
     assert words in info.value.message
-    assert "Traceback" not in info.value.message
+    assert int(info.value.exit_code) == exit_code
+    assert sandbox.test_user.secret_access_key not in info.value.message
     assert snapshot(sandbox) == before
 
 
-def test_assume_role_denied_names_the_role(sandbox: Sandbox, tmp_path: Path) -> None:
-    service = make_service(sandbox, tmp_path)
+def test_assume_role_denied_names_the_role_and_writes_nothing(
+    sandbox: Sandbox, service: SessionService
+) -> None:
     service.refresh("test-user", code="123456")
     before = snapshot(sandbox)
     sandbox.fault.queue(
         stsfault.error(
             "AccessDenied",
-            "User is not authorized to perform: sts:AssumeRole",
+            "User: arn:aws:iam::123456789012:user/test-user is not authorized to perform: "
+            "sts:AssumeRole",
             403,
             action="AssumeRole",
         )
@@ -241,118 +410,369 @@ def test_assume_role_denied_names_the_role(sandbox: Sandbox, tmp_path: Path) -> 
         service.refresh("my-test-role")
     assert sandbox.account.roles["my-test-role"] in info.value.message
     assert "trust policy" in info.value.message
+    assert int(info.value.exit_code) == 4
     assert snapshot(sandbox) == before
 
 
-def test_chained_duration_cap_is_applied_and_said(sandbox: Sandbox, tmp_path: Path) -> None:
-    settings = Settings().with_profile("readonly-role", duration=7200)
-    service = make_service(sandbox, tmp_path, settings=settings)
+def test_a_user_session_got_before_a_refused_role_is_kept(
+    sandbox: Sandbox, service: SessionService
+) -> None:
+    # The code is spent either way; keeping the session spares the person another one.
+    sandbox.fault.queue(stsfault.error("AccessDenied", "not authorized", 403, action="AssumeRole"))
+    with pytest.raises(AwsRefusedError):
+        service.refresh("my-test-role", code="123456")
+    stored = sections(sandbox)
+    assert "test-user-mfa" in stored and "my-test-role-mfa" not in stored
+
+
+def test_a_stored_session_aws_refuses_is_replaced_by_a_new_user_session(
+    sandbox: Sandbox, service: SessionService, clock: FrozenClock
+) -> None:
     service.refresh("test-user", code="123456")
-    # readonly-role asks for 2 h: only a direct AssumeRole with MFA can give that.
-    result = service.refresh("readonly-role", code="654321")
-    call = sandbox.fault.calls("AssumeRole")[-1]
-    assert call["DurationSeconds"] == "7200" and call["TokenCode"] == "654321"
-    assert result.used_code
+    old = sections(sandbox)["test-user-mfa"]["mfa_tui_refreshed"]
+    service.store_seed("test-user", sandbox.test_user.seed)
+    clock.advance(60)
+    sandbox.fault.queue(EXPIRED_TOKEN)  # the stored user session was revoked
+    result = service.refresh("my-test-role")
+    assert result.refreshed and result.used_code
+    assert sandbox.fault.actions() == [
+        "GetSessionToken",
+        "AssumeRole",
+        "GetSessionToken",
+        "AssumeRole",
+    ]
+    assert sections(sandbox)["test-user-mfa"]["mfa_tui_refreshed"] != old
 
 
-def test_duration_validation_error_retries_with_one_hour(sandbox: Sandbox, tmp_path: Path) -> None:
-    service = make_service(sandbox, tmp_path)
+def test_a_refused_stored_session_without_a_code_source_needs_a_code(
+    sandbox: Sandbox, service: SessionService
+) -> None:
     service.refresh("test-user", code="123456")
-    sandbox.fault.queue(stsfault.error("ValidationError", stsfault.ROLE_MAX, action="AssumeRole"))
-    # force a long duration through the first hop of a chain (not eligible for direct)
-    result = service._assume(  # the retry rule itself
-        service.profile("my-test-role"),
-        service._user_session(
-            service.profile("my-test-role"), service.profile("test-user"), None, False
-        )[0],
-        service.profile("test-user"),
-        7200,
-        notes := [],
-    )
-    assert result.access_key_id
-    durations = [c["DurationSeconds"] for c in sandbox.fault.calls("AssumeRole")]
-    assert durations == ["7200", "3600"]
-    assert notes and "retried with 3600" in notes[0]
+    sandbox.fault.queue(EXPIRED_TOKEN)
+    with pytest.raises(NeedsCodeError):
+        service.refresh("my-test-role")
 
 
-def test_out_of_range_duration_is_refused_before_any_call(sandbox: Sandbox, tmp_path: Path) -> None:
-    service = make_service(sandbox, tmp_path)
-    with pytest.raises(UsageError, match=r"900\.\.129600"):
-        service.refresh("test-user", code="123456", duration=899)
+def test_a_dead_endpoint_fails_fast_with_a_network_error(
+    sandbox: Sandbox, service: SessionService
+) -> None:
+    url = sandbox.fault.url
+    sandbox.fault.stop()  # the port is closed now
+    started = time.monotonic()
+    with pytest.raises(NetworkError) as info:
+        service.refresh("test-user", code="123456")
+    assert time.monotonic() - started < 5
+    assert "cannot reach STS" in info.value.message and url in info.value.message
+    assert int(info.value.exit_code) == 5
+
+
+def test_a_slow_endpoint_times_out(
+    sandbox: Sandbox, service: SessionService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MFA_TUI_STS_TIMEOUT", "0.5")
+    monkeypatch.setenv("MFA_TUI_STS_ATTEMPTS", "2")
+    sandbox.fault.always = stsfault.Fault(delay=1.5, passthrough=True)
+    started = time.monotonic()
+    with pytest.raises(NetworkError, match="did not answer in time"):
+        service.refresh("test-user", code="123456")
+    assert time.monotonic() - started < 4
+
+
+def test_cancel_stops_before_any_call(sandbox: Sandbox, service: SessionService) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        service.refresh("test-user", code="123456", cancel=cancel)
     assert sandbox.fault.actions() == []
 
 
-def test_serial_discovered_with_list_mfa_devices_and_saved(
-    sandbox: Sandbox, tmp_path: Path
+# --- durations -----------------------------------------------------------------------
+
+
+def test_a_long_role_duration_is_capped_to_an_hour_and_said(
+    sandbox: Sandbox, service: SessionService
 ) -> None:
-    # ops-user's config names its serial; drop it to make mfa-tui find it.
-    ops = sandbox.account.users["ops-user"]
-    text = sandbox.paths.config.read_text().replace(f"mfa_serial = {ops.mfa_serial}\n", "")
-    sandbox.paths.config.write_text(text)
+    edit_config(
+        sandbox,
+        "[profile readonly-role]\n",
+        "[profile readonly-role]\nduration_seconds = 43200\n",
+    )
+    service.refresh("test-user", code="123456")
+    result = service.refresh("readonly-role")
+    call = sandbox.fault.calls("AssumeRole")[-1]
+    assert call["DurationSeconds"] == "3600" and "TokenCode" not in call
+    assert not result.used_code
+    assert "capped to 3600 s (role chaining limit" in result.message
+
+
+def test_an_explicit_long_duration_assumes_the_role_directly_with_a_code(
+    sandbox: Sandbox, service: SessionService
+) -> None:
+    result = service.refresh("my-test-role", code="654321", duration=7200)
+    assert sandbox.fault.actions() == ["AssumeRole"]
+    call = sandbox.fault.calls("AssumeRole")[0]
+    assert call["DurationSeconds"] == "7200"
+    assert call["TokenCode"] == "654321"
+    assert call["SerialNumber"] == sandbox.test_user.mfa_serial
+    assert result.used_code and "assumed directly with MFA for 7200 s" in result.message
+    assert "test-user-mfa" not in sections(sandbox)
+
+
+def test_a_refused_duration_is_retried_once_with_the_largest_allowed(
+    sandbox: Sandbox, service: SessionService
+) -> None:
+    service.store_seed("test-user", sandbox.test_user.seed)
+    sandbox.fault.queue(stsfault.error("ValidationError", stsfault.ROLE_MAX, action="AssumeRole"))
+    result = service.refresh("my-test-role", duration=43200)
+    calls = sandbox.fault.calls("AssumeRole")
+    assert [c["DurationSeconds"] for c in calls] == ["43200", "3600"]
+    assert calls[0]["TokenCode"] != calls[1]["TokenCode"], "a new code for the retry"
+    assert "capped to 3600 s (the role's maximum session duration" in result.message
+    assert result.expiration is not None
+
+
+def test_a_refused_duration_with_a_typed_code_says_what_to_ask_for(
+    sandbox: Sandbox, service: SessionService
+) -> None:
+    before = snapshot(sandbox)
+    sandbox.fault.queue(stsfault.error("ValidationError", stsfault.ROLE_MAX, action="AssumeRole"))
+    with pytest.raises(DurationTooLongError) as info:
+        service.refresh("my-test-role", code="123456", duration=43200)
+    assert "--duration 3600" in info.value.message
+    assert int(info.value.exit_code) == 4
+    assert sandbox.fault.actions() == ["AssumeRole"]
+    assert snapshot(sandbox) == before
+
+
+@pytest.mark.parametrize(
+    ("profile", "duration", "words"),
+    [
+        ("test-user", 899, "900..129600 seconds; --duration is 899"),
+        ("test-user", 0, "--duration is 0"),
+        ("test-user", 129601, "--duration is 129601"),
+        ("my-test-role", 43201, "900..43200 seconds; --duration is 43201"),
+    ],
+)
+def test_an_out_of_range_duration_is_refused_before_any_call(
+    sandbox: Sandbox, service: SessionService, profile: str, duration: int, words: str
+) -> None:
+    with pytest.raises(UsageError, match=words.replace(".", r"\.")):
+        service.refresh(profile, code="123456", duration=duration)
+    assert sandbox.fault.actions() == []
+
+
+def test_a_bad_duration_or_session_name_in_the_config_is_named(
+    sandbox: Sandbox, service: SessionService
+) -> None:
+    edit_config(
+        sandbox, "[profile readonly-role]\n", "[profile readonly-role]\nduration_seconds = 100\n"
+    )
+    with pytest.raises(UsageError, match=r"duration_seconds in \[profile readonly-role\] is 100"):
+        service.refresh("readonly-role", code="123456")
+    edit_config(
+        sandbox,
+        "[profile my-test-role]\n",
+        "[profile my-test-role]\nrole_session_name = has spaces\n",
+    )
+    with pytest.raises(UsageError, match="role_session_name"):
+        service.refresh("my-test-role", code="123456")
+    assert "AssumeRole" not in sandbox.fault.actions()
+
+
+def test_external_id_and_session_name_are_sent(sandbox: Sandbox, service: SessionService) -> None:
+    edit_config(
+        sandbox,
+        "[profile readonly-role]\n",
+        "[profile readonly-role]\nexternal_id = partner-42\nrole_session_name = alice@example\n",
+    )
+    service.refresh("readonly-role", code="123456")
+    call = sandbox.fault.calls("AssumeRole")[0]
+    assert call["ExternalId"] == "partner-42"
+    assert call["RoleSessionName"] == "alice@example"
+
+
+# --- the MFA device --------------------------------------------------------------------
+
+
+def _drop_ops_serial(sandbox: Sandbox) -> str:
+    serial = sandbox.account.users["ops-user"].mfa_serial
+    edit_config(sandbox, f"mfa_serial = {serial}\n", "")
+    return serial
+
+
+def test_the_device_on_a_role_serves_its_user(sandbox: Sandbox, service: SessionService) -> None:
+    # The AWS-SETUP.md config: the user's own profile names no device, its roles do.
+    serial = sandbox.test_user.mfa_serial
+    text = sandbox.paths.config.read_text()
+    head, sep, rest = text.partition("[profile test-user]\n")
+    section, nxt, tail = rest.partition("\n[")
+    sandbox.paths.config.write_text(
+        head + sep + section.replace(f"mfa_serial = {serial}\n", "") + nxt + tail
+    )
+    service.reload()
+    assert service.profile("test-user").mfa_serial is None
+    assert service.profile("my-test-role").mfa_serial == serial
+    service.refresh("test-user", code="123456")
+    assert sandbox.fault.calls("GetSessionToken")[0]["SerialNumber"] == sandbox.test_user.mfa_serial
+    assert "ListMFADevices" not in sandbox.fault.actions()
+
+
+def test_an_unconfigured_device_is_found_and_saved_on_request(
+    sandbox: Sandbox, service: SessionService
+) -> None:
+    serial = _drop_ops_serial(sandbox)
     before = sandbox.paths.config.read_bytes()
-    service = make_service(sandbox, tmp_path)
-    service.refresh("ops-user", code="123456", save_serial=True)
-    assert sandbox.fault.calls("GetSessionToken")[0]["SerialNumber"] == ops.mfa_serial
+    result = service.refresh("ops-user", code="123456", save_serial=True)
+    assert sandbox.fault.calls("GetSessionToken")[0]["SerialNumber"] == serial
+    assert f"saved mfa_serial = {serial}" in result.message
     after = sandbox.paths.config.read_bytes()
-    assert after.replace(f"mfa_serial = {ops.mfa_serial}\n".encode(), b"") == before
+    # One line added to [profile ops-user]; every other byte as it was.
+    assert after.replace(f"mfa_serial = {serial}\n".encode(), b"", 1) == before
+    assert service.profile("ops-user").mfa_serial == serial
 
 
-def test_dead_endpoint_fails_fast_with_network_error(sandbox: Sandbox, tmp_path: Path) -> None:
-    sandbox.fault.stop()  # the port is closed now
-    service = make_service(sandbox, tmp_path)
-    started = datetime.now(UTC)
-    with pytest.raises(NetworkError) as info:
-        service.refresh("test-user", code="123456")
-    assert datetime.now(UTC) - started < timedelta(seconds=8)
-    assert "cannot reach STS" in info.value.message
+def test_a_found_device_is_not_written_without_save_serial(
+    sandbox: Sandbox, service: SessionService
+) -> None:
+    serial = _drop_ops_serial(sandbox)
+    before = sandbox.paths.config.read_bytes()
+    request = service.needs_code("ops-user")
+    assert request is not None and request.mfa_serial == serial
+    result = service.refresh("ops-user", code="123456")
+    assert "--save-serial" in result.message
+    assert sandbox.paths.config.read_bytes() == before
+    # Found once per process, not on every call.
+    assert sandbox.fault.actions().count("GetCallerIdentity") == 1
 
 
-def test_slow_endpoint_times_out(sandbox: Sandbox, tmp_path: Path) -> None:
-    sandbox.fault.always = stsfault.Fault(delay=3, passthrough=True)
-    service = make_service(sandbox, tmp_path)
-    with pytest.raises(NetworkError, match="did not answer in time"):
-        service.refresh("test-user", code="123456")
+def test_no_device_or_several_devices_are_clear_errors(
+    sandbox: Sandbox, service: SessionService
+) -> None:
+    serial = _drop_ops_serial(sandbox)
+    iam = boto3.client(
+        "iam",
+        endpoint_url=sandbox.moto_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    iam.deactivate_mfa_device(UserName="ops-user", SerialNumber=serial)
+    with pytest.raises(MfaTuiError, match="IAM lists no MFA device"):
+        service.refresh("ops-user", code="123456")
+    for name in ("ops-a", "ops-b"):
+        device = iam.create_virtual_mfa_device(VirtualMFADeviceName=name)["VirtualMFADevice"]
+        iam.enable_mfa_device(
+            UserName="ops-user",
+            SerialNumber=device["SerialNumber"],
+            AuthenticationCode1="123456",
+            AuthenticationCode2="654321",
+        )
+    with pytest.raises(MfaTuiError, match="2 MFA devices") as info:
+        service.refresh("ops-user", code="123456")
+    assert "mfa_serial = ..." in info.value.message
+    assert "GetSessionToken" not in sandbox.fault.actions()
+
+
+# --- the active profile and background refresh --------------------------------------
 
 
 def test_activate_mirrors_the_session_into_the_active_profile(
-    sandbox: Sandbox, tmp_path: Path
+    sandbox: Sandbox, service: SessionService
 ) -> None:
-    service = make_service(sandbox, tmp_path)
     service.refresh("test-user", code="123456")
     result = service.activate("my-test-role")
     assert "switched mfa-tui to my-test-role" in result.message
-    active = section(sandbox.paths.credentials, "mfa-tui")
-    role = section(sandbox.paths.credentials, "my-test-role-mfa")
+    stored = sections(sandbox)
+    active, role = stored["mfa-tui"], stored["my-test-role-mfa"]
     assert active["mfa_tui_source"] == "my-test-role"
-    assert active["aws_access_key_id"] == role["aws_access_key_id"]
-    # a refresh of the active source renews the active profile too
+    for key in ("aws_access_key_id", "aws_session_token", "expiration", "region"):
+        assert active[key] == role[key]
+    assert service.credentials("mfa-tui") is not None
+    # A refresh of the active source renews the active profile too.
     service.refresh("my-test-role", force=True)
-    assert (
-        section(sandbox.paths.credentials, "mfa-tui")["aws_session_token"]
-        == section(sandbox.paths.credentials, "my-test-role-mfa")["aws_session_token"]
-    )
+    stored = sections(sandbox)
+    assert stored["mfa-tui"]["aws_session_token"] == stored["my-test-role-mfa"]["aws_session_token"]
     service.activate("readonly-role")
-    assert section(sandbox.paths.credentials, "mfa-tui")["mfa_tui_source"] == "readonly-role"
+    assert sections(sandbox)["mfa-tui"]["mfa_tui_source"] == "readonly-role"
+    # Activating a valid session makes no call.
+    calls = len(sandbox.fault.actions())
+    service.activate("my-test-role")
+    assert len(sandbox.fault.actions()) == calls
 
 
-def test_refresh_due_refreshes_roles_silently_and_lists_who_needs_a_code(
-    sandbox: Sandbox, tmp_path: Path
+def test_activate_refuses_to_overwrite_a_section_it_does_not_own(
+    sandbox: Sandbox, make_service: ServiceFactory
 ) -> None:
-    clock = _OffsetClock()
-    service = make_service(sandbox, tmp_path)
-    service.clock = clock
+    service = make_service(settings=Settings(active_profile="ops-user"))
+    service.refresh("test-user", code="123456")
+    before = sandbox.paths.credentials.read_bytes()
+    with pytest.raises(MfaTuiError, match="not written by mfa-tui"):
+        service.activate("test-user")
+    assert sandbox.paths.credentials.read_bytes() == before
+
+
+def test_refresh_due_renews_what_needs_no_person_and_lists_the_rest(
+    sandbox: Sandbox, service: SessionService, clock: FrozenClock
+) -> None:
     service.refresh("test-user", code="123456", duration=3600)
     service.refresh("my-test-role")
-    clock.offset = timedelta(minutes=57)  # the role (1 h) and user (1 h) are inside margins
-    report = service.refresh_due()
-    assert [r.profile for r in report.results] == ["my-test-role"]
-    assert [r.profile for r in report.needs_code] == ["test-user"]
+    assert service.refresh_due() == []
+    clock.advance(57 * 60)  # the user (1 h, margin 10 min) and role (margin 5 min) are due
+    outcomes = {o.profile: o for o in service.refresh_due()}
+    assert set(outcomes) == {"test-user", "my-test-role"}
+    assert outcomes["my-test-role"].ok and outcomes["my-test-role"].result is not None
+    waiting = outcomes["test-user"]
+    assert not waiting.ok and waiting.needs_code is not None
+    assert isinstance(waiting.error, NeedsCodeError)
+    assert sandbox.fault.actions().count("GetSessionToken") == 1
 
 
-class _OffsetClock(Clock):
-    def __init__(self) -> None:
-        super().__init__()
-        self.offset = timedelta(0)
+def test_refresh_due_renews_a_user_with_a_soft_token_before_its_roles(
+    sandbox: Sandbox, service: SessionService, clock: FrozenClock
+) -> None:
+    service.store_seed("test-user", sandbox.test_user.seed)
+    service.refresh("my-test-role", duration=None)
+    clock.advance(12 * 3600 - 5 * 60)  # everything is inside its margin or expired
+    outcomes = service.refresh_due()
+    assert [o.profile for o in outcomes] == ["test-user", "my-test-role"]
+    assert all(o.ok for o in outcomes)
+    # The role was assumed from the user session just renewed, not a code of its own.
+    assert sandbox.fault.actions()[-2:] == ["GetSessionToken", "AssumeRole"]
 
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
+
+def test_refresh_due_respects_auto_refresh_off(
+    sandbox: Sandbox, make_service: ServiceFactory, clock: FrozenClock
+) -> None:
+    service = make_service(settings=Settings().with_profile("my-test-role", auto_refresh=False))
+    service.refresh("my-test-role", code="123456")
+    clock.advance(58 * 60)
+    assert [o.profile for o in service.refresh_due()] == []
+
+
+def test_a_session_profile_name_refreshes_its_owner(
+    sandbox: Sandbox, service: SessionService
+) -> None:
+    service.refresh("test-user", code="123456")
+    service.activate("my-test-role")
+    result = service.refresh("mfa-tui", force=True)
+    assert result.profile == "my-test-role"
+
+
+def test_unknown_and_unmanaged_profiles_are_usage_errors(service: SessionService) -> None:
+    with pytest.raises(UsageError, match="unknown profile 'nobody'"):
+        service.refresh("nobody")
+    with pytest.raises(UsageError, match="not one mfa-tui can refresh"):
+        service.refresh("corp-sso")
+
+
+def test_expiry_is_read_from_the_file_not_remembered(
+    sandbox: Sandbox, service: SessionService
+) -> None:
+    service.refresh("test-user", code="123456")
+    text = sandbox.paths.credentials.read_text()
+    stored = sections(sandbox)["test-user-mfa"]["expiration"]
+    past = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    sandbox.paths.credentials.write_text(text.replace(stored, past))
+    service.reload()
+    assert service.credentials("test-user") is None
+    assert service.needs_code("my-test-role") is not None
