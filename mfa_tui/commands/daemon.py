@@ -42,6 +42,7 @@ from pathlib import Path
 from types import FrameType
 
 from mfa_tui.clock import SYSTEM_CLOCK, Clock
+from mfa_tui.core.agent import AgentServer
 from mfa_tui.core.backend import Backend, Snapshot
 from mfa_tui.core.file_watch import FileWatcher
 from mfa_tui.core.refresh_policy import Outcome, RefreshPolicy
@@ -212,5 +213,28 @@ def run(args: argparse.Namespace, backend: Backend | None = None) -> int:
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
         log.info("logging to %s", path)
-        daemon.run(stop)
+        agent = _start_agent(backend)
+        try:
+            daemon.run(stop)
+        finally:
+            if agent is not None:
+                agent.stop()
     return int(ExitCode.OK)
+
+
+def _start_agent(backend: Backend) -> AgentServer | None:
+    """Serve credential-process callers: stored sessions and silent refreshes.
+
+    The daemon has no person to ask, so a request that needs a typed code fails fast
+    with a message that says to open the dashboard.
+    """
+    from mfa_tui.core.agent_service import AgentService
+
+    server = AgentServer(AgentService(backend).handle)
+    try:
+        server.start()
+    except (MfaTuiError, OSError) as exc:
+        log.warning("not answering credential-process callers: %s", exc)
+        return None
+    log.info("answering credential-process callers on %s", server.path)
+    return server

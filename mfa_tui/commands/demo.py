@@ -14,6 +14,8 @@ def run(args: argparse.Namespace) -> int:
         from mfa_tui.core.backend import ServiceBackend
         from mfa_tui.tui.app import MfaTuiApp
 
-        app = MfaTuiApp(ServiceBackend(), code_hint=sandbox.hint, title_note="demo sandbox")
+        app = MfaTuiApp(
+            ServiceBackend(), code_hint=sandbox.hint, title_note="demo sandbox", agent=True
+        )
         app.run()
         return int(app.return_code or ExitCode.OK)

@@ -34,6 +34,7 @@ from mfa_tui.core.refresh_policy import Outcome, RefreshPolicy, active_source
 from mfa_tui.core.status import ProfileStatus
 from mfa_tui.errors import InvalidMfaCodeError, MfaTuiError, NeedsCodeError
 from mfa_tui.settings import Settings
+from mfa_tui.tui.agent_bridge import AgentBridge
 from mfa_tui.tui.commands import ProfileCommands
 from mfa_tui.tui.messages import (
     CodeNeeded,
@@ -110,6 +111,7 @@ class MfaTuiApp(App[None]):
         background_refresh: bool = True,
         code_hint: Callable[[str], str | None] | None = None,
         title_note: str = "",
+        agent: bool = False,
     ) -> None:
         """Args:
         backend: reads the files and talks to STS (a fake in tests).
@@ -120,6 +122,8 @@ class MfaTuiApp(App[None]):
         code_hint: given an MFA serial, a line for the prompt (the demo shows the code
             its virtual device would display).
         title_note: shown in the header beside the name, e.g. "demo sandbox".
+        agent: listen on the agent socket, so `credential-process` callers that need a
+            code are asked for it here (off in tests that do not exercise it).
         """
         super().__init__()
         self.backend = backend
@@ -128,6 +132,8 @@ class MfaTuiApp(App[None]):
         self.background_refresh = background_refresh
         self.code_hint = code_hint
         self.title_note = title_note
+        self.agent = agent
+        self.agent_bridge: AgentBridge | None = None
         self.policy = RefreshPolicy()
         self.snapshot: Snapshot | None = None
         self.statuses: dict[str, ProfileStatus] = {}
@@ -180,6 +186,31 @@ class MfaTuiApp(App[None]):
         self._watcher = FileWatcher(self.backend.watched_files())
         self._load()
         self.set_interval(self.tick_seconds, self.tick, name="tick")
+        if self.agent:
+            self._start_agent()
+
+    def _start_agent(self) -> None:
+        from mfa_tui.core.agent import socket_path
+        from mfa_tui.settings import load_settings
+
+        try:
+            wait = load_settings().agent_wait
+        except MfaTuiError:
+            wait = 120.0
+        bridge = AgentBridge(self, wait=wait)
+        why_not = bridge.start()
+        if why_not is not None:
+            self.log_event(EventKind.WARN, f"Not answering credential-process callers: {why_not}")
+            return
+        self.agent_bridge = bridge
+        self.log_event(EventKind.INFO, f"Answering credential-process callers on {socket_path()}")
+
+    def on_unmount(self) -> None:
+        if self.agent_bridge is not None:
+            self.agent_bridge.stop()
+
+    def log_agent_request(self, profile: str, caller: str) -> None:
+        self.log_event(EventKind.WARN, f"{caller} is waiting for {profile}: MFA code needed")
 
     def _theme_changed(self, theme: Theme) -> None:
         self.table.repaint_all()
@@ -511,6 +542,8 @@ class MfaTuiApp(App[None]):
             left = format_left(result.expiration, self.clock.now())
             self.log_event(EventKind.INFO, f"{name}: still valid ({left} left), nothing to do")
         self._unblock_waiting_for(name)
+        if self.agent_bridge is not None:
+            self.agent_bridge.finished(name, True)
         if self.prompt is not None and self.prompt.wanted.profile == name:
             self.prompt.succeeded()
         self.poll_files()
@@ -589,7 +622,9 @@ class MfaTuiApp(App[None]):
 
     # --- the prompt ----------------------------------------------------------------
 
-    def open_prompt(self, wanted: CodeWanted, *, activate: bool) -> None:
+    def open_prompt(
+        self, wanted: CodeWanted, *, activate: bool, caller: str | None = None
+    ) -> None:
         """Ask for a code for `wanted.profile`; the refresh starts when six digits are in."""
         if self.prompt is not None:
             self.notify(
@@ -598,8 +633,11 @@ class MfaTuiApp(App[None]):
             )
             return
         verb = "Switch to" if activate else "Refresh"
+        purpose = f"{verb} {wanted.profile}"
+        if caller:
+            purpose = f"{caller} is waiting for {wanted.profile}"
         hint = partial(self.code_hint, wanted.mfa_serial) if self.code_hint else None
-        prompt = MfaPrompt(wanted, purpose=f"{verb} {wanted.profile}", activate=activate, hint=hint)
+        prompt = MfaPrompt(wanted, purpose=purpose, activate=activate, hint=hint)
         self.prompt = prompt
         self.push_screen(prompt, partial(self._prompt_closed, prompt))
 
@@ -608,6 +646,11 @@ class MfaTuiApp(App[None]):
             self.prompt = None
         if not done:
             self.log_event(EventKind.INFO, f"{prompt.wanted.profile}: MFA prompt cancelled")
+        if self.agent_bridge is not None:
+            if not done:
+                self.agent_bridge.finished(prompt.wanted.profile, False)
+            else:
+                self.agent_bridge.finished("", True)  # opens the next queued request
 
     @on(MfaPrompt.Submitted)
     def _code_submitted(self, message: MfaPrompt.Submitted) -> None:
