@@ -148,6 +148,10 @@ class RefreshPolicy:
     def in_flight(self, name: str) -> bool:
         return name in self._in_flight
 
+    @property
+    def in_flight_count(self) -> int:
+        return len(self._in_flight)
+
     def finished(
         self,
         name: str,

@@ -13,7 +13,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from contextlib import suppress
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import ClassVar
 
@@ -149,6 +149,10 @@ class MfaTuiApp(App[None]):
         self._watcher: FileWatcher | None = None
         self._loading = False
         self._load_again = False
+        self._next_due_check = 0.0
+        self._active_source: str | None = None
+        self._counts: dict[Urgency, int] = {}
+        self._counts_until: datetime | None = None
         self._problems_seen: set[str] = set()
         # The worker of each refresh in flight: (profile, background, attempt).
         self._refresh_workers: dict[Worker[None], tuple[str, bool, int]] = {}
@@ -235,8 +239,18 @@ class MfaTuiApp(App[None]):
         if not self.background_refresh or self.snapshot is None:
             return
         mono = self.clock.monotonic()
-        for name in self.policy.due(self.statuses.values(), self.snapshot.settings, now, mono):
+        # Asking every profile each second costs at 5,000 profiles; ask when one may be due.
+        if mono < self._next_due_check:
+            return
+        settings = self.snapshot.settings
+        for name in self.policy.due(self.statuses.values(), settings, now, mono):
             self.refresh_profile(name, background=True)
+        wake = self.policy.next_wake(self.statuses.values(), settings, now, mono)
+        self._next_due_check = mono + (wake if wake is not None else 3600.0)
+
+    def _recheck_due(self) -> None:
+        """Something changed what is due (files, a result, a switch): look at the next tick."""
+        self._next_due_check = 0.0
 
     def _refresh_chrome(self, now: datetime | None = None) -> None:
         """Header and detail pane; each repaints only if its text changed."""
@@ -248,21 +262,36 @@ class MfaTuiApp(App[None]):
         active = self.statuses.get(active_name)
         if active is not None and not active.active:
             active = None
-        source = active_source(list(self.statuses.values()), active_name) if active else None
-        counts: Counter[Urgency] = Counter(
-            urgency(s.expires_at, now, s.refresh_margin)
-            for s in self.statuses.values()
-            if s.managed
-        )
         header.set_state(
             active,
-            source=source,
+            source=self._active_source if active else None,
             active_profile=active_name,
-            counts=dict(counts),
-            busy=sum(1 for n in self.statuses if self.policy.in_flight(n)),
+            counts=self._urgency_counts(now),
+            busy=self.policy.in_flight_count,
             now=now,
         )
         self.query_one(DetailPane).show_row(self.table.selected, now)
+
+    def _urgency_counts(self, now: datetime) -> dict[Urgency, int]:
+        """How many managed sessions are ok / due / expired; recounted only when one
+        crosses a margin or its expiry (not every second)."""
+        if self._counts_until is not None and now < self._counts_until:
+            return self._counts
+        counts: Counter[Urgency] = Counter()
+        soonest: datetime | None = None
+        for status in self.statuses.values():
+            if not status.managed:
+                continue
+            counts[urgency(status.expires_at, now, status.refresh_margin)] += 1
+            if status.expires_at is None:
+                continue
+            margin_edge = status.expires_at - timedelta(seconds=status.refresh_margin)
+            for edge in (margin_edge, status.expires_at):
+                if edge > now and (soonest is None or edge < soonest):
+                    soonest = edge
+        self._counts = dict(counts)
+        self._counts_until = soonest or now + timedelta(days=365)
+        return self._counts
 
     # --- loading -------------------------------------------------------------------
 
@@ -294,6 +323,11 @@ class MfaTuiApp(App[None]):
         first = self.snapshot is None
         self.snapshot = message.snapshot
         self.statuses = {s.name: s for s in message.snapshot.statuses}
+        self._active_source = active_source(
+            message.snapshot.statuses, message.snapshot.settings.active_profile
+        )
+        self._counts_until = None
+        self._recheck_due()
         self.loads += 1
         for problem in message.snapshot.problems:
             if problem not in self._problems_seen:
@@ -375,9 +409,9 @@ class MfaTuiApp(App[None]):
         if needle:
             statuses = [s for s in statuses if needle in s.name.casefold()]
         statuses.sort(key=sort_key)
-        active = active_source(list(self.statuses.values()), self.snapshot.settings.active_profile)
         now = self.clock.now()
-        self.table.set_rows([self.row_for(s, active) for s in statuses], now)
+        rows = [self.row_for(s, self._active_source) for s in statuses]
+        self.table.set_rows(rows, now)
         empty = self.query_one("#empty", Static)
         empty.display = not statuses
         if not statuses:
@@ -521,6 +555,7 @@ class MfaTuiApp(App[None]):
             return
         result = message.result
         self.policy.finished(name, Outcome.OK, mono=self.clock.monotonic())
+        self._recheck_due()
         self.errors.pop(name, None)
         self.waiting.pop(name, None)
         until = format_local(result.expiration)
@@ -565,6 +600,7 @@ class MfaTuiApp(App[None]):
             return
         status = self.statuses.get(name)
         # A wrong code is the person's to fix, not a reason to retry on a timer.
+        self._recheck_due()
         backoff = self.policy.finished(
             name,
             Outcome.NEEDS_CODE if message.invalid_code else Outcome.FAILED,
@@ -592,6 +628,7 @@ class MfaTuiApp(App[None]):
         if not self._current(name, message.attempt):
             return
         status = self.statuses.get(name)
+        self._recheck_due()
         self.policy.finished(
             name,
             Outcome.NEEDS_CODE,
@@ -622,9 +659,7 @@ class MfaTuiApp(App[None]):
 
     # --- the prompt ----------------------------------------------------------------
 
-    def open_prompt(
-        self, wanted: CodeWanted, *, activate: bool, caller: str | None = None
-    ) -> None:
+    def open_prompt(self, wanted: CodeWanted, *, activate: bool, caller: str | None = None) -> None:
         """Ask for a code for `wanted.profile`; the refresh starts when six digits are in."""
         if self.prompt is not None:
             self.notify(
@@ -770,6 +805,7 @@ class MfaTuiApp(App[None]):
         settings = self.snapshot.settings
         value = not settings.auto_refresh_for(row.name)
         new = settings.with_profile(row.name, auto_refresh=value)
+        self._recheck_due()
         # Shown at once; the settings file follows from a worker.
         self.snapshot = Snapshot(
             statuses=self.snapshot.statuses,

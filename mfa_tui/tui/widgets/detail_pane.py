@@ -64,7 +64,7 @@ class DetailPane(Static):
             return
         self._shown = lines
         if not lines:
-            self.update(Text("No profile selected.", style="dim"))
+            self.update(Text("No profile selected.", style="dim"), layout=False)
             return
         grid = Table.grid(padding=(0, 1))
         grid.add_column(style="bold", no_wrap=True)
@@ -72,4 +72,5 @@ class DetailPane(Static):
         for label, value in lines:
             style = "dim" if value in ("—", "none", "never") else ""
             grid.add_row(label, Text(value, style=style))
-        self.update(grid)
+        # The pane's size comes from the stylesheet, not its text: skip the layout pass.
+        self.update(grid, layout=False)

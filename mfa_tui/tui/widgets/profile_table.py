@@ -10,10 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Self
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
+from textual.cache import LRUCache
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, RowKey
+from textual.widgets._data_table import Row
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowKey
 
 from mfa_tui.aws.files import Kind
 from mfa_tui.clock import Clock
@@ -51,6 +56,7 @@ SHORT_NOTES: dict[NoteKind, str] = {
     NoteKind.CODE: "needs code",
     NoteKind.ERROR: "failed",
 }
+SegmentLines = list[list[Segment]]
 NOTE_WIDTH = 60
 FIXED_WIDTHS = {"left": 8, "state": 11, "auto": 4}
 SEED_MARK = "+totp"
@@ -65,6 +71,14 @@ class ProfileTable(DataTable[Text]):
     """
 
     def __init__(self, clock: Clock, *, id: str | None = None) -> None:
+        # Before DataTable's __init__, which already calls methods overridden here.
+        self._structure = 0  # bumped when rows are added or removed
+        self._cell_versions: dict[tuple[RowKey | None, ColumnKey | None], int] = {}
+        self._cells: LRUCache[tuple[object, ...], SegmentLines] = LRUCache(4000)
+        self._ordered: list[Row] = []
+        self._ordered_key: tuple[int, int] | None = None
+        self._offsets: list[tuple[RowKey, int]] = []
+        self._offsets_key: tuple[int, int] | None = None
         super().__init__(
             id=id,
             cursor_type="row",
@@ -76,6 +90,80 @@ class ProfileTable(DataTable[Text]):
         self._order: list[str] = []
         self._left_text: dict[str, str] = {}
         self._now: datetime | None = None
+
+    # --- render caching --------------------------------------------------------------
+    # DataTable keys every render cache on one counter that each update_cell bumps, so a
+    # countdown tick would re-render every visible cell and re-walk all rows. Here a
+    # cell is re-rendered only when its own value changed, and the row order (which a
+    # cell update cannot change) is cached until rows are added or removed.
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> SegmentLines:
+        if row_index < 0 or column_index < 0:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        key = (
+            row_key,
+            column_key,
+            self._cell_versions.get((row_key, column_key), 0),
+            self._structure,
+            base_style,
+            width,
+            cursor,
+            hover,
+            self._show_hover_cursor,
+            self._pseudo_class_state,
+        )
+        cached = self._cells.get(key)
+        if cached is None:
+            cached = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+            self._cells[key] = cached
+        return cached
+
+    @property
+    def ordered_rows(self) -> list[Row]:
+        key = (self.row_count, self._structure)
+        if self._ordered_key != key:
+            self._ordered = super().ordered_rows
+            self._ordered_key = key
+        return self._ordered
+
+    @property
+    def _y_offsets(self) -> list[tuple[RowKey, int]]:
+        key = (self.row_count, self._structure)
+        if self._offsets_key != key:
+            self._offsets = super()._y_offsets
+            self._offsets_key = key
+        return self._offsets
+
+    def update_cell(
+        self,
+        row_key: RowKey | str,
+        column_key: ColumnKey | str,
+        value: Text,
+        *,
+        update_width: bool = False,
+    ) -> None:
+        cell = (
+            row_key if isinstance(row_key, RowKey) else RowKey(row_key),
+            column_key if isinstance(column_key, ColumnKey) else ColumnKey(column_key),
+        )
+        self._cell_versions[cell] = self._cell_versions.get(cell, 0) + 1
+        super().update_cell(row_key, column_key, value, update_width=update_width)
+
+    def clear(self, columns: bool = False) -> Self:
+        self._structure += 1
+        self._cell_versions.clear()
+        self._cells.clear()
+        return super().clear(columns)
 
     def on_mount(self) -> None:
         for label, key in COLUMNS:
@@ -162,6 +250,7 @@ class ProfileTable(DataTable[Text]):
     def _rebuild(self, rows: Sequence[RowState], now: datetime) -> None:
         selected = self.selected_name
         self.clear()
+        self._structure += 1
         self._rows = {r.name: r for r in rows}
         self._order = [r.name for r in rows]
         self._left_text.clear()

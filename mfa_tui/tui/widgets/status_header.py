@@ -113,4 +113,5 @@ class StatusHeader(Static):
         if key == self._shown:
             return
         self._shown = key
-        self.update(self._text(now))
+        # One line, always: no layout pass needed (it would repaint the whole screen).
+        self.update(self._text(now), layout=False)
