@@ -149,7 +149,10 @@ class ServiceBackend:
         return Snapshot(statuses=statuses, settings=settings, problems=profile_set.problems)
 
     def seeded_serials(self, serials: Iterable[str]) -> frozenset[str]:
-        service = self._service()
+        # The seed store alone: asking the keyring needs neither the engine nor boto3.
+        from mfa_tui.core.codes import SeedStore
+
+        store = SeedStore(self.keyring_backend)
         now = time.monotonic()
         found: set[str] = set()
         for serial in serials:
@@ -158,7 +161,7 @@ class ServiceBackend:
             if cached is not None and now - cached[1] < SEED_CACHE_SECONDS:
                 has = cached[0]
             else:
-                has = bool(service.has_seed(serial))
+                has = store.has(serial)
                 with self._seed_lock:
                     self._seed_cache[serial] = (has, now)
             if has:

@@ -562,3 +562,22 @@ async def test_roles_of_one_device_ring_once(backend: FakeBackend, clock: Frozen
         await settle(app, pilot)
         assert app.waiting == {}
         assert left_cell(app, "my-test-role") == "01:00:00"
+
+
+async def test_a_tick_repaints_only_countdowns_that_changed(
+    backend: FakeBackend, clock: FrozenClock
+) -> None:
+    give_user_session(backend)
+    backend.refresh("admin")
+    app = make_app(backend, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        table = app.table
+        versions = dict(table._cell_versions)
+        assert table.tick(clock.now()) == 0  # same second: nothing to do
+        clock.advance(1)
+        assert table.tick(clock.now()) == 2  # the two sessions, nothing else
+        changed = {
+            key for key, version in table._cell_versions.items() if versions.get(key) != version
+        }
+        assert {column.value for _, column in changed} == {"left"}
