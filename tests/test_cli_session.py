@@ -283,6 +283,32 @@ def test_credential_process_refreshes_a_short_role_session_silently(sandbox: San
     assert "TokenCode" not in sandbox.fault.calls("AssumeRole")[0]
 
 
+@pytest.mark.parametrize(("minutes", "served"), [(13, True), (9, False)])
+def test_credential_process_serves_a_usable_session_it_cannot_renew(
+    sandbox: Sandbox, minutes: int, served: bool
+) -> None:
+    write_section(
+        sandbox.paths.credentials,
+        "my-test-role-mfa",
+        {
+            "aws_access_key_id": "ASIASTILLGOOD",
+            "aws_secret_access_key": "still-good-secret",
+            "aws_session_token": "still-good-token",
+            "expiration": format_expiration(datetime.now(UTC) + timedelta(minutes=minutes)),
+            OWNER_KEY: "my-test-role",
+        },
+    )
+    # No user session and no code source: no fresh session can be had without a person.
+    done = mfa_tui("credential-process", "my-test-role")
+    if served:
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["AccessKeyId"] == "ASIASTILLGOOD"
+        assert "serving the stored session (12 min left)" in done.stderr
+    else:
+        assert done.returncode == 3 and done.stdout == ""
+    assert "still-good" not in done.stderr
+
+
 def test_credential_process_uses_a_soft_token_without_a_person(sandbox: Sandbox) -> None:
     seed = sandbox.test_user.seed
     assert mfa_tui("totp", "set", "test-user", stdin=seed + "\n", env=KEYRING_ENV).returncode == 0

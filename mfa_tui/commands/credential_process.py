@@ -20,12 +20,15 @@ from typing import Any
 
 from mfa_tui.commands.common import load_world, require_profile
 from mfa_tui.core.session_store import stored_session
-from mfa_tui.errors import ExitCode, NeedsCodeError
+from mfa_tui.errors import ExitCode, MfaTuiError, NeedsCodeError
 from mfa_tui.settings import Settings
 
 # botocore refreshes credentials with less than 15 minutes left; serve more than that,
 # with a minute's slack for the time between this answer and the caller's first call.
 MIN_SERVE_SECONDS = 15 * 60 + 60
+# Below 10 minutes botocore refuses to go on without a refresh; above it, a stored
+# session is still worth serving when no fresh one can be had.
+MIN_USABLE_SECONDS = 10 * 60 + 60
 
 
 def _caller() -> str:
@@ -44,7 +47,19 @@ def run(args: argparse.Namespace) -> int:
     if stored is not None and stored.seconds_left() > MIN_SERVE_SECONDS:
         creds = stored.to_process_json()
     else:
-        creds = _fresh(args.profile, settings)
+        try:
+            creds = _fresh(args.profile, settings)
+        except MfaTuiError as exc:
+            # A session botocore can still use beats a failure: a network blip or a
+            # code nobody can type now must not break a tool that has minutes left.
+            if stored is None or stored.seconds_left() <= MIN_USABLE_SECONDS:
+                raise
+            left = int(stored.seconds_left()) // 60
+            print(
+                f"mfa-tui: serving the stored session ({left} min left): {exc.message}",
+                file=sys.stderr,
+            )
+            creds = stored.to_process_json()
     json.dump(creds, sys.stdout)
     sys.stdout.write("\n")
     return int(ExitCode.OK)

@@ -23,15 +23,17 @@ Policy:
 
 from __future__ import annotations
 
+import os
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from mfa_tui.aws.credentials import OWNER_KEY, write_section
+from mfa_tui.aws.credentials import OWNER_KEY, write_section, write_sections
 from mfa_tui.aws.files import (
     AwsPaths,
     Kind,
@@ -75,6 +77,8 @@ from mfa_tui.settings import (
 )
 
 # A source session with less than this left is not worth assuming a role from.
+# Role refreshes that run at once (STS calls overlap; the file lock orders the writes).
+REFRESH_POOL = 8
 MIN_SOURCE_LEFT = 120
 CHAINED_ROLE_MAX = 3600
 # Settings that say where and how to reach AWS, copied into a session profile so it
@@ -157,6 +161,18 @@ class RefreshOutcome:
         return self.result is not None
 
 
+def _files_signature(paths: AwsPaths) -> tuple[object, ...]:
+    stamp: list[object] = []
+    for path in (paths.config, paths.credentials):
+        try:
+            st = os.stat(path)
+        except OSError:
+            stamp.append(None)
+            continue
+        stamp.append((st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(stamp)
+
+
 def human_left(seconds: float) -> str:
     """`h:mm:ss`, the countdown format every face uses."""
     seconds = max(0, int(seconds))
@@ -207,15 +223,39 @@ class SessionService:
         self.clock = clock
         self.code_prompt = code_prompt
         self.seeds = SeedStore(keyring_backend)
+        self._keyring_backend = keyring_backend
         self.used_codes = used_codes or UsedCodes()
         self._sleep = sleep
         self._profile_set: ProfileSet | None = None
+        self._signature: tuple[object, ...] = ()
+        # Set by refresh_many: sessions are collected here instead of written one by one.
+        self._batch: tuple[dict[str, dict[str, str]], threading.Lock] | None = None
+
+    def _clone(self) -> SessionService:
+        """A service of its own for a worker thread: same files, settings and sources."""
+        return SessionService(
+            self.paths,
+            self._settings,
+            self.clock,
+            self.code_prompt,
+            self._keyring_backend,
+            sleep=self._sleep,
+            used_codes=self.used_codes,
+        )
 
     # --- reading ---------------------------------------------------------------------
 
     def reload(self) -> ProfileSet:
-        """Re-read both AWS files (cheap; call it when they change)."""
-        self._profile_set = load_profiles(self.paths)
+        """Re-read both AWS files, unless neither changed since the last read.
+
+        A refresh re-reads around each step (another process may have written); with a
+        5,000-profile file a parse costs real time, so an unchanged pair of files (same
+        inode, size and mtime: our writes always make a new inode) is not parsed again.
+        """
+        signature = _files_signature(self.paths)
+        if self._profile_set is None or signature != self._signature:
+            self._profile_set = load_profiles(self.paths)
+            self._signature = signature
         return self._profile_set
 
     @property
@@ -704,6 +744,12 @@ class SessionService:
                 )
                 used_code = used_code or spent
                 notes.extend(user_notes)
+                if spent and creds.expiration is not None:
+                    notes.append(
+                        f"new user session {self.settings.session_profile_for(user.name)} "
+                        f"until {human_time(creds.expiration)}: {user.name}'s other roles "
+                        "need no code until then"
+                    )
                 start, from_store = (0, creds), not spent
             index, creds = start
             try:
@@ -874,8 +920,13 @@ class SessionService:
             OWNER_KEY: profile.name,
             "mfa_tui_refreshed": format_expiration(self.clock.now()),
         }
-        write_section(self.paths.credentials, session_profile, values)
-        self.reload()
+        if self._batch is not None:
+            # refresh_many writes every session at once when all are fetched.
+            with self._batch[1]:
+                self._batch[0][session_profile] = values
+        else:
+            write_section(self.paths.credentials, session_profile, values)
+            self.reload()
         left = (expiration - self.clock.now()).total_seconds()
         message = (
             f"{session_profile} valid until {human_time(expiration)} ({human_left(left)} left)"
@@ -935,6 +986,8 @@ class SessionService:
 
     def _mirror_active(self, name: str) -> None:
         """A refreshed session that is the active one renews the active profile too."""
+        if self._batch is not None:
+            return  # refresh_many mirrors once, after its single write
         self.reload()
         if self.active_source() == name:
             self._write_active(name)
@@ -959,7 +1012,19 @@ class SessionService:
                 due.append(self.profile(status.name))
         due.sort(key=lambda p: (p.kind is not Kind.USER, len(p.chain), p.name))
         outcomes: list[RefreshOutcome] = []
+        silent_roles: list[str] = []
         for profile in due:
+            if profile.kind is Kind.ROLE:
+                # Users go first, one by one; then every role that can go silently is
+                # assumed in parallel from the (now fresh) user sessions.
+                try:
+                    request = self.needs_code(profile.name)
+                except MfaTuiError as exc:
+                    outcomes.append(RefreshOutcome(profile.name, error=exc))
+                    continue
+                if request is None:
+                    silent_roles.append(profile.name)
+                    continue
             try:
                 request = self.needs_code(profile.name)
                 if request is not None:
@@ -977,6 +1042,46 @@ class SessionService:
                 outcomes.append(RefreshOutcome(profile.name, result=self.refresh(profile.name)))
             except MfaTuiError as exc:
                 outcomes.append(RefreshOutcome(profile.name, error=exc))
+        outcomes.extend(self.refresh_many(silent_roles))
+        return outcomes
+
+    def refresh_many(
+        self, names: Sequence[str], *, force: bool = False, max_workers: int = REFRESH_POOL
+    ) -> list[RefreshOutcome]:
+        """Refresh several profiles at once through a bounded pool of threads.
+
+        Role sessions of one user need no code and no coordination but the file lock, so
+        their STS calls overlap; each worker has its own service (boto3 sessions and the
+        parsed files are not shared between threads). Outcomes come back in `names` order.
+        """
+
+        batch: tuple[dict[str, dict[str, str]], threading.Lock] = ({}, threading.Lock())
+
+        def one(name: str) -> RefreshOutcome:
+            worker = self._clone()
+            worker._batch = batch
+            try:
+                return RefreshOutcome(name, result=worker.refresh(name, force=force))
+            except MfaTuiError as exc:
+                return RefreshOutcome(name, error=exc)
+
+        if not names:
+            return []
+        with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(names)))) as pool:
+            outcomes = list(pool.map(one, names))
+        if batch[0]:
+            try:
+                write_sections(self.paths.credentials, batch[0])
+            except MfaTuiError as exc:
+                return [
+                    RefreshOutcome(o.profile, error=exc) if o.result and o.result.refreshed
+                    else o
+                    for o in outcomes
+                ]
+        self.reload()
+        active = self.active_source()
+        if active is not None and any(o.profile == active and o.ok for o in outcomes):
+            self._write_active(active)
         return outcomes
 
     # --- TOTP seeds ------------------------------------------------------------------

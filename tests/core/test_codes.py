@@ -15,7 +15,9 @@ import keyring
 import keyring.core
 import pyotp
 import pytest
+from keyring.backend import KeyringBackend
 from keyring.backends import fail, null
+from keyring.backends.chainer import ChainerBackend
 from keyrings.alt.file import PlaintextKeyring
 
 from mfa_tui.clock import FrozenClock
@@ -195,6 +197,30 @@ def test_no_backend_at_all_names_the_opt_in(
         resolve_keyring()
     assert "PYTHON_KEYRING_BACKEND" in info.value.message
     assert "keyrings.alt" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("members", "picked"),
+    [([], None), ([PlaintextKeyring], None), ([PlaintextKeyring, MemoryKeyring], MemoryKeyring)],
+)
+def test_a_chain_of_backends_yields_its_first_real_one(
+    os_keyring: None,
+    monkeypatch: pytest.MonkeyPatch,
+    members: list[type[KeyringBackend]],
+    picked: type[KeyringBackend] | None,
+) -> None:
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+    instances = [member() for member in members]
+
+    class Chain(ChainerBackend):
+        backends = instances
+
+    keyring.set_keyring(Chain())  # type: ignore[no-untyped-call]
+    if picked is None:
+        with pytest.raises(KeyringError, match="PYTHON_KEYRING_BACKEND"):
+            resolve_keyring()
+    else:
+        assert type(resolve_keyring()) is picked
 
 
 def test_a_backend_that_drops_the_seed_is_caught() -> None:

@@ -114,6 +114,7 @@ def test_a_role_with_no_user_session_gets_one_with_a_single_code(
     )
     result = service.refresh("my-test-role", code="222333")
     assert result.used_code
+    assert "new user session test-user-mfa until " in result.message
     assert sandbox.fault.actions() == ["GetSessionToken", "AssumeRole"]
     # The user session was written too, so the next role needs nothing.
     assert sections(sandbox)["test-user-mfa"]["mfa_tui_source"] == "test-user"
