@@ -410,8 +410,6 @@ class SessionService:
         return Credentials(user.values["aws_access_key_id"], user.values["aws_secret_access_key"])
 
     def _code_sources(self, profile: Profile, user: Profile) -> CodeSources:
-        from mfa_tui.aws.sts import SERVER_CLOCK
-
         settings = self.settings
         command = (
             settings.for_profile(profile.name).code_command
@@ -430,9 +428,19 @@ class SessionService:
             command_timeout=settings.code_command_timeout,
             prompt=self.code_prompt,
             clock_time=self.clock.time,
-            skew=SERVER_CLOCK.skew_seconds,
+            skew=self._aws_skew,
             **kwargs,
         )
+
+    def _aws_skew(self) -> float | None:
+        """Seconds our clock is ahead of AWS's (from the last answer's Date header),
+        net of any correction the injected clock already applies."""
+        from mfa_tui.aws.sts import SERVER_CLOCK
+
+        measured = SERVER_CLOCK.skew_seconds()
+        if measured is None:
+            return None
+        return measured + self.clock.skew.total_seconds()
 
     def needs_code(self, name: str) -> CodeRequest | None:
         """What a refresh of `name` now would need from a person; None if it can go alone

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import boto3
@@ -267,6 +268,21 @@ def test_soft_token_retries_once_on_the_next_step(
     third = sandbox.fault.calls("GetSessionToken")[2]["TokenCode"]
     assert third == totp.at((step + 2) * 30)
     assert len(sleeps) == 2
+
+
+def test_a_soft_token_retry_waits_for_aws_time_when_our_clock_is_ahead(
+    sandbox: Sandbox, service: SessionService, clock: FrozenClock, sleeps: list[float]
+) -> None:
+    # AWS's Date header says our clock is 95 s ahead: the retry's code must be valid in
+    # AWS's time, so it waits until AWS reaches the step after the rejected one.
+    sandbox.fault.date_header = format_datetime(datetime.now(UTC) - timedelta(seconds=95), True)
+    service.store_seed("test-user", sandbox.test_user.seed)
+    sandbox.fault.queue(stsfault.invalid_code("GetSessionToken"))
+    step = int(clock.time() // 30)
+    service.refresh("test-user")
+    assert len(sleeps) == 1 and 90 < sleeps[0] < 130
+    sent = sandbox.fault.calls("GetSessionToken")[1]["TokenCode"]
+    assert sent == pyotp.TOTP(sandbox.test_user.seed).at((step + 1) * 30)
 
 
 def test_a_step_used_by_another_process_is_waited_out(
