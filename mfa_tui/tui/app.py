@@ -340,7 +340,10 @@ class MfaTuiApp(App[None]):
         self.update_rows()
         unknown = {s.mfa_serial for s in self.statuses.values() if s.mfa_serial}
         unknown -= self._seed_checked
-        if unknown:
+        if unknown and first:
+            # Importing the keyring takes a moment of CPU: let the first screen come first.
+            self.set_timer(0.5, partial(self._check_seeds, frozenset(unknown)))
+        elif unknown:
             self._check_seeds(frozenset(unknown))
 
     @work(thread=True, group="seeds", exit_on_error=False)

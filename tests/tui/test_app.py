@@ -581,3 +581,16 @@ async def test_a_tick_repaints_only_countdowns_that_changed(
             key for key, version in table._cell_versions.items() if versions.get(key) != version
         }
         assert {column.value for _, column in changed} == {"left"}
+
+
+async def test_stored_seeds_are_marked_shortly_after_start(
+    backend: FakeBackend, clock: FrozenClock
+) -> None:
+    backend.seeded.add(SERIAL)
+    app = make_app(backend, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.pause(0.7)  # the keyring is asked once the first screen is up
+        await settle(app, pilot)
+        assert "+totp" in str(app.table.get_cell("test-user", "mfa"))
+        assert "+totp" not in str(app.table.get_cell("ops-chained", "mfa"))
