@@ -1,30 +1,56 @@
 """An embedded AWS stand-in for the demo and the tests: moto's server on 127.0.0.1.
 
-It holds a realistic account: a user whose keys need MFA, a virtual MFA device (moto
-hands back its base32 seed, so codes can be generated like a phone would), roles whose
-trust policies require MFA, a chained role, and AWS files that point every profile at
-the local endpoint through `endpoint_url`, so the real boto3/botocore code paths run.
+Why a real HTTP server rather than moto's in-process mock: mfa-tui resolves endpoints,
+credentials and MFA settings through botocore from the AWS files, and the point of the
+sandbox is to run exactly those code paths. So the account lives behind a loopback
+endpoint, and `write_aws_files` points every profile at it with `endpoint_url`.
 
-moto accepts any code and enforces no durations; tests that need AWS's refusals put
-a fault-injecting proxy in front (tests/stsfault.py).
+The account is the one the README's setup guide builds: a user whose keys need MFA
+(`test-user`, with a virtual MFA device whose base32 seed moto hands back, so codes can
+be made the way a phone makes them), a second MFA user (`ops-user`), two roles whose
+trust policies require MFA, and a role that only another role may assume (a chain).
+
+What moto 5.2 does *not* do (checked against moto 5.2.5 / botocore 1.44; the tests in
+tests/test_sandbox.py pin these facts so an upgrade that changes them is noticed):
+
+* GetSessionToken checks neither TokenCode nor SerialNumber: any 6 digits, an unknown
+  serial, or no MFA at all all succeed. Only botocore's client-side validation applies
+  (TokenCode 6 characters, DurationSeconds >= 900).
+* No duration limits: GetSessionToken accepts more than AWS's 129600 s, AssumeRole
+  ignores the role's MaxSessionDuration and the one-hour cap on role chaining.
+* AssumeRole evaluates no trust policy (no MFA condition, long-term keys are fine) and
+  even "assumes" a role that does not exist. No request signature or key is checked.
+* GetSessionToken always returns the same fixed keys (AKIAIOSFODNN7EXAMPLE, fixed secret
+  and token); AssumeRole returns fresh random ASIA... keys and token each call.
+* Expiration is now + DurationSeconds, defaulting to 43200 s (12 h) for GetSessionToken
+  and 3600 s for AssumeRole, as AWS does.
+* GetCallerIdentity with GetSessionToken credentials "works" but names moto's default
+  identity (arn:aws:sts::123456789012:user/moto), not the user; with AssumeRole
+  credentials it names the assumed role correctly.
+
+Tests that need AWS's refusals put a fault-injecting proxy in front (tests/stsfault.py).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
-import urllib.request
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any
 
 REGION = "us-east-1"
-ACCOUNT_ID = "123456789012"
+ACCOUNT_ID = "123456789012"  # moto's default account
 ADMIN_KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+USER_NAMES = ("test-user", "ops-user")
+ROLE_NAMES = ("my-test-role", "readonly-role", "chained-role")
 
-MFA_TRUST = {
+MFA_TRUST: dict[str, Any] = {
     "Version": "2012-10-17",
     "Statement": [
         {
@@ -38,34 +64,59 @@ MFA_TRUST = {
 
 
 class MotoServer:
-    """moto's threaded server on a free loopback port; a context manager."""
+    """moto's threaded server on a free port of 127.0.0.1; a context manager.
+
+    Port 0 lets the OS pick a free port, so parallel test runs and a running demo never
+    collide; `endpoint_url` carries the port actually bound. moto keeps its state per
+    *process*, not per server: two servers in one process share one account, and
+    `reset` wipes what every one of them holds.
+    """
 
     def __init__(self) -> None:
         self._server: Any = None
         self.endpoint_url = ""
 
     def start(self) -> MotoServer:
+        """Start serving; returns self so `MotoServer().start()` reads naturally."""
+        if self._server is not None:
+            raise RuntimeError("MotoServer is already running")
         from moto.server import ThreadedMotoServer
 
+        # Request lines from werkzeug/moto would spray over the dashboard and test output.
         for name in ("werkzeug", "moto"):
             logging.getLogger(name).setLevel(logging.ERROR)
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self._server.start()
-        host, port = self._server.get_host_and_port()
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        self._server = server
+        host, port = server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
         return self
 
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
     def reset(self) -> None:
-        """Forget every resource (moto's state is per process, not per server)."""
-        url = f"{self.endpoint_url}/moto-api/reset"
+        """Forget every resource, so each test starts from an empty account."""
+        import urllib.request
+
+        url = f"{self.endpoint_url}/moto-api/reset"  # always http://127.0.0.1:PORT
         request = urllib.request.Request(url, method="POST")  # noqa: S310 - loopback only
-        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback only
+        # No ProxyHandler: an HTTP(S)_PROXY in the environment must not take this call.
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(request, timeout=10):
             pass
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+        """Stop serving and release the port (idempotent)."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.stop()
+        # ThreadedMotoServer.stop() shuts the loop down but leaves the socket open.
+        wsgi = getattr(server, "_server", None)
+        if wsgi is not None:
+            wsgi.server_close()
 
     def __enter__(self) -> MotoServer:
         return self.start()
@@ -78,37 +129,64 @@ class MotoServer:
 
 @dataclass(frozen=True)
 class SandboxUser:
+    """One IAM user as its owner would know it: long-term keys and an MFA device."""
+
     name: str
     access_key_id: str
     secret_access_key: str = field(repr=False)
     mfa_serial: str
-    seed: str = field(repr=False)
+    seed: str = field(repr=False)  # base32, what an authenticator app is given
+    arn: str = ""
+
+    def code(self, at: float | None = None) -> str:
+        """The TOTP code the user's phone shows at `at` (default: now)."""
+        import pyotp
+
+        return str(pyotp.TOTP(self.seed).at(time.time() if at is None else at))
 
 
 @dataclass(frozen=True)
 class SandboxAccount:
+    """What `seed_account` created, so tests can assert against real identifiers."""
+
     account_id: str
-    users: dict[str, SandboxUser]
-    roles: dict[str, str]  # role name -> ARN
+    users: Mapping[str, SandboxUser]
+    roles: Mapping[str, str]  # role name -> ARN
+
+    @property
+    def user_names(self) -> tuple[str, ...]:
+        return tuple(self.users)
 
 
+@functools.lru_cache(maxsize=8)
 def _client(service: str, endpoint_url: str) -> Any:
-    import boto3
+    """A boto3 client for the sandbox: admin dummy keys, no proxies, no retries.
 
+    Cached because building a client parses botocore's JSON models (~0.1 s), which
+    would dominate a per-test reseed; boto3 clients are safe to share between threads.
+    """
+    import boto3
+    import botocore.config
+
+    config = botocore.config.Config(proxies={}, retries={"total_max_attempts": 1})
     session: Any = boto3.session.Session()
-    return session.client(service, endpoint_url=endpoint_url, region_name=REGION, **ADMIN_KEYS)
+    return session.client(
+        service, endpoint_url=endpoint_url, region_name=REGION, config=config, **ADMIN_KEYS
+    )
 
 
 def _user(iam: Any, name: str) -> SandboxUser:
+    """Create `name` with an access key and an enabled virtual MFA device."""
     import pyotp
 
-    iam.create_user(UserName=name)
+    arn = iam.create_user(UserName=name)["User"]["Arn"]
     key = iam.create_access_key(UserName=name)["AccessKey"]
     device = iam.create_virtual_mfa_device(VirtualMFADeviceName=name)["VirtualMFADevice"]
-    seed = device["Base32StringSeed"]
-    seed = seed.decode("ascii") if isinstance(seed, bytes) else str(seed)
-    totp = pyotp.TOTP(seed)
-    step = int(__import__("time").time() // 30)
+    # botocore models the seed as a blob, so it arrives as the base32 text's bytes.
+    raw = device["Base32StringSeed"]
+    seed = raw.decode("ascii") if isinstance(raw, bytes) else str(raw)
+    # AWS wants two consecutive codes to enable a device (moto accepts any).
+    totp, step = pyotp.TOTP(seed), int(time.time() // 30)
     iam.enable_mfa_device(
         UserName=name,
         SerialNumber=device["SerialNumber"],
@@ -116,21 +194,38 @@ def _user(iam: Any, name: str) -> SandboxUser:
         AuthenticationCode2=totp.at(step * 30),
     )
     return SandboxUser(
-        name, key["AccessKeyId"], key["SecretAccessKey"], device["SerialNumber"], seed
+        name=name,
+        access_key_id=key["AccessKeyId"],
+        secret_access_key=key["SecretAccessKey"],
+        mfa_serial=device["SerialNumber"],
+        seed=seed,
+        arn=arn,
+    )
+
+
+def _role(iam: Any, name: str, trust: dict[str, Any], max_session: int = 3600) -> str:
+    return str(
+        iam.create_role(
+            RoleName=name,
+            AssumeRolePolicyDocument=json.dumps(trust),
+            MaxSessionDuration=max_session,
+        )["Role"]["Arn"]
     )
 
 
 def seed_account(endpoint_url: str) -> SandboxAccount:
-    """Create the demo account's users, MFA devices and roles on the moto server."""
+    """Create the sandbox account's users, MFA devices and roles on the moto server.
+
+    Call it on an empty account (a fresh server, or after `MotoServer.reset`): IAM
+    names are unique, so seeding twice raises EntityAlreadyExists.
+    """
     iam = _client("iam", endpoint_url)
-    users = {name: _user(iam, name) for name in ("test-user", "ops-user")}
-    roles: dict[str, str] = {}
-    for name in ("my-test-role", "readonly-role"):
-        roles[name] = iam.create_role(
-            RoleName=name,
-            AssumeRolePolicyDocument=json.dumps(MFA_TRUST),
-            MaxSessionDuration=7200 if name == "my-test-role" else 3600,
-        )["Role"]["Arn"]
+    users = {name: _user(iam, name) for name in USER_NAMES}
+    roles: dict[str, str] = {
+        # MaxSessionDuration 7200 lets the engine ask for two hours for this role only.
+        "my-test-role": _role(iam, "my-test-role", MFA_TRUST, max_session=7200),
+        "readonly-role": _role(iam, "readonly-role", MFA_TRUST),
+    }
     chained_trust = {
         "Version": "2012-10-17",
         "Statement": [
@@ -141,9 +236,7 @@ def seed_account(endpoint_url: str) -> SandboxAccount:
             }
         ],
     }
-    roles["chained-role"] = iam.create_role(
-        RoleName="chained-role", AssumeRolePolicyDocument=json.dumps(chained_trust)
-    )["Role"]["Arn"]
+    roles["chained-role"] = _role(iam, "chained-role", chained_trust)
     assume_only = {
         "Version": "2012-10-17",
         "Statement": [
@@ -153,33 +246,48 @@ def seed_account(endpoint_url: str) -> SandboxAccount:
     iam.put_user_policy(
         UserName="test-user", PolicyName="assume-roles", PolicyDocument=json.dumps(assume_only)
     )
-    return SandboxAccount(ACCOUNT_ID, users, roles)
+    return SandboxAccount(ACCOUNT_ID, MappingProxyType(users), MappingProxyType(roles))
 
 
 def aws_files_text(account: SandboxAccount, endpoint_url: str) -> tuple[str, str]:
-    """The config and credentials a real user of this account would have."""
+    """The config and credentials a real user of this account would have.
+
+    Deliberately varied, because the files are also a parser fixture: comments of both
+    kinds, an SSO profile with its `sso-session`, a `credential_process` profile, a
+    `services` section, and a nested `s3 =` block. Every profile, even the ones mfa-tui
+    cannot refresh, gets `endpoint_url`, so nothing that uses these files reaches AWS.
+    """
     test, ops = account.users["test-user"], account.users["ops-user"]
     roles = account.roles
     endpoint = f"endpoint_url = {endpoint_url}\n"
     config = (
         "# AWS CLI config for the mfa-tui sandbox account\n"
-        f"[default]\nregion = {REGION}\n{endpoint}\n"
+        f"[default]\nregion = {REGION}\nservices = local\n{endpoint}\n"
+        # No mfa_serial here on purpose: the engine must find test-user's device through
+        # the role profiles (tests/core/test_sessions.py relies on it); ops-user names
+        # its own device, the other way users set this up.
+        "# the user's long-term keys live in the credentials file\n"
         f"[profile test-user]\nregion = {REGION}\n{endpoint}\n"
-        "# Method 2 from the setup guide: a role whose trust policy requires MFA\n"
+        "# Method 2: a role whose trust policy requires MFA\n"
         f"[profile my-test-role]\nregion = {REGION}\nsource_profile = test-user\n"
         f"role_arn = {roles['my-test-role']}\nmfa_serial = {test.mfa_serial}\n{endpoint}\n"
         f"[profile readonly-role]\nregion = {REGION}\nsource_profile = test-user\n"
         f"role_arn = {roles['readonly-role']}\nmfa_serial = {test.mfa_serial}\n{endpoint}\n"
+        "; a role that only my-test-role may assume (role chaining)\n"
         f"[profile chained-role]\nregion = {REGION}\nsource_profile = my-test-role\n"
         f"role_arn = {roles['chained-role']}\n{endpoint}\n"
         f"[profile ops-user]\nregion = eu-west-1\nmfa_serial = {ops.mfa_serial}\n{endpoint}"
         "s3 =\n    max_concurrent_requests = 20\n    addressing_style = path\n\n"
+        "# IAM Identity Center: not an MFA profile, mfa-tui lists it and leaves it alone\n"
         "[profile corp-sso]\nsso_session = corp\n"
-        f"sso_account_id = {ACCOUNT_ID}\nsso_role_name = ReadOnly\n\n"
+        f"sso_account_id = {ACCOUNT_ID}\nsso_role_name = ReadOnly\nregion = {REGION}\n"
+        f"{endpoint}\n"
         "[sso-session corp]\nsso_start_url = https://example.awsapps.com/start\n"
-        f"sso_region = {REGION}\n\n"
-        "[profile vault-tool]\ncredential_process = /usr/local/bin/get-creds --json\n\n"
+        f"sso_region = {REGION}\nsso_registration_scopes = sso:account:access\n\n"
+        "[profile vault-tool]\ncredential_process = /usr/local/bin/get-creds --json\n"
+        f"{endpoint}\n"
         f"[services local]\nsts =\n  endpoint_url = {endpoint_url}\n"
+        f"iam =\n  endpoint_url = {endpoint_url}\n"
     )
     credentials = (
         "# long-term access keys: mfa-tui never writes over these\n"
@@ -191,13 +299,20 @@ def aws_files_text(account: SandboxAccount, endpoint_url: str) -> tuple[str, str
     return config, credentials
 
 
-def write_aws_files(folder: Path, account: SandboxAccount, endpoint_url: str) -> tuple[Path, Path]:
-    """Write config and credentials (0600) into `folder`; returns their paths."""
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+def write_aws_files(
+    directory: Path, account: SandboxAccount, endpoint_url: str
+) -> tuple[Path, Path]:
+    """Write `config` and `credentials` (both 0600) into `directory`; return their paths.
+
+    The files hold secret keys, so they are created 0600 from the start (never written
+    world-readable and chmod-ed after); an existing file is truncated in place.
+    """
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     config, credentials = aws_files_text(account, endpoint_url)
-    config_path, creds_path = folder / "config", folder / "credentials"
+    config_path, creds_path = directory / "config", directory / "credentials"
     for path, text in ((config_path, config), (creds_path, credentials)):
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # an existing file keeps its old mode through O_CREAT
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
     return config_path, creds_path

@@ -35,7 +35,8 @@ def is_safe_profile_name(name: str) -> bool:
     read differently to botocore (spaces, which `[profile a b]` shlex-splits) is refused
     rather than escaped: there is no escaping in these files.
     """
-    return bool(_SAFE_NAME.match(name)) and "[" not in name and "]" not in name
+    # fullmatch: with match, `$` would also accept a name ending in a newline.
+    return bool(_SAFE_NAME.fullmatch(name))
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,17 @@
 """Fixtures for tests that talk to STS/IAM: a real moto server over HTTP, reset per test,
-with the sandbox account seeded and the AWS files pointing at it (or at a fault proxy)."""
+with the sandbox account seeded and the AWS files pointing at it (or at a fault proxy).
+
+Wired in by tests/conftest.py with `pytest_plugins = ["tests.moto_fixtures"]`; the
+`sandbox` fixture also needs conftest's `aws_dir` (the isolated ~/.aws).
+
+* `moto_server` (session): one moto server for the whole run. moto's state is per
+  process, so any test that seeds must reset first -- `sandbox`/`moto_account` do.
+* `moto_account` (function): an empty-then-seeded account on `moto_server`.
+* `sts_fault` (function): a StsFaultServer in front of moto, no files written.
+* `sandbox` (function): all of it -- account, AWS files in the isolated ~/.aws whose
+  profiles point at a fault proxy in front of moto, STS timeout 2 s.
+* `memory_keyring` (function): an in-memory keyring backend.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +22,30 @@ from pathlib import Path
 import pytest
 
 from mfa_tui.aws.files import AwsPaths
-from mfa_tui.sandbox import MotoServer, SandboxAccount, seed_account, write_aws_files
+from mfa_tui.sandbox import MotoServer, SandboxAccount, SandboxUser, seed_account, write_aws_files
 from tests.memkeyring import MemoryKeyring
 from tests.stsfault import StsFaultServer
+
+LOOPBACK_NO_PROXY = "127.0.0.1,localhost"
 
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[MotoServer]:
     with MotoServer() as server:
         yield server
+
+
+@pytest.fixture
+def moto_account(moto_server: MotoServer) -> SandboxAccount:
+    """The sandbox account, freshly seeded on a reset moto."""
+    moto_server.reset()
+    return seed_account(moto_server.endpoint_url)
+
+
+@pytest.fixture
+def sts_fault(moto_server: MotoServer) -> Iterator[StsFaultServer]:
+    with StsFaultServer(moto_server.endpoint_url) as fault:
+        yield fault
 
 
 @dataclass
@@ -29,7 +56,7 @@ class Sandbox:
     moto_url: str
 
     @property
-    def test_user(self):  # type: ignore[no-untyped-def]
+    def test_user(self) -> SandboxUser:
         return self.account.users["test-user"]
 
 
@@ -40,12 +67,16 @@ def memory_keyring() -> MemoryKeyring:
 
 @pytest.fixture
 def sandbox(
-    moto_server: MotoServer, aws_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Sandbox]:
-    """The demo account on moto, files in the isolated ~/.aws, STS via a fault proxy."""
-    moto_server.reset()
-    account = seed_account(moto_server.endpoint_url)
+    moto_account: SandboxAccount,
+    moto_server: MotoServer,
+    sts_fault: StsFaultServer,
+    aws_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Sandbox:
+    """The sandbox account on moto, files in the isolated ~/.aws, STS via a fault proxy."""
     monkeypatch.setenv("MFA_TUI_STS_TIMEOUT", "2")
-    with StsFaultServer(moto_server.endpoint_url) as fault:
-        config, creds = write_aws_files(aws_dir, account, fault.url)
-        yield Sandbox(account, AwsPaths(config, creds), fault, moto_server.endpoint_url)
+    # An HTTP(S)_PROXY in the environment must not swallow loopback calls.
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, LOOPBACK_NO_PROXY)
+    config, creds = write_aws_files(aws_dir, moto_account, sts_fault.url)
+    return Sandbox(moto_account, AwsPaths(config, creds), sts_fault, moto_server.endpoint_url)

@@ -1,35 +1,105 @@
 """A programmable stand-in for AWS's STS refusals, in front of the moto server.
 
-moto accepts any MFA code and enforces no limits, so the tests that need AWS's real
-answers (a wrong code, an expired token, throttling, a 500, garbage, a slow or closed
-endpoint, a skewed `Date`) point the profile's `endpoint_url` at this proxy and queue
-the answers they want; everything else passes through to moto. Every request is
-recorded (action and form parameters) so tests can assert what was, or was not, sent.
+Why: moto accepts any MFA code and enforces no limits (see the facts below), so tests
+that need AWS's real answers -- a wrong code or serial, an expired or unknown token,
+throttling, a duration over the limit, a 500, garbage, a slow or dropped connection, a
+skewed `Date` -- point the profile's `endpoint_url` at this proxy and program the
+answers they want; everything else passes through to moto. Every request is recorded
+(action, form parameters, signing key) so tests can assert what was, or was not, sent.
+
+Protocol: botocore 1.44's STS model speaks only the AWS Query protocol (metadata
+`protocols == ["query"]`): POST `/`, `Content-Type: application/x-www-form-urlencoded;
+charset=utf-8`, body `Action=GetSessionToken&Version=2011-06-15&...`; errors are
+`<ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>`.
+botocore's query parser reads Code, Message and RequestId from that document.
+(Should STS move to JSON/rpc-v2 one day, the action is also taken from `X-Amz-Target`.)
+
+Programming: `queue(...)` answers in order (a fault with `action=` waits for that
+action; others pass it by); when nothing queued fits, `always` answers if set, else
+the request goes to moto. `date_header` (or a fault's `date`) sets `Date` for clock-skew
+tests. botocore retries throttling, 5xx and dropped connections (legacy mode: up to 5
+attempts), so tests asserting counts should pin `retries={"total_max_attempts": 1}`.
+
+moto 5.2.5 facts (checked with boto3 against the sandbox; pinned in tests/test_sandbox.py):
+* TokenCode and SerialNumber are not validated at all: any 6 digits, an unknown serial,
+  or none at all succeed. Only botocore's client-side checks apply (TokenCode exactly
+  6 chars, DurationSeconds >= 900), raising ParamValidationError before any request.
+* No duration limits: GetSessionToken takes DurationSeconds beyond AWS's 129600;
+  AssumeRole ignores the role's MaxSessionDuration (7200 on my-test-role) and the
+  one-hour role-chaining cap. Trust policies (the MFA condition) are not evaluated, and
+  a role that does not exist can be "assumed".
+* Expiration = now + DurationSeconds (UTC, parsed by botocore to an aware datetime);
+  defaults 43200 s for GetSessionToken and 3600 s for AssumeRole, like AWS.
+* GetSessionToken always returns the same fixed AKIAIOSFODNN7EXAMPLE keys and token;
+  AssumeRole returns fresh ASIA... keys each time.
+* GetCallerIdentity with session credentials answers, but as moto's default identity
+  (arn:aws:sts::123456789012:user/moto); with role credentials it names the role.
+
+AWS's wording, from captured aws-cli output (assumption where noted):
+* wrong code: AccessDenied, 403, "MultiFactorAuthentication failed with invalid MFA one
+  time pass code. " (trailing space included, as AWS sends it);
+* serial not valid or not this user's: AccessDenied, 403, "MultiFactorAuthentication
+  failed, unable to validate MFA code.  Please verify your MFA serial number is valid
+  and associated with this user." (two spaces, as AWS sends it);
+* ExpiredToken 400 "The security token included in the request is expired";
+  InvalidClientTokenId 403 "The security token included in the request is invalid.";
+  Throttling 400 "Rate exceeded"; the two DurationSeconds ValidationErrors below;
+  SignatureDoesNotMatch 403 "Signature expired: ..." for a skewed clock (format assumed
+  from SigV4 services); InternalFailure 500 (message assumed).
 """
 
 from __future__ import annotations
 
+import contextlib
+import email.utils
+import re
+import socket
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
+from xml.sax.saxutils import escape
 
 INVALID_CODE = "MultiFactorAuthentication failed with invalid MFA one time pass code. "
+INVALID_SERIAL = (
+    "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA "
+    "serial number is valid and associated with this user."
+)
+EXPIRED_TOKEN = "The security token included in the request is expired"
+INVALID_TOKEN = "The security token included in the request is invalid."
+SESSION_CREDS_GST = "Cannot call GetSessionToken with session credentials"
+RATE_EXCEEDED = "Rate exceeded"
+INTERNAL = "An internal error has occurred"
 CHAINED_LIMIT = (
     "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by "
     "role chaining."
 )
 ROLE_MAX = "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+GARBLED = b"\x00\x9f<<not xml at all\xff"
+CAPTIVE_PORTAL = b"<html><body>Please sign in to the hotel Wi-Fi</body></html>"
+# botocore turns a 5xx whose body starts with <html> (or is empty) into a generic
+# ClientError with Code "502"; any other non-XML 5xx body is a ResponseParserError.
+BAD_GATEWAY = b"<html><head><title>502 Bad Gateway</title></head><body>upstream down</body></html>"
+
+_LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
 
 
 @dataclass
 class Fault:
-    """One programmed answer. `action` limits it to one STS action (None: any)."""
+    """One programmed answer. `action` limits it to one STS action (None: any).
+
+    Without `body` an AWS error document is built from `code`/`message`; `passthrough`
+    forwards to moto after `delay` (a slow but correct STS); `disconnect` closes the
+    connection without answering (after `delay`); `date` overrides the `Date` header.
+    """
 
     status: int = 400
     code: str = ""
@@ -38,6 +108,9 @@ class Fault:
     delay: float = 0.0
     action: str | None = None
     passthrough: bool = False  # after `delay`, forward to moto
+    disconnect: bool = False
+    date: str | None = None
+    content_type: str = "text/xml"
 
 
 def error(code: str, message: str, status: int = 400, action: str | None = None) -> Fault:
@@ -45,61 +118,190 @@ def error(code: str, message: str, status: int = 400, action: str | None = None)
 
 
 def invalid_code(action: str | None = None) -> Fault:
+    """A wrong or reused MFA code (another code may fix it)."""
     return error("AccessDenied", INVALID_CODE, 403, action)
 
 
-def _error_xml(code: str, message: str) -> bytes:
-    kind = "Receiver" if code.startswith("Internal") else "Sender"
+def invalid_serial(action: str | None = None) -> Fault:
+    """A serial that is not a device of the calling user (no code will ever fix it)."""
+    return error("AccessDenied", INVALID_SERIAL, 403, action)
+
+
+def expired_token(action: str | None = None) -> Fault:
+    return error("ExpiredToken", EXPIRED_TOKEN, 400, action)
+
+
+def invalid_client_token_id(action: str | None = None) -> Fault:
+    """Unknown or deleted access key (or a session token from elsewhere)."""
+    return error("InvalidClientTokenId", INVALID_TOKEN, 403, action)
+
+
+def session_credentials_gst() -> Fault:
+    """GetSessionToken called with session (not long-term) credentials."""
+    return error("AccessDenied", SESSION_CREDS_GST, 403, "GetSessionToken")
+
+
+def not_authorized(caller_arn: str, role_arn: str) -> Fault:
+    """AssumeRole refused by the trust or identity policy."""
+    message = (
+        f"User: {caller_arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+    )
+    return error("AccessDenied", message, 403, "AssumeRole")
+
+
+def throttling(action: str | None = None) -> Fault:
+    return error("Throttling", RATE_EXCEEDED, 400, action)
+
+
+def validation_error(message: str, action: str | None = None) -> Fault:
+    return error("ValidationError", message, 400, action)
+
+
+def chained_limit() -> Fault:
+    return validation_error(CHAINED_LIMIT, "AssumeRole")
+
+
+def role_max() -> Fault:
+    return validation_error(ROLE_MAX, "AssumeRole")
+
+
+def internal_error(action: str | None = None, status: int = 500) -> Fault:
+    return error("InternalFailure", INTERNAL, status, action)
+
+
+def garbled(action: str | None = None, body: bytes = GARBLED, status: int = 200) -> Fault:
+    """A body that is not an AWS response (a broken proxy, a captive portal)."""
+    return Fault(status=status, body=body, action=action, content_type="text/html")
+
+
+def slow(seconds: float, action: str | None = None) -> Fault:
+    """The right answer, late."""
+    return Fault(delay=seconds, passthrough=True, action=action)
+
+
+def passthrough(action: str | None = None) -> Fault:
+    """Explicitly forward one call (e.g. to let one through before `always` answers)."""
+    return Fault(passthrough=True, action=action)
+
+
+def disconnect(action: str | None = None, delay: float = 0.0) -> Fault:
+    return Fault(disconnect=True, action=action, delay=delay)
+
+
+def http_date(when: datetime) -> str:
+    """`when` (timezone-aware) as an HTTP `Date` header value."""
+    return email.utils.format_datetime(when, usegmt=True)
+
+
+def signature_expired(client: datetime, server: datetime, action: str | None = None) -> Fault:
+    """What AWS says to a request signed on a clock more than 5 minutes off."""
+
+    def stamp(t: datetime) -> str:
+        return t.strftime("%Y%m%dT%H%M%SZ")
+
+    message = (
+        f"Signature expired: {stamp(client)} is now earlier than "
+        f"{stamp(server - timedelta(minutes=5))} "
+        f"({stamp(server)} - 5 min.)"
+    )
+    fault = error("SignatureDoesNotMatch", message, 403, action)
+    fault.date = http_date(server)
+    return fault
+
+
+def error_xml(code: str, message: str, status: int = 400, request_id: str = "") -> bytes:
+    """An STS error document exactly as the Query protocol carries it."""
+    kind = "Receiver" if status >= 500 else "Sender"
     return (
         '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
-        f"<Error><Type>{kind}</Type><Code>{code}</Code><Message>{message}</Message></Error>"
-        "<RequestId>4d1a5b6c-0000-4000-8000-000000000000</RequestId></ErrorResponse>"
+        f"<Error><Type>{kind}</Type><Code>{escape(code)}</Code>"
+        f"<Message>{escape(message)}</Message></Error>"
+        f"<RequestId>{request_id or uuid.uuid4()}</RequestId></ErrorResponse>"
     ).encode()
 
 
 @dataclass
 class Recorded:
+    """One request as received: enough to assert what the client sent and how."""
+
     action: str
     params: dict[str, str]
+    access_key_id: str | None = None  # from the SigV4 Authorization header
+    session_token: str | None = None  # X-Amz-Security-Token: signed with session creds
+    path: str = "/"
+    at: float = 0.0  # time.monotonic() on arrival
 
 
 @dataclass
 class StsFaultServer:
+    """A loopback HTTP server in front of `upstream`; a context manager."""
+
     upstream: str
     faults: deque[Fault] = field(default_factory=deque)
     requests: list[Recorded] = field(default_factory=list)
     date_header: str | None = None
     always: Fault | None = None
     _server: ThreadingHTTPServer | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _connections: set[socket.socket] = field(default_factory=set)
 
     @property
     def url(self) -> str:
-        assert self._server is not None
+        assert self._server is not None, "start() first"
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def queue(self, *faults: Fault) -> None:
-        self.faults.extend(faults)
+        with self._lock:
+            self.faults.extend(faults)
+
+    def pending(self) -> list[Fault]:
+        """Queued faults not yet used (a test can assert its faults were reached)."""
+        with self._lock:
+            return list(self.faults)
+
+    def clear(self) -> None:
+        """Forget recorded requests, queued faults and `always`."""
+        with self._lock:
+            self.requests.clear()
+            self.faults.clear()
+            self.always = None
 
     def actions(self) -> list[str]:
-        return [r.action for r in self.requests]
+        with self._lock:
+            return [r.action for r in self.requests]
 
     def calls(self, action: str) -> list[dict[str, str]]:
-        return [r.params for r in self.requests if r.action == action]
+        with self._lock:
+            return [r.params for r in self.requests if r.action == action]
 
-    def _next_fault(self, action: str) -> Fault | None:
-        if self.always is not None and self.always.action in (None, action):
-            return self.always
-        for fault in list(self.faults):
-            if fault.action in (None, action):
-                self.faults.remove(fault)
-                return fault
-        return None
+    def _record(self, recorded: Recorded) -> Fault | None:
+        """Record a request and pick its fault, atomically (requests run in threads)."""
+        with self._lock:
+            self.requests.append(recorded)
+            for fault in self.faults:
+                if fault.action in (None, recorded.action):
+                    self.faults.remove(fault)
+                    return fault
+            if self.always is not None and self.always.action in (None, recorded.action):
+                return self.always
+            return None
 
     def start(self) -> StsFaultServer:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+            protocol_version = "HTTP/1.1"  # keep-alive, as botocore's pool expects
+
+            def setup(self) -> None:
+                super().setup()
+                with owner._lock:
+                    owner._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with owner._lock:
+                    owner._connections.discard(self.connection)
+                with contextlib.suppress(OSError):
+                    super().finish()
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
@@ -107,59 +309,108 @@ class StsFaultServer:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 params = dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace")))
-                action = params.get("Action", "")
-                owner.requests.append(Recorded(action, params))
-                fault = owner._next_fault(action)
-                if fault is not None and fault.delay:
-                    time.sleep(fault.delay)
-                if fault is not None and not fault.passthrough:
-                    payload = (
-                        fault.body
-                        if fault.body is not None
-                        else _error_xml(fault.code, fault.message)
+                target = self.headers.get("X-Amz-Target", "")
+                action = params.get("Action") or target.rsplit(".", 1)[-1]
+                key = _CREDENTIAL.search(self.headers.get("Authorization", ""))
+                fault = owner._record(
+                    Recorded(
+                        action,
+                        params,
+                        key.group(1) if key else None,
+                        self.headers.get("X-Amz-Security-Token"),
+                        self.path,
+                        time.monotonic(),
                     )
-                    self._send(fault.status, payload, "text/xml")
+                )
+                if fault is None:
+                    self._forward(body)
                     return
-                self._forward(body)
+                if fault.delay:
+                    time.sleep(fault.delay)
+                if fault.disconnect:
+                    self.close_connection = True
+                    with contextlib.suppress(OSError):
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if fault.passthrough:
+                    self._forward(body, fault.date)
+                    return
+                request_id = str(uuid.uuid4())
+                payload = (
+                    fault.body
+                    if fault.body is not None
+                    else error_xml(fault.code, fault.message, fault.status, request_id)
+                )
+                self._send(fault.status, payload, fault.content_type, fault.date, request_id)
 
-            def _forward(self, body: bytes) -> None:
+            def _forward(self, body: bytes, date: str | None = None) -> None:
+                skip = {"host", "connection", "keep-alive", "proxy-connection"}
                 request = urllib.request.Request(
                     owner.upstream + self.path,
                     data=body,
-                    headers={k: v for k, v in self.headers.items() if k.lower() != "host"},
+                    headers={k: v for k, v in self.headers.items() if k.lower() not in skip},
                     method="POST",
                 )
                 try:
-                    with urllib.request.urlopen(request, timeout=30) as answer:
-                        self._send(answer.status, answer.read(), answer.headers.get("Content-Type"))
+                    with _LOOPBACK.open(request, timeout=30) as answer:
+                        status, payload, headers = answer.status, answer.read(), answer.headers
                 except urllib.error.HTTPError as exc:
-                    self._send(exc.code, exc.read(), exc.headers.get("Content-Type"))
+                    status, payload, headers = exc.code, exc.read(), exc.headers
+                except OSError:  # upstream down: answer like a gateway (nginx) would
+                    self._send(502, BAD_GATEWAY, "text/html", date)
+                    return
+                self._send(
+                    status,
+                    payload,
+                    headers.get("Content-Type"),
+                    date,
+                    headers.get("x-amzn-RequestId"),
+                )
 
-            def _send(self, status: int, payload: bytes, content_type: str | None) -> None:
+            def _send(
+                self,
+                status: int,
+                payload: bytes,
+                content_type: str | None,
+                date: str | None = None,
+                request_id: str | None = None,
+            ) -> None:
+                self._date = date or owner.date_header
                 try:
-                    self.send_response(status)
-                    if owner.date_header:
-                        self.send_header("Date", owner.date_header)
+                    self.send_response(status)  # adds Date via date_time_string()
                     self.send_header("Content-Type", content_type or "text/xml")
                     self.send_header("Content-Length", str(len(payload)))
+                    if request_id:
+                        self.send_header("x-amzn-RequestId", request_id)
                     self.end_headers()
                     self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (a timeout test)
+                except OSError:
+                    pass  # the client gave up (a timeout test) or stop() cut it off
 
             def date_time_string(self, timestamp: float | None = None) -> str:
-                return owner.date_header or super().date_time_string(timestamp)
+                date: str | None = getattr(self, "_date", None)
+                return date or super().date_time_string(timestamp)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        # A short poll keeps stop() quick: the 0.5 s default is paid by every test.
+        threading.Thread(
+            target=self._server.serve_forever, args=(0.02,), name="stsfault", daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        """Stop listening and cut open keep-alive connections: the port is dead after."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
 
     def __enter__(self) -> StsFaultServer:
         return self.start()

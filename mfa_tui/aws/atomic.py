@@ -69,14 +69,22 @@ def locked(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[Path]:
     ensure_folder(target.parent)
     lock = FileLock(str(target) + ".lock", timeout=timeout, mode=0o600)
     try:
-        with lock:
-            _remove_stale_temps(target)
-            yield target
+        lock.acquire()
     except Timeout:
         raise FileWriteError(
             f"{target} is locked by another mfa-tui process (lock file {target}.lock) "
             f"for more than {timeout:.0f}s; try again"
         ) from None
+    except OSError as exc:
+        raise FileWriteError(
+            f"cannot lock {target} (lock file {target}.lock): {exc.strerror or exc}; "
+            "the file was left unchanged"
+        ) from None
+    try:
+        _remove_stale_temps(target)
+        yield target
+    finally:
+        lock.release()
 
 
 def _remove_stale_temps(target: Path) -> None:
@@ -97,9 +105,15 @@ def replace_locked(target: Path, data: bytes) -> None:
     """Atomically replace `target` with `data`; the caller holds `locked(target)`."""
     check_writable(target)
     folder = target.parent
-    fd, temp_name = tempfile.mkstemp(
-        prefix=f"{_TEMP_PREFIX}{target.name}.", suffix=_TEMP_SUFFIX, dir=folder
-    )
+    try:
+        fd, temp_name = tempfile.mkstemp(
+            prefix=f"{_TEMP_PREFIX}{target.name}.", suffix=_TEMP_SUFFIX, dir=folder
+        )
+    except OSError as exc:
+        raise FileWriteError(
+            f"could not write {target}: cannot create a temporary file in {folder} "
+            f"({exc.strerror}); the file was left unchanged"
+        ) from None
     try:
         try:
             os.fchmod(fd, 0o600)

@@ -10,6 +10,7 @@ kept, never overwritten with a stale copy.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -44,31 +45,50 @@ def _read_for_write(target: Path) -> ini.IniDocument:
         raise FileWriteError(f"cannot read {target}: {exc.strerror}; nothing was written") from None
 
 
-def _is_owned(doc: ini.IniDocument, header: str) -> bool:
-    return any(OWNER_KEY in s.values for s in doc.find(header))
+def _is_owned(doc: ini.IniDocument, header: str, owner_key: str = OWNER_KEY) -> bool:
+    # Every copy must carry the mark: a hand-written duplicate of our section may hold
+    # the person's own keys, and writing drops duplicates.
+    sections = doc.find(header)
+    return bool(sections) and all(owner_key in s.values for s in sections)
 
 
-def _apply_section(
-    doc: ini.IniDocument, header: str, values: Mapping[str, str] | None
+def _broken_header_for(doc: ini.IniDocument, header: str) -> ini.Section | None:
+    """A malformed header line that was meant to be `[header]`, if any."""
+    names_it = re.compile(re.escape(header) + r"(?![A-Za-z0-9_.@+=,:/-])")
+    for section in doc.sections:
+        if section.broken and names_it.match(section.name.lstrip("[").lstrip()):
+            return section
+    return None
+
+
+def _apply_sections(
+    doc: ini.IniDocument, sections: Mapping[str, Mapping[str, str] | None]
 ) -> list[str]:
-    """New lines with `header` replaced by `values` (or removed when None)."""
+    """New lines with each header replaced by its values (or removed when None)."""
     lines = list(doc.lines)
-    existing = doc.find(header)
-    new_block = render_section(header, values, doc.newline) if values is not None else []
-    if existing:
-        # Later duplicates of our own section go; the first keeps its place.
-        for section in reversed(existing[1:]):
-            del lines[section.start : section.end]
-        first = existing[0]
-        lines[first.start : first.end] = new_block
-        return lines
-    if values is None:
-        return lines
-    if lines and not lines[-1].endswith(("\n", "\r")):
-        lines[-1] += doc.newline
-    if lines and lines[-1].strip():
-        lines.append(doc.newline)
-    lines.extend(new_block)
+    edits: list[tuple[int, int, list[str]]] = []
+    appended: list[list[str]] = []
+    for header, values in sections.items():
+        existing = doc.find(header)
+        block = render_section(header, values, doc.newline) if values is not None else []
+        if existing:
+            # The first keeps its place; later duplicates of our own section go.
+            edits.append((existing[0].start, existing[0].end, block))
+            edits.extend((dup.start, dup.end, []) for dup in existing[1:])
+        elif values is not None:
+            appended.append(block)
+    # Bottom-up, so the line numbers of the edits still to make stay right.
+    for start, end, block in sorted(edits, key=lambda edit: edit[0], reverse=True):
+        lines[start:end] = block
+    for block in appended:
+        # A new section goes at the end, after one blank line; the old bytes stay a prefix.
+        if lines and not lines[-1].endswith(("\n", "\r")):
+            lines[-1] += doc.newline
+        if lines and lines[-1].strip():
+            # The blank line ends like the line before it: a LF after a lone CR would
+            # merge with it into one CRLF instead of making a blank line.
+            lines.append("\r" if lines[-1].endswith("\r") else doc.newline)
+        lines.extend(block)
     return lines
 
 
@@ -85,36 +105,52 @@ def write_section(
     Refuses a section that exists without the ownership mark unless `force`, and names
     that cannot be written safely as an INI header.
     """
-    if not is_safe_profile_name(header.removeprefix("profile ")):
-        raise FileWriteError(
-            f"refusing to write section [{header}] in {path}: the name has characters that "
-            "are not safe in an AWS file (letters, digits and _.@+=,:/- only)"
-        )
-    if values is not None and owner_key not in values:
-        raise FileWriteError(f"internal: section [{header}] written without its {owner_key} mark")
+    write_sections(path, {header: values}, owner_key=owner_key, force=force)
+
+
+def write_sections(
+    path: Path,
+    sections: Mapping[str, Mapping[str, str] | None],
+    *,
+    owner_key: str = OWNER_KEY,
+    force: bool = False,
+) -> None:
+    """`write_section` for several sections in one locked, atomic write.
+
+    Fifty role sessions refreshed together cost one read, one parse and one fsync, and
+    readers see all of them change at once. Every section is checked before anything
+    is written: one refused section refuses the whole write.
+    """
+    for header, values in sections.items():
+        if not is_safe_profile_name(header.removeprefix("profile ")):
+            raise FileWriteError(
+                f"refusing to write section [{header}] in {path}: the name has characters "
+                "that are not safe in an AWS file (letters, digits and _.@+=,:/- only)"
+            )
+        if values is not None and owner_key not in values:
+            raise FileWriteError(
+                f"internal: section [{header}] written without its {owner_key} mark"
+            )
     with locked(path) as target:
         doc = _read_for_write(target)
-        broken = [s for s in doc.sections if s.broken and header in s.name]
-        if broken:
-            raise FileWriteError(
-                f"{target}:{broken[0].start + 1}: a malformed header mentions [{header}]; "
-                "fix that line first so mfa-tui does not write a second copy"
-            )
-        if (
-            doc.find(header)
-            and not force
-            and not any(owner_key in s.values for s in doc.find(header))
-        ):
-            raise FileWriteError(
-                f"[{header}] in {target} was not written by mfa-tui (it has no "
-                f"'{owner_key}' line), so it may hold your own keys; mfa-tui will not "
-                "overwrite it. Choose another session profile name in the settings, "
-                "or pass --force to replace it",
-                title="Not mfa-tui's section",
-            )
-        new_lines = _apply_section(doc, header, values)
-        if new_lines == doc.lines and doc.exists:
-            return
+        for header in sections:
+            broken = _broken_header_for(doc, header)
+            if broken is not None:
+                raise FileWriteError(
+                    f"{target}:{broken.start + 1}: a malformed header mentions [{header}]; "
+                    "fix that line first so mfa-tui does not write a second copy"
+                )
+            if doc.find(header) and not force and not _is_owned(doc, header, owner_key):
+                raise FileWriteError(
+                    f"[{header}] in {target} was not written by mfa-tui (it has no "
+                    f"'{owner_key}' line), so it may hold your own keys; mfa-tui will not "
+                    "overwrite it. Choose another session profile name in the settings, "
+                    "or pass --force to replace it",
+                    title="Not mfa-tui's section",
+                )
+        new_lines = _apply_sections(doc, sections)
+        if new_lines == doc.lines and (doc.exists or all(v is None for v in sections.values())):
+            return  # nothing to change; removing from a missing file creates nothing
         doc.lines = new_lines
         replace_locked(target, doc.to_bytes())
 
@@ -134,13 +170,10 @@ def set_key(path: Path, header: str, key: str, value: str) -> None:
         section = sections[-1]
         line = f"{key} = {value}{doc.newline}"
         lines = list(doc.lines)
-        if key in section.key_lines:
-            index = section.key_lines[key] - 1
+        if key in section.key_spans:
             # A multi-line old value spans continuation lines; replace them too.
-            end = index + 1
-            while end < section.end and lines[end][:1] in (" ", "\t"):
-                end += 1
-            lines[index:end] = [line]
+            first, end = section.key_spans[key]
+            lines[first:end] = [line]
         else:
             before = lines[section.end - 1]
             if not before.endswith(("\n", "\r")):

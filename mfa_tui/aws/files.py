@@ -10,6 +10,7 @@ sessions it wrote, and the source chain of every role.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -124,11 +125,19 @@ def format_expiration(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_SHLEX_SPACE = re.compile(r"[ \t\r\n]+")  # shlex's whitespace, not str.split()'s
+
+
 def _config_profile_name(section: str) -> str | None:
     if section == "default":
         return "default"
     if not section.startswith("profile"):
         return None
+    if not any(c in section for c in "\"'\\#"):
+        # No quoting, escaping or comment: shlex would split on whitespace, only slower
+        # (it dominates a 5,000-profile parse otherwise).
+        parts = [p for p in _SHLEX_SPACE.split(section) if p]
+        return parts[1] if len(parts) == 2 else None
     try:
         parts = shlex.split(section)
     except ValueError:
@@ -195,8 +204,10 @@ def load_profiles(paths: AwsPaths | None = None) -> ProfileSet:
         name = _config_profile_name(section)
         if name is None:
             continue
-        merged.setdefault(name, {}).update(values)
-        origin.setdefault(name, []).append(paths.config)
+        # Two headers for one profile (`[default]` and `[profile default]`, or
+        # `[profile a]` and `[profile  a]`): botocore keeps the later one whole.
+        merged[name] = dict(values)
+        origin[name] = [paths.config]
     for name, values in _apply_defaults(creds_doc).items():
         merged.setdefault(name, {}).update(values)
         origin.setdefault(name, []).append(paths.credentials)
@@ -244,11 +255,17 @@ def _resolve_chains(profiles: dict[str, Profile]) -> None:
             continue
         chain = [profile.name]
         current = profile
+        self_sourced: str | None = None
+        keyed_role: str | None = None
         while True:
             if current.credential_source and not current.source_profile:
                 break  # an EC2/ECS/env source: the chain ends outside the files
             source_name = current.source_profile
             if source_name is None:
+                break
+            if source_name == current.name and current.has_long_term_keys:
+                # botocore lets a profile assume its role with its own keys.
+                self_sourced = current.name
                 break
             if source_name in chain:
                 loop = " -> ".join([*chain, source_name])
@@ -262,11 +279,14 @@ def _resolve_chains(profiles: dict[str, Profile]) -> None:
                 )
                 break
             chain.append(source_name)
-            # A role whose source has its own role_arn is chained; a source with static
-            # keys (and its own role_arn) ends the chain the way botocore does.
-            if source.kind is Kind.ROLE and source.name != current.name:
+            # A source with long-term keys ends the chain even if it has a role_arn of
+            # its own: botocore uses its keys and does not assume its role.
+            if source.kind is Kind.ROLE and not source.has_long_term_keys:
                 current = source
                 continue
+            if source.kind is Kind.ROLE:
+                keyed_role = source_name
+                break
             if source.kind is not Kind.USER:
                 profile.error = (
                     f"source_profile '{source_name}' of '{current.name}' has no long-term "
@@ -276,6 +296,16 @@ def _resolve_chains(profiles: dict[str, Profile]) -> None:
         profile.chain = chain if profile.error is None else []
         if profile.error is not None:
             profile.unmanaged_reason = profile.error
+        elif self_sourced is not None:
+            profile.unmanaged_reason = (
+                f"'{self_sourced}' assumes its role with its own long-term keys "
+                "(source_profile names itself); mfa-tui manages users and roles kept apart"
+            )
+        elif keyed_role is not None:
+            profile.unmanaged_reason = (
+                f"source_profile '{keyed_role}' has both long-term keys and a role_arn; "
+                "the AWS tools use its keys, mfa-tui needs a plain user there"
+            )
         elif profile.credential_source and not profile.source_profile:
             profile.unmanaged_reason = (
                 f"credential_source = {profile.credential_source}: credentials come from "

@@ -8,7 +8,13 @@ where each section starts and ends, because the writer must change one section a
 leave every other byte alone; and a bad line costs only itself, not the whole file.
 
 Lines are decoded as UTF-8 with `surrogateescape`, so undecodable bytes survive a
-round trip exactly and are reported once, with their line number.
+round trip exactly and are reported once, with their line number. Lines end at `\n`,
+`\r\n` or `\r` only (Python's universal newlines, which is what configparser reads
+through), never at the other characters `str.splitlines` breaks on (form feed, U+2028...).
+
+Where botocore would reject a whole file (duplicate sections or keys, a key before any
+section, undecodable bytes, a BOM) we still read what we can and report the line; on
+every file botocore accepts, our values are exactly its values.
 """
 
 from __future__ import annotations
@@ -23,6 +29,9 @@ _SECTION_RE = re.compile(r"\[(?P<header>.+)\]")
 _OPTION_RE = re.compile(r"(?P<option>.*?)\s*(?P<vi>[=:])\s*(?P<value>.*)$")
 _COMMENT_PREFIXES = ("#", ";")
 _SURROGATES = re.compile("[\udc80-\udcff]")
+# One line and its ending, as universal newlines mode splits them.
+_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+DEFAULT_SECTION = "DEFAULT"
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,9 @@ class Section:
     values: dict[str, str] = field(default_factory=dict)
     key_lines: dict[str, int] = field(default_factory=dict)
     broken: bool = False
+    # key -> (first, end) line indexes of its value's lines: the key line and its
+    # continuation lines (blank lines inside a multi-line value included).
+    key_spans: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -91,15 +103,36 @@ def decode(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
+def split_lines(text: str) -> list[str]:
+    """Lines with their endings, split the way Python's universal newlines split them."""
+    return _LINE_RE.findall(text)
+
+
+def _newline_of(lines: list[str]) -> str:
+    # What new lines end with. Never a lone CR: written before a line that starts with
+    # LF, it would turn the two into one CRLF line end.
+    return "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
+
+
 def parse_bytes(data: bytes, path: Path) -> IniDocument:
     """Parse file contents; never raises on bad content, it records problems instead."""
     text = decode(data)
     bom = text.startswith(BOM)
     if bom:
         text = text[1:]
-    lines = text.splitlines(keepends=True)
-    newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
-    doc = IniDocument(path=path, lines=lines, sections=[], problems=[], newline=newline, bom=bom)
+    lines = split_lines(text)
+    doc = IniDocument(
+        path=path, lines=lines, sections=[], problems=[], newline=_newline_of(lines), bom=bom
+    )
+    if bom:
+        doc.problems.append(
+            Problem(
+                path,
+                1,
+                "the file starts with a UTF-8 byte order mark (BOM), which the AWS CLI and "
+                "SDKs cannot read; save it as UTF-8 without a BOM",
+            )
+        )
     _parse_lines(doc)
     return doc
 
@@ -119,25 +152,37 @@ def _parse_lines(doc: IniDocument) -> None:
     current: Section | None = None
     # Multi-line values in progress: key -> list of its lines, as configparser builds them.
     pending: dict[str, list[str]] = {}
+    # Keys of the current section whose value has an undecodable line: not loaded.
+    dropped: set[str] = set()
     option: str | None = None
     indent_level = 0
     seen_keys: set[str] = set()
+    # configparser merges repeated [DEFAULT] sections but not a key set in two of them.
+    default_keys: set[str] = set()
     orphan_reported = False
 
+    def problem(lineno: int, message: str) -> None:
+        doc.problems.append(Problem(doc.path, lineno, message))
+
+    def undecodable_costs(lineno: int, what: str) -> None:
+        # Say what an undecodable line cost beyond itself (its one problem is already in).
+        doc.problems[-1] = Problem(doc.path, lineno, f"line is not valid UTF-8; {what}")
+
     def close() -> None:
-        if current is not None and not current.broken:
-            for key, parts in pending.items():
-                current.values[key] = "\n".join(parts).rstrip()
+        if current is None or current.broken:
+            return
+        for key, parts in pending.items():
+            if key in dropped:
+                continue
+            current.values[key] = "\n".join(parts).rstrip()
 
     for index, raw in enumerate(doc.lines):
         lineno = index + 1
         line = raw.rstrip("\r\n")
-        if _SURROGATES.search(line):
-            doc.problems.append(
-                Problem(doc.path, lineno, "line is not valid UTF-8; it was skipped")
-            )
-            continue
         stripped = line.strip()
+        undecodable = bool(_SURROGATES.search(line))
+        if undecodable:
+            problem(lineno, "line is not valid UTF-8; it was skipped")
         if stripped.startswith(_COMMENT_PREFIXES):
             continue
         if not stripped:
@@ -148,77 +193,123 @@ def _parse_lines(doc: IniDocument) -> None:
             continue
         first = len(line) - len(line.lstrip())
         if current is not None and option is not None and first > indent_level:
-            if not current.broken:
+            if undecodable:
+                dropped.add(option)
+                undecodable_costs(lineno, f"'{option}' in [{current.name}] was skipped")
+            elif not current.broken and option in pending:
                 pending[option].append(stripped)
             current.end = index + 1
+            if option in current.key_spans:
+                current.key_spans[option] = (current.key_spans[option][0], index + 1)
             continue
         indent_level = first
         header = _SECTION_RE.match(stripped)
-        if header:
+        match = _OPTION_RE.match(stripped)
+        is_option = match is not None and bool(match.group("option"))
+        if header or (stripped.startswith("[") and (current is None or not is_option)):
             close()
-            current = Section(name=header.group("header"), start=index, end=index + 1)
+            broken = header is None or undecodable
+            name = header.group("header") if header and not undecodable else stripped
+            current = Section(name=name, start=index, end=index + 1, broken=broken)
             doc.sections.append(current)
             pending = {}
-            seen_keys = set()
+            dropped = set()
+            seen_keys = default_keys if name == DEFAULT_SECTION else set()
             option = None
-            continue
-        if stripped.startswith("["):
-            close()
-            doc.problems.append(
-                Problem(
-                    doc.path,
+            if undecodable:
+                undecodable_costs(lineno, "the section it starts was skipped")
+            elif header is None:
+                problem(
                     lineno,
                     f"bad section header {stripped!r} (no closing ']'); "
                     "the keys under it were skipped",
                 )
-            )
-            current = Section(name=stripped, start=index, end=index + 1, broken=True)
-            doc.sections.append(current)
-            pending = {}
-            option = None
             continue
         if current is None:
-            if not orphan_reported:
-                doc.problems.append(
-                    Problem(doc.path, lineno, "key outside any [section]; it was skipped")
-                )
-                orphan_reported = True
+            if not orphan_reported and not undecodable:
+                problem(lineno, "key outside any [section]; it was skipped")
+            orphan_reported = True
             continue
         current.end = index + 1
-        match = _OPTION_RE.match(stripped)
-        if match is None or not match.group("option"):
+        if match is None or not is_option:
             option = None
-            if not current.broken:
-                doc.problems.append(
-                    Problem(
-                        doc.path,
-                        lineno,
-                        f"expected 'key = value' in [{current.name}]; the line was skipped",
-                    )
-                )
+            if not current.broken and not undecodable:
+                problem(lineno, f"expected 'key = value' in [{current.name}]; the line was skipped")
             continue
         option = match.group("option").rstrip().lower()
+        current.key_lines[option] = lineno
+        current.key_spans[option] = (index, index + 1)
         if current.broken:
             continue
-        if option in seen_keys:
-            doc.problems.append(
-                Problem(
-                    doc.path,
-                    lineno,
-                    f"'{option}' is set twice in [{current.name}]; the later value is used",
-                )
+        if stripped.startswith("[") and not undecodable:
+            # configparser reads `[a = b` inside a section as the key `[a`; so do we.
+            problem(
+                lineno,
+                f"{stripped!r} looks like a section header without its closing ']'; "
+                f"the AWS tools read it as a key of [{current.name}]",
+            )
+        elif option in seen_keys and not undecodable:
+            problem(
+                lineno,
+                f"'{option}' is set twice in [{current.name}]; the later value is used",
             )
         seen_keys.add(option)
         pending[option] = [match.group("value").strip()]
-        current.key_lines[option] = lineno
+        if undecodable:
+            dropped.add(option)
+        else:
+            dropped.discard(option)
     close()
     _report_duplicate_sections(doc)
+    _report_bad_nested_values(doc)
+
+
+def _report_bad_nested_values(doc: IniDocument) -> None:
+    # Only values botocore reads are parsed: a section's own, and [DEFAULT]'s where a
+    # section inherits them. Where a key is set twice, the later one is read.
+    last: dict[tuple[str, str], Section] = {}
+    for section in doc.sections:
+        if not section.broken:
+            for key in section.values:
+                last[(section.name, key)] = section
+    names = {s.name for s in doc.sections if not s.broken and s.name != DEFAULT_SECTION}
+    for (name, key), section in last.items():
+        if name == DEFAULT_SECTION and all((n, key) in last for n in names):
+            continue  # every section has its own value: botocore never reads this one
+        value = section.values[key]
+        if value.startswith("\n") and parse_nested(value) is None:
+            _report_bad_nested(doc, section, key)
+
+
+def _report_bad_nested(doc: IniDocument, section: Section, key: str) -> None:
+    # botocore parses a value that starts on the next line as `key = value` pairs (split
+    # with str.splitlines, so a form feed or U+2028 starts a new pair) and rejects the
+    # whole file when one of them has no '='.
+    first, end = section.key_spans[key]
+    lineno = first + 1
+    for index in range(first + 1, end):
+        text = doc.lines[index].strip()
+        if text.startswith(_COMMENT_PREFIXES):
+            continue
+        if any(part.strip() and "=" not in part for part in text.splitlines()):
+            lineno = index + 1
+            break
+    doc.problems.append(
+        Problem(
+            doc.path,
+            lineno,
+            f"'{key}' in [{section.name}] starts a nested block (an empty value, then "
+            "indented lines) but a line in it is not 'key = value'; the AWS CLI cannot "
+            "read the file",
+        )
+    )
 
 
 def _report_duplicate_sections(doc: IniDocument) -> None:
     first_seen: dict[str, Section] = {}
     for section in doc.sections:
-        if section.broken:
+        # configparser merges repeated [DEFAULT] sections without complaint.
+        if section.broken or section.name == DEFAULT_SECTION:
             continue
         if section.name in first_seen:
             doc.problems.append(

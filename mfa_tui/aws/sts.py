@@ -13,6 +13,7 @@ not minutes. No message built here ever contains a key, a token or a code.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import threading
@@ -131,32 +132,144 @@ class CallContext:
     with_session: bool = False
 
 
+_SESSIONS_GUARD = threading.Lock()
+_SESSIONS: dict[str, tuple[tuple[object, ...], Any, threading.Lock]] = {}
+_LOADER: list[Any] = []
+_ENV_THAT_MATTERS = (
+    "AWS_CONFIG_FILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_ENDPOINT_URL_IAM",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_STS_REGIONAL_ENDPOINTS",
+    "AWS_USE_FIPS_ENDPOINT",
+    "AWS_USE_DUALSTACK_ENDPOINT",
+    "AWS_CA_BUNDLE",
+)
+
+
+def _config_signature() -> tuple[object, ...]:
+    """What a profile's region and endpoint depend on: the config file and the env."""
+    config = os.path.expanduser(os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config")
+    try:
+        st = os.stat(config)
+        stamp: tuple[object, ...] = (st.st_mtime_ns, st.st_size, st.st_ino)
+    except OSError:
+        stamp = ()
+    return (*stamp, *(os.environ.get(name) for name in _ENV_THAT_MATTERS))
+
+
+_CONNECTION_KEYS = (
+    "region",
+    "endpoint_url",
+    "services",
+    "ca_bundle",
+    "sts_regional_endpoints",
+    "use_fips_endpoint",
+    "use_dualstack_endpoint",
+    "ignore_configured_endpoint_urls",
+)
+
+
+def _new_core(profile: str | None) -> Any:
+    import botocore.loaders
+    import botocore.session
+
+    if not _LOADER:
+        _LOADER.append(botocore.loaders.create_loader())
+    core = botocore.session.Session(profile=profile)
+    core.register_component("data_loader", _LOADER[0])
+    return core
+
+
+def _session_for(profile: str) -> tuple[Any, threading.Lock]:
+    """A boto3 session that connects the way `profile` does, shared while nothing changes.
+
+    Building one parses the config file and loads endpoint and service models (tens of
+    ms of CPU), and each client copies its event hooks; fifty roles refreshed from one
+    user session should pay that once, not fifty times. So sessions are shared between
+    profiles that connect alike (same region, endpoint settings, CA bundle), and rebuilt
+    when the config file or the environment changes. A session is only used under its
+    lock to create clients (sessions are not thread-safe; the clients they make are).
+    """
+    import boto3
+
+    signature = _config_signature()
+    with _SESSIONS_GUARD:
+        if _SESSIONS.get("", (None,))[0] != signature:
+            _SESSIONS.clear()
+            _CLIENTS.clear()
+            base = _new_core(None)
+            _SESSIONS[""] = (signature, base, threading.Lock())
+        base = _SESSIONS[""][1]
+        values = base.full_config.get("profiles", {}).get(profile)
+        if values is None:
+            key = "\0default-chain"
+            profile_name: str | None = None
+        else:
+            key = repr([values.get(k) for k in _CONNECTION_KEYS])
+            profile_name = profile
+        cached = _SESSIONS.get(key)
+        if cached is None:
+            session = boto3.session.Session(botocore_session=_new_core(profile_name))
+            cached = (signature, session, threading.Lock())
+            _SESSIONS[key] = cached
+        return cached[1], cached[2]
+
+
+_CLIENTS: dict[tuple[object, ...], Any] = {}
+_MAX_CLIENTS = 64
+
+
+def _cached_client(key: tuple[object, ...], make: Any) -> Any:
+    """Clients are thread-safe and costly to build; keep the recent ones in memory."""
+    with _SESSIONS_GUARD:
+        client = _CLIENTS.get(key)
+    if client is not None:
+        return client
+    client = make()
+    with _SESSIONS_GUARD:
+        if len(_CLIENTS) >= _MAX_CLIENTS:
+            _CLIENTS.pop(next(iter(_CLIENTS)))
+        _CLIENTS[key] = client
+    return client
+
+
 def _client(service: str, ctx: CallContext, creds: Credentials) -> Any:
     """A client for `service` that resolves region and endpoint from `ctx.profile`."""
-    import boto3
     import botocore.config
     import botocore.exceptions as bx
 
     policy = CallPolicy.from_env()
     try:
-        try:
-            session: Any = boto3.session.Session(profile_name=ctx.profile)
-        except bx.ProfileNotFound:
-            session = boto3.session.Session()
+        session, lock = _session_for(ctx.profile)
         config = botocore.config.Config(
             connect_timeout=policy.connect_timeout,
             read_timeout=policy.read_timeout,
             retries={"total_max_attempts": policy.max_attempts, "mode": "standard"},
             user_agent_extra="mfa-tui",
         )
-        client = session.client(
-            service,
-            region_name=session.region_name or DEFAULT_REGION,
-            aws_access_key_id=creds.access_key_id,
-            aws_secret_access_key=creds.secret_access_key,
-            aws_session_token=creds.session_token,
-            config=config,
-        )
+
+        def make() -> Any:
+            with lock:
+                made = session.client(
+                    service,
+                    region_name=session.region_name or DEFAULT_REGION,
+                    aws_access_key_id=creds.access_key_id,
+                    aws_secret_access_key=creds.secret_access_key,
+                    aws_session_token=creds.session_token,
+                    config=config,
+                )
+            made.meta.events.register(f"after-call.{service}", _record_date)
+            return made
+
+        # Keyed by the secret's hash, never the secret: the key may be printed in a debug.
+        identity = hashlib.sha256(
+            f"{creds.secret_access_key}\0{creds.session_token}".encode()
+        ).hexdigest()
+        client = _cached_client((id(session), service, creds.access_key_id, identity, policy), make)
     except bx.BotoCoreError as exc:
         raise MfaTuiError(
             f"cannot set up {service.upper()} for profile '{ctx.profile}': {exc}",
@@ -169,7 +282,6 @@ def _client(service: str, ctx: CallContext, creds: Credentials) -> Any:
             "endpoint_url and AWS_ENDPOINT_URL*)",
             title="Configuration",
         ) from None
-    client.meta.events.register(f"after-call.{service}", _record_date)
     return client
 
 

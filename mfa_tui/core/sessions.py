@@ -1082,8 +1082,7 @@ class SessionService:
                 write_sections(self.paths.credentials, batch[0])
             except MfaTuiError as exc:
                 return [
-                    RefreshOutcome(o.profile, error=exc) if o.result and o.result.refreshed
-                    else o
+                    RefreshOutcome(o.profile, error=exc) if o.result and o.result.refreshed else o
                     for o in outcomes
                 ]
         self.reload()

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mfa_tui.aws.files import AwsPaths, Kind, load_profiles
+from mfa_tui.aws.files import AwsPaths, Kind, Profile, classify, load_profiles, user_of
 
 CONFIG = """\
 # my AWS config
@@ -260,3 +260,104 @@ def test_profiles_agree_with_botocore(
         for name, vals in ours.items()
     }
     assert normalised == theirs
+
+
+# ---------------------------------------------------------------------------
+# Chains the way botocore resolves them, and where the files are.
+
+
+def _load(tmp_path: Path, config: str, creds: str = "") -> dict[str, Profile]:
+    (tmp_path / "config").write_text(config)
+    (tmp_path / "credentials").write_text(creds)
+    return load_profiles(AwsPaths(tmp_path / "config", tmp_path / "credentials")).profiles
+
+
+def test_a_source_with_keys_ends_the_chain_even_with_its_own_role(tmp_path: Path) -> None:
+    # botocore uses `hybrid`'s keys and never assumes hybrid's own role or follows it on.
+    profiles = _load(
+        tmp_path,
+        "[profile top]\nrole_arn = arn:top\nsource_profile = hybrid\n"
+        "[profile hybrid]\nrole_arn = arn:hybrid\nsource_profile = u\n",
+        "[hybrid]\naws_access_key_id = A\naws_secret_access_key = B\n"
+        "[u]\naws_access_key_id = C\naws_secret_access_key = D\n",
+    )
+    top = profiles["top"]
+    assert top.chain == ["top", "hybrid"]
+    assert not top.managed and "'hybrid'" in (top.unmanaged_reason or "")
+    assert user_of(profiles, top) is None
+
+
+def test_a_role_sourcing_itself_with_its_own_keys_is_not_a_loop(tmp_path: Path) -> None:
+    profiles = _load(
+        tmp_path,
+        "[profile me]\nrole_arn = arn:me\nsource_profile = me\n",
+        "[me]\naws_access_key_id = A\naws_secret_access_key = B\n",
+    )
+    me = profiles["me"]
+    assert me.error is None and me.chain == ["me"]
+    assert "loop" not in (me.unmanaged_reason or "") and not me.managed
+
+
+def test_a_role_sourcing_itself_without_keys_is_a_loop(tmp_path: Path) -> None:
+    profiles = _load(tmp_path, "[profile me]\nrole_arn = arn:me\nsource_profile = me\n")
+    assert profiles["me"].error == "source_profile loop: me -> me"
+    assert profiles["me"].chain == []
+
+
+def test_a_chain_through_sso_or_a_process_is_not_managed(tmp_path: Path) -> None:
+    profiles = _load(
+        tmp_path,
+        "[profile r1]\nrole_arn = arn:1\nsource_profile = corp\n"
+        "[profile r2]\nrole_arn = arn:2\nsource_profile = tool\n"
+        "[profile corp]\nsso_session = c\nsso_account_id = 1\n"
+        "[profile tool]\ncredential_process = x\n",
+    )
+    assert "'corp'" in (profiles["r1"].error or "") and "sso" in (profiles["r1"].error or "")
+    assert "(process)" in (profiles["r2"].error or "")
+    assert not profiles["r1"].managed and not profiles["r2"].managed
+
+
+@pytest.mark.parametrize(
+    ("values", "kind", "managed"),
+    [
+        ({"aws_access_key_id": "A", "aws_secret_access_key": "B"}, Kind.USER, True),
+        ({"aws_access_key_id": "A"}, Kind.OTHER, False),
+        ({"aws_access_key_id": "A", "aws_secret_access_key": "B", "aws_session_token": "T"},
+         Kind.OTHER, False),
+        ({"role_arn": "r", "web_identity_token_file": "/t"}, Kind.OTHER, False),
+        ({"role_arn": "r"}, Kind.OTHER, False),
+        ({"sso_start_url": "https://x"}, Kind.SSO, False),
+        ({"credential_process": "x"}, Kind.PROCESS, False),
+        ({"mfa_tui_source": "u", "aws_session_token": "T"}, Kind.SESSION, False),
+        ({"region": "x"}, Kind.OTHER, False),
+    ],
+)  # fmt: skip
+def test_classify(values: dict[str, str], kind: Kind, managed: bool) -> None:
+    got, reason = classify("p", values)
+    assert got is kind
+    assert (reason is None) is managed
+
+
+def test_paths_follow_the_environment_like_botocore(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOMEWHERE", "/srv/aws")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "$SOMEWHERE/config")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "~/creds")
+    assert AwsPaths.from_env() == AwsPaths(Path("/srv/aws/config"), isolated_env / "creds")
+    monkeypatch.delenv("AWS_CONFIG_FILE")
+    monkeypatch.delenv("AWS_SHARED_CREDENTIALS_FILE")
+    assert AwsPaths.from_env() == AwsPaths(
+        isolated_env / ".aws" / "config", isolated_env / ".aws" / "credentials"
+    )
+
+
+def test_credentials_win_over_config_and_sources_are_recorded(tmp_path: Path) -> None:
+    profiles = _load(
+        tmp_path,
+        "[profile u]\nregion = from-config\nmfa_serial = arn:m\n",
+        "[u]\nregion = from-credentials\naws_access_key_id = A\naws_secret_access_key = B\n",
+    )
+    u = profiles["u"]
+    assert u.region == "from-credentials" and u.mfa_serial == "arn:m" and u.kind is Kind.USER
+    assert u.sources == (tmp_path / "config", tmp_path / "credentials")

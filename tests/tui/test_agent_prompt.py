@@ -38,7 +38,10 @@ async def test_credential_process_prompts_in_the_dashboard(
         procs = [
             subprocess.Popen(
                 [sys.executable, "-m", "mfa_tui", "credential-process", "my-test-role"],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=dict(os.environ),
             )
             for _ in range(3)
         ]
@@ -69,7 +72,10 @@ async def test_cancelled_prompt_fails_the_caller(sandbox: Sandbox, agent_dir: Pa
         await pilot.pause(0.3)
         proc = subprocess.Popen(
             [sys.executable, "-m", "mfa_tui", "credential-process", "test-user"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ),
         )
         deadline = time.monotonic() + 20
         while app.prompt is None and time.monotonic() < deadline:

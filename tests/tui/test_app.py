@@ -594,3 +594,24 @@ async def test_stored_seeds_are_marked_shortly_after_start(
         await settle(app, pilot)
         assert "+totp" in str(app.table.get_cell("test-user", "mfa"))
         assert "+totp" not in str(app.table.get_cell("ops-chained", "mfa"))
+
+
+async def test_a_wider_cell_widens_its_column_on_every_row(
+    backend: FakeBackend, clock: FrozenClock
+) -> None:
+    app = make_app(backend, clock)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await settle(app, pilot)
+        app.seeded.add(SERIAL)  # as if the keyring answered late: "+totp" widens MFA
+        app.update_rows()
+        await pilot.pause()
+        table = app.table
+        lines = [table.render_line(y).text for y in range(table.size.height)]
+        columns = {
+            line.index(session)
+            for line in lines
+            for session in ("test-user-mfa", "admin-mfa", "my-test-role-mfa")
+            if session in line
+        }
+        assert len(columns) == 1, lines[:6]
+        assert any("+totp" in line for line in lines)

@@ -1,0 +1,397 @@
+"""`mfa-tui list` on a realistic pair of files, and the command line's usage behaviour."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mfa_tui import __version__
+from mfa_tui.cli import build_parser, main
+
+SECRETS = (
+    "SECRET-BASE",
+    "SECRET-OTHER",
+    "SECRET-TEMP",
+    "TOKEN-TEMP",
+    "SECRET-SESSION-BASE",
+    "TOKEN-SESSION-BASE",
+    "SECRET-SESSION-ADMIN",
+    "TOKEN-SESSION-ADMIN",
+    "SECRET-SESSION-OTHER",
+    "TOKEN-SESSION-OTHER",
+    "SECRET-ACTIVE",
+    "TOKEN-ACTIVE",
+    "PROCESS-SECRET-ARG",
+)
+
+CONFIG = """\
+# the team's config
+[default]
+region = eu-west-1
+output = json
+
+[profile base]
+mfa_serial = arn:aws:iam::111122223333:mfa/base
+region = us-east-1
+s3 =
+    max_concurrent_requests = 20
+    addressing_style = path
+
+[profile admin]
+role_arn = arn:aws:iam::111122223333:role/admin
+source_profile = base
+mfa_serial = arn:aws:iam::111122223333:mfa/base
+duration_seconds = 3600
+
+[profile deep]
+role_arn = arn:aws:iam::444455556666:role/deep
+source_profile = admin
+external_id = xyz
+
+[profile loop-a]
+role_arn = arn:aws:iam::1:role/a
+source_profile = loop-b
+[profile loop-b]
+role_arn = arn:aws:iam::1:role/b
+source_profile = loop-a
+
+[profile lost]
+role_arn = arn:aws:iam::1:role/lost
+source_profile = nobody
+
+[profile corp]
+sso_session = corp
+sso_account_id = 111122223333
+sso_role_name = ReadOnly
+
+[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = eu-west-1
+
+[services local]
+sts =
+  endpoint_url = http://localhost:5000
+
+[profile vault]
+credential_process = /usr/local/bin/vault-creds --token PROCESS-SECRET-ARG
+
+[profile ec2]
+role_arn = arn:aws:iam::1:role/ec2
+credential_source = Ec2InstanceMetadata
+"""
+
+
+def iso(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def session_section(name: str, source: str, suffix: str, expires: str) -> str:
+    return (
+        f"[{name}]\naws_access_key_id = ASIA{suffix}\n"
+        f"aws_secret_access_key = SECRET-{suffix}\naws_session_token = TOKEN-{suffix}\n"
+        f"expiration = {expires}\nmfa_tui_source = {source}\n\n"
+    )
+
+
+def credentials(now: datetime) -> tuple[str, dict[str, str]]:
+    expiry = {
+        "base-mfa": iso(now + timedelta(hours=6)),  # valid
+        "admin-mfa": iso(now + timedelta(minutes=2)),  # inside the role margin (300 s)
+        "other-user-mfa": iso(now - timedelta(hours=1)),  # expired
+        "mfa-tui": iso(now + timedelta(minutes=50)),  # the active profile
+    }
+    text = (
+        "[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = SECRET-BASE\n\n"
+        "[other-user]\naws_access_key_id = AKIAOTHER\naws_secret_access_key = SECRET-OTHER\n\n"
+        "[temp]\naws_access_key_id = ASIATEMP\naws_secret_access_key = SECRET-TEMP\n"
+        "aws_session_token = TOKEN-TEMP\n\n"
+        + session_section("base-mfa", "base", "SESSION-BASE", expiry["base-mfa"])
+        + session_section("admin-mfa", "admin", "SESSION-ADMIN", expiry["admin-mfa"])
+        + session_section("other-user-mfa", "other-user", "SESSION-OTHER", expiry["other-user-mfa"])
+        + session_section("mfa-tui", "admin", "ACTIVE", expiry["mfa-tui"])
+    )
+    return text, expiry
+
+
+def row(name: str, kind: str, **fields: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "name": name,
+        "kind": kind,
+        "managed": False,
+        "mfa_serial": None,
+        "source_profile": None,
+        "role_arn": None,
+        "session_profile": None,
+        "expires_at": None,
+        "state": "none",
+        "chain": [],
+        "region": None,
+        "active": False,
+    }
+    base.update(fields)
+    return base
+
+
+def expected_rows(expiry: dict[str, str]) -> list[dict[str, Any]]:
+    mfa = "arn:aws:iam::111122223333:mfa/base"
+    return [
+        row("default", "other", region="eu-west-1"),
+        row(
+            "base",
+            "user",
+            managed=True,
+            mfa_serial=mfa,
+            session_profile="base-mfa",
+            expires_at=expiry["base-mfa"],
+            state="valid",
+            region="us-east-1",
+        ),
+        row(
+            "admin",
+            "role",
+            managed=True,
+            mfa_serial=mfa,
+            source_profile="base",
+            role_arn="arn:aws:iam::111122223333:role/admin",
+            session_profile="admin-mfa",
+            expires_at=expiry["admin-mfa"],
+            state="expiring",
+            chain=["admin", "base"],
+        ),
+        row(
+            "deep",
+            "role",
+            managed=True,
+            source_profile="admin",
+            role_arn="arn:aws:iam::444455556666:role/deep",
+            session_profile="deep-session",  # from the settings file
+            chain=["deep", "admin", "base"],
+        ),
+        row(
+            "loop-a",
+            "role",
+            source_profile="loop-b",
+            role_arn="arn:aws:iam::1:role/a",
+            session_profile="loop-a-mfa",
+        ),
+        row(
+            "loop-b",
+            "role",
+            source_profile="loop-a",
+            role_arn="arn:aws:iam::1:role/b",
+            session_profile="loop-b-mfa",
+        ),
+        row(
+            "lost",
+            "role",
+            source_profile="nobody",
+            role_arn="arn:aws:iam::1:role/lost",
+            session_profile="lost-mfa",
+        ),
+        row("corp", "sso"),
+        row("vault", "process"),
+        row(
+            "ec2",
+            "role",
+            role_arn="arn:aws:iam::1:role/ec2",
+            session_profile="ec2-mfa",
+            chain=["ec2"],
+        ),
+        row("other-user", "user", managed=True, session_profile="other-user-mfa",
+            expires_at=expiry["other-user-mfa"], state="expired"),
+        row("temp", "other"),
+        row("base-mfa", "session", source_profile="base", expires_at=expiry["base-mfa"],
+            state="valid"),
+        row("admin-mfa", "session", source_profile="admin", expires_at=expiry["admin-mfa"],
+            state="expiring"),
+        row("other-user-mfa", "session", source_profile="other-user",
+            expires_at=expiry["other-user-mfa"], state="expired"),
+        row("mfa-tui", "session", source_profile="admin", expires_at=expiry["mfa-tui"],
+            state="valid", active=True),
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def world(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The files in non-default places, named through the environment."""
+    elsewhere = isolated_env / "team files"
+    elsewhere.mkdir()
+    (elsewhere / "config").write_text(CONFIG)
+    text, expiry = credentials(datetime.now(UTC))
+    (elsewhere / "creds").write_text(text)
+    monkeypatch.setenv("TEAM_AWS", str(elsewhere))
+    monkeypatch.setenv("AWS_CONFIG_FILE", "~/team files/config")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "$TEAM_AWS/creds")
+    # Decoys where the defaults would look: never read.
+    (isolated_env / ".aws").mkdir()
+    (isolated_env / ".aws" / "config").write_text("[profile decoy]\nregion = x\n")
+    (isolated_env / ".aws" / "credentials").write_text("[decoy2]\naws_access_key_id = A\n")
+    settings = isolated_env / "mfa-tui.toml"
+    settings.write_text('[profiles.deep]\nsession_profile = "deep-session"\n')
+    monkeypatch.setenv("MFA_TUI_CONFIG", str(settings))
+    return expiry
+
+
+def _check_rows(rows: list[dict[str, Any]], expiry: dict[str, str]) -> None:
+    reasons = {r["name"]: r.pop("reason") for r in rows}
+    assert rows == expected_rows(expiry)
+    assert "loop-a -> loop-b -> loop-a" in reasons["loop-a"]
+    assert "loop-b -> loop-a -> loop-b" in reasons["loop-b"]
+    assert "'lost'" in reasons["lost"] and "'nobody'" in reasons["lost"]
+    assert "Ec2InstanceMetadata" in reasons["ec2"]
+    assert all(reasons[r["name"]] is None for r in rows if r["managed"])
+
+
+def test_list_json_in_process(world: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    _check_rows(json.loads(out), world)
+    for secret in SECRETS:
+        assert secret not in out
+
+
+def test_list_json_as_a_process(world: dict[str, str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mfa_tui", "list", "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=dict(os.environ),
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    _check_rows(json.loads(done.stdout), world)
+    for secret in SECRETS:
+        assert secret not in done.stdout + done.stderr
+
+
+def test_list_table_shows_profiles_not_secrets(
+    world: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["list"]) == 0
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert lines[0].split() == [
+        "PROFILE",
+        "KIND",
+        "MFA",
+        "SESSION",
+        "PROFILE",
+        "STATE",
+        "LEFT",
+        "NOTE",
+    ]
+    by_name = {line.split()[0]: line.split() for line in lines[1:]}
+    assert set(by_name) == {r["name"] for r in expected_rows(world)}
+    assert by_name["base"][:5] == ["base", "user", "base", "base-mfa", "valid"]
+    assert by_name["other-user"][4:6] == ["expired", "expired"]
+    assert "decoy" not in out
+    for secret in SECRETS:
+        assert secret not in out + err
+
+
+def test_file_problems_are_warnings_and_the_json_stays_clean(
+    world: dict[str, str], isolated_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    creds = isolated_env / "team files" / "creds"
+    creds.write_bytes(creds.read_bytes() + b"[broken\naws_secret_access_key = SECRET-BROKEN\n")
+    assert main(["list", "--json"]) == 0
+    out, err = capsys.readouterr()
+    lines = creds.read_text().count("\n")
+    assert err == (
+        f"mfa-tui: warning: {creds}:{lines - 1}: bad section header '[broken' "
+        "(no closing ']'); the keys under it were skipped\n"
+    )
+    names = [r["name"] for r in json.loads(out)]
+    assert names == [r["name"] for r in expected_rows(world)]
+    assert "SECRET-BROKEN" not in out + err
+
+
+def test_no_files_at_all(isolated_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "--json"]) == 0
+    assert capsys.readouterr() == ("[]\n", "")
+    assert main(["list"]) == 0
+    assert capsys.readouterr().out.startswith("no profiles in ")
+
+
+# ---------------------------------------------------------------------------
+# Usage: --version, --help, and bad arguments as one line and exit 2.
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mfa_tui", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=dict(os.environ),
+        timeout=60,
+    )
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out == f"mfa-tui {__version__}\n"
+
+
+def test_help_lists_every_subcommand_and_the_exit_codes() -> None:
+    done = run_cli("--help")
+    assert done.returncode == 0 and done.stderr == ""
+    (sub,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    commands = list(sub.choices)
+    assert set(commands) >= {"list", "refresh", "export", "credential-process", "totp", "ui"}
+    for command in commands:
+        assert f"\n    {command} " in done.stdout or f"\n    {command}\n" in done.stdout
+    assert "exit codes:" in done.stdout
+    for code in range(6):
+        assert f"\n  {code}  " in done.stdout
+    assert "AWS_CONFIG_FILE" in done.stdout and "MFA_TUI_CONFIG" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["list", "--bogus"], "unrecognized arguments: --bogus"),
+        (["list", "extra"], "unrecognized arguments: extra"),
+        (["totp"], "the following arguments are required"),
+        (["refresh", "--duration", "long"], "invalid int value: 'long'"),
+    ],
+)
+def test_bad_arguments_are_one_line_and_exit_2(
+    args: list[str], words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("mfa-tui: ") and words in err
+
+
+def test_unknown_subcommand_as_a_process() -> None:
+    done = run_cli("frobnicate")
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("mfa-tui: ") and "frobnicate" in done.stderr
+
+
+def test_export_of_an_unknown_profile_exits_2() -> None:
+    done = run_cli("export", "nosuchprofile")
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr
+    assert "'nosuchprofile'" in done.stderr
