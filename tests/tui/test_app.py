@@ -610,7 +610,7 @@ async def test_a_wider_cell_widens_its_column_on_every_row(
         columns = {
             line.index(session)
             for line in lines
-            for session in ("test-user-mfa", "admin-mfa", "my-test-role-mfa")
+            for session in ("test-user-mfa", "admin-mfa", "ops-chained-mfa", "my-test-role-mfa")
             if session in line
         }
         assert len(columns) == 1, lines[:6]

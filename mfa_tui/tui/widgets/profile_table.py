@@ -76,6 +76,7 @@ class ProfileTable(DataTable[Text]):
     def __init__(self, clock: Clock, *, id: str | None = None) -> None:
         # Before DataTable's __init__, which already calls methods overridden here.
         self._structure = 0  # bumped when rows are added or removed
+        self._widths = 0  # bumped when a column is widened
         self._cell_versions: dict[tuple[RowKey | None, ColumnKey | None], int] = {}
         self._cells: LRUCache[tuple[object, ...], SegmentLines] = LRUCache(4000)
         self._row_versions: dict[RowKey, int] = {}
@@ -143,6 +144,7 @@ class ProfileTable(DataTable[Text]):
             line_in_row,
             self._row_versions.get(row_key, 0),
             self._structure,
+            self._widths,
             x1,
             x2,
             self.size.width,
@@ -288,6 +290,7 @@ class ProfileTable(DataTable[Text]):
         column = self.columns[ColumnKey(key)]
         if cell.cell_len > column.width:
             column.width = cell.cell_len
+            self._widths += 1  # every cached line is laid out on the old widths
             self._require_update_dimensions = True
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
