@@ -176,11 +176,13 @@ def _parse_lines(doc: IniDocument) -> None:
                 continue
             current.values[key] = "\n".join(parts).rstrip()
 
+    # Undecodable bytes are rare: look for them line by line only when the file has any.
+    any_undecodable = any(_SURROGATES.search(raw) for raw in doc.lines)
     for index, raw in enumerate(doc.lines):
         lineno = index + 1
         line = raw.rstrip("\r\n")
         stripped = line.strip()
-        undecodable = bool(_SURROGATES.search(line))
+        undecodable = any_undecodable and bool(_SURROGATES.search(line))
         if undecodable:
             problem(lineno, "line is not valid UTF-8; it was skipped")
         if stripped.startswith(_COMMENT_PREFIXES):
@@ -203,7 +205,7 @@ def _parse_lines(doc: IniDocument) -> None:
                 current.key_spans[option] = (current.key_spans[option][0], index + 1)
             continue
         indent_level = first
-        header = _SECTION_RE.match(stripped)
+        header = _SECTION_RE.match(stripped) if stripped[0] == "[" else None
         match = _OPTION_RE.match(stripped)
         is_option = match is not None and bool(match.group("option"))
         if header or (stripped.startswith("[") and (current is None or not is_option)):
