@@ -1,0 +1,130 @@
+"""`mfa-tui demo`: the whole flow on the embedded sandbox, and nothing left behind."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mfa_tui.aws import ini
+from mfa_tui.core.backend import ServiceBackend
+from mfa_tui.demo import demo_sandbox
+from mfa_tui.tui.app import MfaTuiApp
+
+
+async def test_demo_flow_refresh_with_the_shown_code_then_switch_to_the_role(
+    isolated_env: Path,
+) -> None:
+    real_home = os.environ["HOME"]
+    with demo_sandbox() as sandbox:
+        assert os.environ["HOME"] != real_home
+        creds_path = Path(os.environ["AWS_SHARED_CREDENTIALS_FILE"])
+        assert creds_path.is_relative_to(sandbox.folder)
+        app = MfaTuiApp(ServiceBackend(), code_hint=sandbox.hint, title_note="demo sandbox")
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.pause(0.5)
+            # ops-user has no seed: the prompt opens and the demo shows its code.
+            app.switch_to("ops-user")
+            deadline = time.monotonic() + 15
+            while app.prompt is None and time.monotonic() < deadline:
+                await pilot.pause(0.1)
+            assert app.prompt is not None
+            serial = app.prompt.wanted.mfa_serial
+            hint = sandbox.hint(serial)
+            assert hint is not None
+            code = re.search(r"\b(\d{6})\b", hint)
+            assert code is not None
+            await pilot.press(*code.group(1))
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.3)
+            # test-user has its seed in the demo keyring: no prompt, then the role.
+            app.switch_to("test-user")
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.3)
+            app.switch_to("my-test-role")
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.3)
+            assert app.prompt is None
+        values = ini.read(creds_path).section_values()
+        assert values["ops-user-mfa"]["mfa_tui_source"] == "ops-user"
+        assert values["test-user-mfa"]["mfa_tui_source"] == "test-user"
+        assert values["my-test-role-mfa"]["mfa_tui_source"] == "my-test-role"
+        assert values["mfa-tui"]["mfa_tui_source"] == "my-test-role"
+        assert (
+            values["mfa-tui"]["aws_session_token"]
+            == values["my-test-role-mfa"]["aws_session_token"]
+        )
+        folder = sandbox.folder
+    assert not folder.exists(), "the sandbox is removed on exit"
+    assert os.environ["HOME"] == real_home, "the environment is restored"
+
+
+@pytest.mark.e2e
+def test_demo_in_a_terminal_leaves_an_empty_home_empty(tmp_path: Path) -> None:
+    home = tmp_path / "empty-home"
+    home.mkdir()
+    env = {
+        "HOME": str(home),
+        "PATH": os.environ["PATH"],
+        "TERM": "xterm-256color",
+        "LANG": "C.UTF-8",
+        "TMPDIR": str(tmp_path / "tmp"),
+    }
+    (tmp_path / "tmp").mkdir()
+    sock = f"mfa-demo-{os.getpid()}"
+    cmd = " ".join([sys.executable, "-m", "mfa_tui", "demo"])
+    env_args = [f"{k}={v}" for k, v in env.items()]
+    subprocess.run(
+        [
+            "tmux",
+            "-L",
+            sock,
+            "new-session",
+            "-d",
+            "-x",
+            "120",
+            "-y",
+            "36",
+            "env",
+            "-i",
+            *env_args,
+            *cmd.split(),
+        ],
+        check=True,
+    )
+    try:
+        screen = ""
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            screen = subprocess.run(
+                ["tmux", "-L", sock, "capture-pane", "-p"],
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout
+            if "test-user" in screen and "demo sandbox" in screen:
+                break
+            time.sleep(0.3)
+        assert "demo sandbox" in screen and "my-test-role" in screen, screen
+        subprocess.run(["tmux", "-L", sock, "send-keys", "q"], check=True)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            alive = (
+                subprocess.run(
+                    ["tmux", "-L", sock, "has-session"], capture_output=True, check=False
+                ).returncode
+                == 0
+            )
+            if not alive:
+                break
+            time.sleep(0.2)
+        assert not alive, "the demo did not quit on q"
+    finally:
+        subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True, check=False)
+    assert list(home.iterdir()) == [], "the demo wrote into HOME"
+    assert list((tmp_path / "tmp").iterdir()) == [], "the sandbox folder was not removed"
