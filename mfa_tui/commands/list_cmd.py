@@ -30,8 +30,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         # One object a line: readable, and json's C encoder (indent= would use the
         # pure-Python one, the slowest part of a 5,000-profile listing).
-        rows = ",\n  ".join(json.dumps(s.to_json()) for s in statuses)
-        out.write(f"[\n  {rows}\n]\n" if statuses else "[]\n")
+        objects = ",\n  ".join(json.dumps(s.to_json()) for s in statuses)
+        out.write(f"[\n  {objects}\n]\n" if statuses else "[]\n")
         return int(ExitCode.OK)
     if not statuses:
         out.write(f"no profiles in {profile_set.paths.config} or {profile_set.paths.credentials}\n")
