@@ -119,6 +119,23 @@ class ServerClock:
 
 SERVER_CLOCK = ServerClock()
 
+# HTTP dates have whole seconds and answers take time: below this, a clock is fine.
+SKEW_WARN_SECONDS = 30.0
+
+
+def clock_warning(skew: float | None = None) -> str | None:
+    """A sentence for the person when the local clock disagrees with AWS's, else None."""
+    if skew is None:
+        skew = SERVER_CLOCK.skew_seconds()
+    if skew is None or abs(skew) < SKEW_WARN_SECONDS:
+        return None
+    direction = "ahead of" if skew > 0 else "behind"
+    return (
+        f"this computer's clock is {abs(skew):.0f} s {direction} AWS's: MFA codes made here "
+        "and the countdowns would be off; mfa-tui follows AWS's time, but sync the clock "
+        "(e.g. 'timedatectl set-ntp true')"
+    )
+
 
 @dataclass(frozen=True)
 class CallContext:

@@ -72,7 +72,16 @@ def run(args: argparse.Namespace) -> int:
             raise
         return _ask_agent(service, args.profile, exc)
     print(result.message)
+    _warn_about_clock()
     return int(ExitCode.OK)
+
+
+def _warn_about_clock() -> None:
+    from mfa_tui.aws.sts import clock_warning
+
+    warning = clock_warning()
+    if warning is not None:
+        print(f"mfa-tui: warning: {warning}", file=sys.stderr)
 
 
 def _ask_agent(service: object, name: str, needed: NeedsCodeError) -> int:

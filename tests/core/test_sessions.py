@@ -7,6 +7,8 @@ its recording.
 
 from __future__ import annotations
 
+import os
+import re
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -721,11 +723,35 @@ def test_activate_refuses_to_overwrite_a_section_it_does_not_own(
     sandbox: Sandbox, make_service: ServiceFactory
 ) -> None:
     service = make_service(settings=Settings(active_profile="ops-user"))
-    service.refresh("test-user", code="123456")
     before = sandbox.paths.credentials.read_bytes()
     with pytest.raises(MfaTuiError, match="not written by mfa-tui"):
-        service.activate("test-user")
+        service.activate("test-user", code="123456")
     assert sandbox.paths.credentials.read_bytes() == before
+    assert sandbox.fault.actions() == [], "refused before the code was spent"
+
+
+def test_a_session_that_could_not_be_stored_is_refused_before_the_call(
+    sandbox: Sandbox, service: SessionService
+) -> None:
+    with sandbox.paths.credentials.open("a") as fh:
+        fh.write("\n[test-user-mfa]\naws_access_key_id = AKIAMYOWN\n")
+    before = snapshot(sandbox)
+    for name in ("test-user", "my-test-role", "chained-role"):
+        with pytest.raises(MfaTuiError, match=r"\[test-user-mfa\] .* was not written by mfa-tui"):
+            service.refresh(name, code="123456")
+    assert sandbox.fault.actions() == []
+    assert snapshot(sandbox) == before
+
+
+def test_a_read_only_credentials_file_is_refused_before_the_call(
+    sandbox: Sandbox, service: SessionService
+) -> None:
+    sandbox.paths.credentials.chmod(0o400)
+    if os.access(sandbox.paths.credentials, os.W_OK):
+        pytest.skip("running as a user who can write read-only files (root)")
+    with pytest.raises(MfaTuiError, match="read-only"):
+        service.refresh("test-user", code="123456")
+    assert sandbox.fault.actions() == []
 
 
 def test_refresh_due_renews_what_needs_no_person_and_lists_the_rest(
@@ -793,3 +819,21 @@ def test_expiry_is_read_from_the_file_not_remembered(
     service.reload()
     assert service.credentials("test-user") is None
     assert service.needs_code("my-test-role") is not None
+
+
+def test_a_local_clock_far_from_aws_is_detected_and_said(
+    sandbox: Sandbox, service: SessionService
+) -> None:
+    from mfa_tui.aws.sts import SERVER_CLOCK, clock_warning
+
+    SERVER_CLOCK.reset()
+    try:
+        sandbox.fault.date_header = stsfault.http_date(datetime.now(UTC) - timedelta(minutes=5))
+        service.refresh("test-user", code="123456")
+        warning = clock_warning()
+        assert warning is not None and re.search(r"\b30[01] s ahead of AWS", warning)
+        sandbox.fault.date_header = stsfault.http_date(datetime.now(UTC))
+        service.refresh("test-user", code="654321", force=True)
+        assert clock_warning() is None
+    finally:
+        SERVER_CLOCK.reset()
