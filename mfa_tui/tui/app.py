@@ -134,6 +134,7 @@ class MfaTuiApp(App[None]):
         self.title_note = title_note
         self.agent = agent
         self.agent_bridge: AgentBridge | None = None
+        self._clock_warned = False
         self.policy = RefreshPolicy()
         self.snapshot: Snapshot | None = None
         self.statuses: dict[str, ProfileStatus] = {}
@@ -224,11 +225,29 @@ class MfaTuiApp(App[None]):
 
     def tick(self) -> None:
         """Once a second: countdowns, header, detail pane, file poll, due refreshes."""
+        self._check_clock()
         now = self.clock.now()
         self.table.tick(now)
         self._refresh_chrome(now)
         self.poll_files()
         self._start_due(now)
+
+    def _check_clock(self) -> None:
+        """Say once when AWS's answers show this computer's clock is off."""
+        if self._clock_warned:
+            return
+        from mfa_tui.aws.sts import SERVER_CLOCK, clock_warning
+
+        skew = SERVER_CLOCK.skew_seconds()
+        warning = clock_warning(skew)
+        if warning is None or skew is None:
+            return
+        self._clock_warned = True
+        if type(self.clock) is Clock:
+            # Expiry times are AWS's: count down on AWS's time, not on a wrong local one.
+            self.clock.skew = timedelta(seconds=-skew)
+        self.log_event(EventKind.WARN, warning[0].upper() + warning[1:])
+        self.notify(warning, title="Clock", severity="warning", markup=False, timeout=15)
 
     def poll_files(self) -> None:
         """Re-read the files if any changed since the last look."""
