@@ -500,6 +500,39 @@ class SessionService:
         else:
             self._role_duration(profile, duration)
 
+    def _check_writable(self, profile: Profile, *, active: bool = False) -> None:
+        """Refuse before any STS call what the writer would refuse after it.
+
+        A session mfa-tui could not store (a section of the same name that holds the
+        person's own keys, a read-only credentials file) would waste the MFA code spent
+        on it; better to say so first.
+        """
+        import os
+
+        from mfa_tui.aws.atomic import resolve_target
+        from mfa_tui.errors import FileWriteError
+
+        path = resolve_target(self.paths.credentials)
+        if path.exists() and not os.access(path, os.W_OK):
+            raise FileWriteError(
+                f"{path} is read-only, so no session could be stored; nothing was asked of "
+                f"AWS. Run 'chmod u+w {path}' to let mfa-tui write sessions there"
+            )
+        names = [self.settings.session_profile_for(n) for n in profile.chain or [profile.name]]
+        if active:
+            names.append(self.settings.active_profile)
+        doc = self.profile_set.credentials_doc
+        for header in names:
+            sections = doc.find(header)
+            if sections and not any(OWNER_KEY in section.values for section in sections):
+                raise FileWriteError(
+                    f"[{header}] in {path} was not written by mfa-tui (it has no "
+                    f"'{OWNER_KEY}' line), so it may hold your own keys; mfa-tui will not "
+                    "overwrite it, and asked nothing of AWS. Choose another session profile "
+                    "name in the settings",
+                    title="Not mfa-tui's section",
+                )
+
     def _session_name(self, role: Profile, user: Profile) -> str:
         name = role.role_session_name
         if name is None:
@@ -576,6 +609,7 @@ class SessionService:
             code = normalize_code(code)
         profile = self._managed(name)
         self._check_duration(profile, duration)
+        self._check_writable(profile, active=self.active_source() == profile.name)
         entry = _profile_lock(self.paths, profile.name)
         seen = entry.generation
         with entry.lock:
@@ -664,7 +698,7 @@ class SessionService:
             ),
             cancel,
         )
-        return self._store(user, creds, used_code=True, notes=notes)
+        return self._store(user, creds, used_code=True, notes=notes, immediate=True)
 
     def _valid_source(self, name: str) -> Any | None:
         """`name`'s stored session as sts.Credentials, if it has over MIN_SOURCE_LEFT."""
@@ -908,8 +942,19 @@ class SessionService:
         return {k: profile.values[k] for k in CONNECTION_KEYS if profile.values.get(k)}
 
     def _store(
-        self, profile: Profile, creds: Any, *, used_code: bool, notes: list[str] | None = None
+        self,
+        profile: Profile,
+        creds: Any,
+        *,
+        used_code: bool,
+        notes: list[str] | None = None,
+        immediate: bool = False,
     ) -> RefreshResult:
+        """Write a session (or, inside refresh_many, collect it for one batch write).
+
+        `immediate` writes at once even in a batch: a user session is read back at once
+        as the source of the roles being assumed.
+        """
         session_profile = self.settings.session_profile_for(profile.name)
         if session_profile == profile.name:
             raise UsageError(
@@ -928,7 +973,7 @@ class SessionService:
             OWNER_KEY: profile.name,
             "mfa_tui_refreshed": format_expiration(self.clock.now()),
         }
-        if self._batch is not None:
+        if self._batch is not None and not immediate:
             # refresh_many writes every session at once when all are fetched.
             with self._batch[1]:
                 self._batch[0][session_profile] = values
@@ -959,6 +1004,7 @@ class SessionService:
         """Refresh `name` if its session is not valid beyond its margin, then mirror it
         into the active profile (settings.active_profile, e.g. `mfa-tui`), the one
         `AWS_PROFILE=mfa-tui` uses."""
+        self._check_writable(self._managed(name), active=True)
         result = self.refresh(name, code=code)
         self._write_active(result.profile)
         active = self.settings.active_profile
@@ -995,7 +1041,10 @@ class SessionService:
     def _mirror_active(self, name: str) -> None:
         """A refreshed session that is the active one renews the active profile too."""
         if self._batch is not None:
-            return  # refresh_many mirrors once, after its single write
+            with self._batch[1]:
+                pending = self.settings.session_profile_for(name) in self._batch[0]
+            if pending:
+                return  # refresh_many mirrors once, after its single write
         self.reload()
         if self.active_source() == name:
             self._write_active(name)
@@ -1022,34 +1071,33 @@ class SessionService:
         outcomes: list[RefreshOutcome] = []
         silent_roles: list[str] = []
         for profile in due:
-            if profile.kind is Kind.ROLE:
-                # Users go first, one by one; then every role that can go silently is
-                # assumed in parallel from the (now fresh) user sessions.
-                try:
-                    request = self.needs_code(profile.name)
-                except MfaTuiError as exc:
-                    outcomes.append(RefreshOutcome(profile.name, error=exc))
-                    continue
-                if request is None:
-                    silent_roles.append(profile.name)
-                    continue
             try:
                 request = self.needs_code(profile.name)
-                if request is not None:
-                    outcomes.append(
-                        RefreshOutcome(
-                            profile.name,
-                            error=NeedsCodeError(
-                                f"'{profile.name}' needs a code from {request.mfa_serial}; "
-                                f"run 'mfa-tui refresh {profile.name}'"
-                            ),
-                            needs_code=request,
-                        )
-                    )
-                    continue
-                outcomes.append(RefreshOutcome(profile.name, result=self.refresh(profile.name)))
             except MfaTuiError as exc:
                 outcomes.append(RefreshOutcome(profile.name, error=exc))
+                continue
+            if request is not None:
+                outcomes.append(
+                    RefreshOutcome(
+                        profile.name,
+                        error=NeedsCodeError(
+                            f"'{profile.name}' needs a code from {request.mfa_serial}; "
+                            f"run 'mfa-tui refresh {profile.name}'"
+                        ),
+                        needs_code=request,
+                    )
+                )
+            elif profile.kind is Kind.ROLE:
+                # Users go first, one by one; then every role that can go silently is
+                # assumed in parallel from the (now fresh) user sessions.
+                silent_roles.append(profile.name)
+            else:
+                try:
+                    result = self.refresh(profile.name)
+                except MfaTuiError as exc:
+                    outcomes.append(RefreshOutcome(profile.name, error=exc))
+                else:
+                    outcomes.append(RefreshOutcome(profile.name, result=result))
         outcomes.extend(self.refresh_many(silent_roles))
         return outcomes
 

@@ -14,12 +14,14 @@ import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pyotp
 import pytest
 
-from mfa_tui.aws import ini
+from mfa_tui.aws import ini, sts
+from mfa_tui.aws.credentials import write_section
 from mfa_tui.aws.sts import DurationTooLongError
 from mfa_tui.clock import FrozenClock
 from mfa_tui.core.codes import Cancelled, CodeRequest, UsedCodes
@@ -781,6 +783,39 @@ def test_refresh_due_renews_a_user_with_a_soft_token_before_its_roles(
     assert all(o.ok for o in outcomes)
     # The role was assumed from the user session just renewed, not a code of its own.
     assert sandbox.fault.actions()[-2:] == ["GetSessionToken", "AssumeRole"]
+
+
+def test_refresh_due_recovers_a_refused_user_session_in_its_parallel_pass(
+    sandbox: Sandbox,
+    service: SessionService,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    service.store_seed("test-user", sandbox.test_user.seed)
+    service.refresh("my-test-role")
+    # The stored user session is one AWS revoked (moto would take any key: the proxy
+    # refuses it below, and the keys each AssumeRole is signed with are recorded).
+    values = dict(sections(sandbox)["test-user-mfa"])
+    fresh_key = values["aws_access_key_id"]
+    values["aws_access_key_id"] = "ASIAREVOKEDREVOKED"
+    write_section(sandbox.paths.credentials, "test-user-mfa", values)
+    signed_with: list[str] = []
+    real_assume = sts.assume_role
+
+    def spy(profile: str, creds: sts.Credentials, **kwargs: Any) -> sts.Credentials:
+        signed_with.append(creds.access_key_id)
+        return real_assume(profile, creds, **kwargs)
+
+    monkeypatch.setattr(sts, "assume_role", spy)
+    clock.advance(58 * 60)  # the role is due; the user session (12 h) is not
+    sandbox.fault.queue(
+        stsfault.error("ExpiredToken", "The security token is expired", 400, action="AssumeRole")
+    )
+    outcomes = service.refresh_due()
+    assert [(o.profile, o.ok) for o in outcomes] == [("my-test-role", True)], outcomes
+    assert sandbox.fault.actions()[2:] == ["AssumeRole", "GetSessionToken", "AssumeRole"]
+    assert signed_with == ["ASIAREVOKEDREVOKED", fresh_key], "the retry used the new session"
+    assert sections(sandbox)["test-user-mfa"]["aws_access_key_id"] == fresh_key
 
 
 def test_refresh_due_respects_auto_refresh_off(
