@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
@@ -66,11 +65,14 @@ class DetailPane(Static):
         if not lines:
             self.update(Text("No profile selected.", style="dim"), layout=False)
             return
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(style="bold", no_wrap=True)
-        grid.add_column(overflow="fold")
-        for label, value in lines:
-            style = "dim" if value in ("—", "none", "never") else ""
-            grid.add_row(label, Text(value, style=style))
+        # Plain text with padded labels: a rich Table would be laid out again every
+        # second for the ticking "left" line.
+        width = max(len(label) for label, _ in lines) + 1
+        text = Text(no_wrap=False, overflow="fold")
+        for i, (label, value) in enumerate(lines):
+            if i:
+                text.append("\n")
+            text.append(label.ljust(width), style="bold")
+            text.append(value, style="dim" if value in ("—", "none", "never") else "")
         # The pane's size comes from the stylesheet, not its text: skip the layout pass.
-        self.update(grid, layout=False)
+        self.update(text, layout=False)
