@@ -593,7 +593,7 @@ async def test_stored_seeds_are_marked_shortly_after_start(
         await pilot.pause(0.7)  # the keyring is asked once the first screen is up
         await settle(app, pilot)
         assert "+totp" in str(app.table.get_cell("test-user", "mfa"))
-        assert "+totp" not in str(app.table.get_cell("ops-chained", "mfa"))
+        assert "+totp" not in str(app.table.get_cell("sso-dev", "mfa"))
 
 
 async def test_a_wider_cell_widens_its_column_on_every_row(
