@@ -896,4 +896,6 @@ class MfaTuiApp(App[None]):
     # --- misc ----------------------------------------------------------------------
 
     def log_event(self, kind: EventKind, message: str) -> None:
-        self.event_log.add(kind, message)
+        # A worker's answer can land while the app is closing and its widgets are gone.
+        with suppress(NoMatches):
+            self.event_log.add(kind, message)
