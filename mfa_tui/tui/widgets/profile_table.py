@@ -303,8 +303,7 @@ class ProfileTable(DataTable[Text]):
 
     def _rebuild(self, rows: Sequence[RowState], now: datetime) -> None:
         selected = self.selected_name
-        self.clear()
-        self._structure += 1
+        self.clear()  # bumps the structure: every cached cell and line is stale
         self._rows = {r.name: r for r in rows}
         self._order = [r.name for r in rows]
         self._left_text.clear()
@@ -397,6 +396,3 @@ class ProfileTable(DataTable[Text]):
             return False
         self.move_cursor(row=self._order.index(name), scroll=True)
         return True
-
-    def name_of(self, key: RowKey) -> str | None:
-        return key.value
