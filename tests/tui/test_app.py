@@ -20,6 +20,7 @@ from mfa_tui.tui.screens.export import ExportScreen
 from mfa_tui.tui.screens.help import HelpScreen
 from mfa_tui.tui.screens.mfa_prompt import CodeInput, MfaPrompt
 from mfa_tui.tui.screens.totp_setup import TotpSetup
+from mfa_tui.tui.widgets.profile_table import ProfileTable
 from mfa_tui.tui.widgets.status_header import StatusHeader
 from tests.tui.fakes import SERIAL, WRONG_CODE, FakeBackend
 
@@ -615,3 +616,21 @@ async def test_a_wider_cell_widens_its_column_on_every_row(
         }
         assert len(columns) == 1, lines[:6]
         assert any("+totp" in line for line in lines)
+
+
+async def test_the_mouse_selects_and_a_second_click_switches(
+    backend: FakeBackend, clock: FrozenClock
+) -> None:
+    give_user_session(backend)
+    app = make_app(backend, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        row = app.table._order.index("admin") + 1  # +1: the header line
+        await pilot.click(ProfileTable, offset=(4, row))
+        await pilot.pause()
+        assert app.table.selected_name == "admin"
+        assert section(backend.paths.credentials, "mfa-tui") is None  # one click only selects
+        await pilot.click(ProfileTable, offset=(4, row))
+        await settle(app, pilot)
+        active = section(backend.paths.credentials, "mfa-tui")
+        assert active is not None and active[OWNER_KEY] == "admin"
