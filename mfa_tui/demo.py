@@ -136,6 +136,7 @@ def demo_sandbox(keep: bool = False) -> Iterator[DemoSandbox]:
     try:
         point_env_at(folder)
         with MotoServer() as server:
+            server.reset()  # moto keeps its state per process, not per server
             account = seed_account(server.endpoint_url)
             write_aws_files(folder / "aws", account, server.endpoint_url)
             ring = memory_keyring()

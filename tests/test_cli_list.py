@@ -170,6 +170,7 @@ def expected_rows(expiry: dict[str, str]) -> list[dict[str, Any]]:
             "deep",
             "role",
             managed=True,
+            mfa_serial=mfa,  # no mfa_serial of its own: the device of its chain's user
             source_profile="admin",
             role_arn="arn:aws:iam::444455556666:role/deep",
             session_profile="deep-session",  # from the settings file

@@ -15,6 +15,7 @@ import shlex
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 
 from mfa_tui.aws import ini
@@ -104,6 +105,15 @@ class ProfileSet:
 
     def get(self, name: str) -> Profile | None:
         return self.profiles.get(name)
+
+    @cached_property
+    def role_serials(self) -> dict[str, str]:
+        """User name -> the first `mfa_serial` named on one of its roles."""
+        found: dict[str, str] = {}
+        for profile in self.profiles.values():
+            if profile.kind is Kind.ROLE and profile.mfa_serial and profile.chain:
+                found.setdefault(profile.chain[-1], profile.mfa_serial)
+        return found
 
 
 def parse_expiration(value: str | None) -> datetime | None:
@@ -324,6 +334,26 @@ def user_of(profiles: dict[str, Profile], profile: Profile) -> Profile | None:
         if last is not None and last.kind is Kind.USER:
             return last
     return None
+
+
+def mfa_serial_of(profile_set: ProfileSet, profile: Profile) -> str | None:
+    """The MFA device a code for `profile` comes from, as far as the files tell.
+
+    The user's own `mfa_serial`, else one on a role of the chain, else one on any role of
+    the same user: common configs name the device only on the roles (botocore asks for
+    the code when assuming them), and it is the user's device all the same.
+    """
+    profiles = profile_set.profiles
+    user = user_of(profiles, profile)
+    if user is None:
+        return profile.mfa_serial
+    if user.mfa_serial:
+        return user.mfa_serial
+    for name in profile.chain:
+        hop = profiles.get(name)
+        if hop is not None and hop.mfa_serial:
+            return hop.mfa_serial
+    return profile_set.role_serials.get(user.name)
 
 
 def state_of(expiration: datetime | None, now: datetime, margin: float) -> State:

@@ -232,12 +232,16 @@ def _parse_lines(doc: IniDocument) -> None:
                 problem(lineno, "key outside any [section]; it was skipped")
             orphan_reported = True
             continue
-        current.end = index + 1
         if match is None or not is_option:
             option = None
+            if current.broken:
+                current.end = index + 1
             if not current.broken and not undecodable:
                 problem(lineno, f"expected 'key = value' in [{current.name}]; the line was skipped")
             continue
+        # Only keys (and their continuations) extend a section: a junk line after the
+        # last key is the user's, and stays when mfa-tui rewrites the section.
+        current.end = index + 1
         option = match.group("option").rstrip().lower()
         current.key_lines[option] = lineno
         current.key_spans[option] = (index, index + 1)

@@ -42,6 +42,7 @@ from mfa_tui.aws.files import (
     config_section_for,
     format_expiration,
     load_profiles,
+    mfa_serial_of,
     parse_expiration,
     user_of,
 )
@@ -324,17 +325,9 @@ class SessionService:
         """The user's device: on the user, else on a role of the chain, else on any role
         of the same user, else what IAM lists for the user (when `discover`)."""
         user = self.user_for(profile)
-        if user.mfa_serial:
-            return user.mfa_serial
-        for name in profile.chain:
-            hop = self.profile_set.get(name)
-            if hop is not None and hop.mfa_serial:
-                return hop.mfa_serial
-        # Common configs name the device only on the roles (botocore asks for the code
-        # when assuming them); any role of this user that names one tells us.
-        for other in self.profile_set.profiles.values():
-            if other.kind is Kind.ROLE and other.mfa_serial and other.chain[-1:] == [user.name]:
-                return other.mfa_serial
+        known = mfa_serial_of(self.profile_set, profile)
+        if known is not None:
+            return known
         cached = _discovered.get(self._discovery_key(user))
         if cached is not None:
             return cached

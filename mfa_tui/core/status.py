@@ -16,6 +16,7 @@ from mfa_tui.aws.files import (
     ProfileSet,
     State,
     format_expiration,
+    mfa_serial_of,
     session_values_of,
     state_of,
 )
@@ -84,7 +85,7 @@ def status_of(
     return ProfileStatus(
         name=profile.name,
         kind=profile.kind,
-        mfa_serial=profile.mfa_serial,
+        mfa_serial=(mfa_serial_of(profile_set, profile) if profile.managed else profile.mfa_serial),
         source_profile=profile.source_profile or profile.session_of,
         role_arn=profile.role_arn,
         session_profile=session_profile,
