@@ -588,12 +588,9 @@ class MfaTuiApp(App[None]):
             self.log_event(EventKind.OK, text)
             self.notify(text, title="Switched", markup=False, timeout=4)
         elif result.refreshed:
-            how = "in the background" if message.background else ""
+            how = " in the background" if message.background else ""
             self.log_event(
-                EventKind.OK,
-                f"Refreshed {name} {how}: {result.session_profile} until {until}".replace(
-                    "  ", " "
-                ),
+                EventKind.OK, f"Refreshed {name}{how}: {result.session_profile} until {until}"
             )
         else:
             left = format_left(result.expiration, self.clock.now())
