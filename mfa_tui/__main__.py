@@ -6,6 +6,17 @@ import sys
 
 
 def main() -> None:
+    args = sys.argv[1:]
+    if len(args) == 2 and args[0] == "credential-process" and not args[1].startswith("-"):
+        # Runs before every AWS call of the profiles that use it: answer from the stored
+        # session before importing the CLI at all (see mfa_tui/fastpath.py).
+        from mfa_tui.fastpath import cached_answer
+
+        answer = cached_answer(args[1])
+        if answer is not None:
+            sys.stdout.write(answer)
+            sys.stdout.flush()
+            return
     from mfa_tui.cli import main as cli_main
 
     sys.exit(cli_main())

@@ -1,0 +1,143 @@
+"""The cached `credential-process` answer, with nothing but the standard library's core.
+
+botocore runs `mfa-tui credential-process NAME` before the first AWS call of every
+process that uses the profile; most of the time the stored session is good, and the
+answer is four keys copied from the credentials file. This module gives that answer
+without argparse, dataclasses, the INI document model or platformdirs, which together
+cost several times Python's own start-up.
+
+It is deliberately narrow: it serves only a plain, well-formed, mfa-tui-owned section
+with more than the serving margin left, written the way mfa-tui writes it. Anything
+else — a settings file it cannot read simply, a duplicated section, odd bytes, an
+expiring session, another platform's config location — returns None, and the full
+command (same rules, refresh, agent, messages) takes over. `MFA_TUI_NO_FASTPATH=1`
+turns it off.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+# Kept equal to mfa_tui.commands.credential_process.MIN_SERVE_SECONDS (a test checks).
+MIN_SERVE_SECONDS = 15 * 60 + 60
+_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "expiration")
+_SAFE = frozenset(map(chr, range(0x20, 0x7F))) - {'"', "\\"}
+
+
+def _epoch(stamp: str) -> int | None:
+    """'YYYY-MM-DDTHH:MM:SSZ' (how mfa-tui writes it) to Unix time, else None."""
+    if len(stamp) != 20 or stamp[4] != "-" or stamp[7] != "-" or stamp[10] != "T":
+        return None
+    if stamp[13] != ":" or stamp[16] != ":" or stamp[19] != "Z":
+        return None
+    parts = (stamp[0:4], stamp[5:7], stamp[8:10], stamp[11:13], stamp[14:16], stamp[17:19])
+    if not all(p.isdigit() and p.isascii() for p in parts):
+        return None
+    year, month, day, hour, minute, second = map(int, parts)
+    if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 60):
+        return None
+    # Days from the civil date (Howard Hinnant's algorithm), so no datetime import.
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    days = era * 146097 + doe - 719468
+    return days * 86400 + hour * 3600 + minute * 60 + second
+
+
+def _settings(name: str) -> tuple[str, str] | None:
+    """(session profile of `name`, active profile name) from defaults, or None if the
+    settings file exists (the full path reads and validates it)."""
+    override = os.environ.get("MFA_TUI_CONFIG")
+    if override:
+        path = os.path.expanduser(override)
+    elif sys.platform.startswith("linux"):
+        base = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+        path = os.path.join(base, "mfa-tui", "config.toml")
+    else:
+        return None
+    if os.path.exists(path):
+        return None
+    return f"{name}-mfa", "mfa-tui"
+
+
+def _sections(text: str, wanted: set[str]) -> dict[str, dict[str, str]] | None:
+    """Keys of the wanted sections, or None when anything about them is unusual."""
+    found: dict[str, dict[str, str]] = {}
+    current: dict[str, str] | None = None
+    for line in text.split("\n"):
+        line = line.removesuffix("\r")
+        if line.startswith("["):
+            header = line.rstrip()
+            if not header.endswith("]") or "]" in header[1:-1]:
+                current = None
+                if any(w in header for w in wanted):
+                    return None
+                continue
+            name = header[1:-1]
+            if name in wanted:
+                if name in found:
+                    return None  # duplicated: the full parser's rules decide
+                current = found[name] = {}
+            else:
+                current = None
+            continue
+        if current is None:
+            continue
+        stripped = line.strip()
+        if not stripped or stripped[0] in "#;":
+            continue
+        if line[0] in " \t":
+            return None  # a continuation line: not how mfa-tui writes
+        key, sep, value = stripped.partition("=")
+        if not sep or ":" in key:
+            return None
+        current[key.strip().lower()] = value.strip()
+    return found
+
+
+def cached_answer(name: str, now: float | None = None) -> str | None:
+    """The credential_process JSON for `name` from the stored session, or None."""
+    if os.environ.get("MFA_TUI_NO_FASTPATH"):
+        return None
+    names = _settings(name)
+    if names is None:
+        return None
+    session_name, active = names
+    path = os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"
+    path = os.path.expanduser(os.path.expandvars(path))
+    try:
+        with open(path, "rb") as fh:
+            text = fh.read().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if text.startswith("\ufeff"):
+        return None
+    sections = _sections(text, {name, session_name})
+    if sections is None:
+        return None
+    own = sections.get(name)
+    if own is not None and "mfa_tui_source" in own:
+        values = own  # `name` is a session profile itself (e.g. the active one)
+    elif name == active:
+        return None
+    else:
+        values = sections.get(session_name, {})
+    if "mfa_tui_source" not in values or not all(values.get(k) for k in _KEYS):
+        return None
+    expires = _epoch(values["expiration"])
+    if expires is None or expires - (now if now is not None else time.time()) <= MIN_SERVE_SECONDS:
+        return None
+    fields = (
+        ("AccessKeyId", values["aws_access_key_id"]),
+        ("SecretAccessKey", values["aws_secret_access_key"]),
+        ("SessionToken", values["aws_session_token"]),
+        ("Expiration", values["expiration"]),
+    )
+    if not all(set(value) <= _SAFE for _, value in fields):
+        return None  # anything needing JSON escapes goes the long way
+    body = ", ".join(f'"{key}": "{value}"' for key, value in fields)
+    return '{"Version": 1, ' + body + "}\n"
