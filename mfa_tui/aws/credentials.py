@@ -132,27 +132,60 @@ def write_sections(
                 f"internal: section [{header}] written without its {owner_key} mark"
             )
     with locked(path) as target:
-        doc = _read_for_write(target)
-        for header in sections:
-            broken = _broken_header_for(doc, header)
-            if broken is not None:
-                raise FileWriteError(
-                    f"{target}:{broken.start + 1}: a malformed header mentions [{header}]; "
-                    "fix that line first so mfa-tui does not write a second copy"
-                )
-            if doc.find(header) and not force and not _is_owned(doc, header, owner_key):
-                raise FileWriteError(
-                    f"[{header}] in {target} was not written by mfa-tui (it has no "
-                    f"'{owner_key}' line), so it may hold your own keys; mfa-tui will not "
-                    "overwrite it. Choose another session profile name in the settings, "
-                    "or pass --force to replace it",
-                    title="Not mfa-tui's section",
-                )
-        new_lines = _apply_sections(doc, sections)
-        if new_lines == doc.lines and (doc.exists or all(v is None for v in sections.values())):
-            return  # nothing to change; removing from a missing file creates nothing
-        doc.lines = new_lines
-        replace_locked(target, doc.to_bytes())
+        # Programs that do not take our lock (an editor, `aws configure set`) may write
+        # while we work: if the file changed between our read and our replace, start
+        # again from what it holds now rather than put back a stale copy.
+        for _attempt in range(5):
+            seen = _signature(target)
+            doc = _read_for_write(target)
+            data = _sections_written(doc, target, sections, owner_key, force)
+            if data is None:
+                return
+            if _signature(target) == seen:
+                replace_locked(target, data)
+                return
+        raise FileWriteError(
+            f"{target} kept changing while mfa-tui tried to write it; nothing was written, "
+            "try again"
+        )
+
+
+def _signature(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _sections_written(
+    doc: ini.IniDocument,
+    target: Path,
+    sections: Mapping[str, Mapping[str, str] | None],
+    owner_key: str,
+    force: bool,
+) -> bytes | None:
+    """The new file contents, or None when nothing changes; refusals raise."""
+    for header in sections:
+        broken = _broken_header_for(doc, header)
+        if broken is not None:
+            raise FileWriteError(
+                f"{target}:{broken.start + 1}: a malformed header mentions [{header}]; "
+                "fix that line first so mfa-tui does not write a second copy"
+            )
+        if doc.find(header) and not force and not _is_owned(doc, header, owner_key):
+            raise FileWriteError(
+                f"[{header}] in {target} was not written by mfa-tui (it has no "
+                f"'{owner_key}' line), so it may hold your own keys; mfa-tui will not "
+                "overwrite it. Choose another session profile name in the settings, "
+                "or pass --force to replace it",
+                title="Not mfa-tui's section",
+            )
+    new_lines = _apply_sections(doc, sections)
+    if new_lines == doc.lines and (doc.exists or all(v is None for v in sections.values())):
+        return None  # nothing to change; removing from a missing file creates nothing
+    doc.lines = new_lines
+    return doc.to_bytes()
 
 
 def set_key(path: Path, header: str, key: str, value: str) -> None:
