@@ -36,7 +36,8 @@ from mfa_tui.errors import KeyringError, MfaTuiError, NeedsCodeError, UsageError
 
 KEYRING_SERVICE = "mfa-tui"
 TOTP_STEP = 30
-MIN_SEED_CHARS = 16  # 80 bits: AWS virtual devices use more, nothing sane uses less
+# 115 bits: pyotp refuses seeds under 112 bits; AWS virtual devices use 320.
+MIN_SEED_CHARS = 23
 USED_CODE_MEMORY = 120  # seconds a spent code is remembered (AWS's window is about 90 s)
 STATE_FILE = "codes.json"
 _CODE_IN_OUTPUT = re.compile(r"(?<!\d)(\d{6})(?!\d)")
@@ -79,7 +80,7 @@ def normalize_seed(seed: str) -> str:
     if len(cleaned) < MIN_SEED_CHARS:
         raise UsageError(
             f"that seed is too short ({len(cleaned)} characters): an AWS virtual MFA seed "
-            f"is a base32 'secret key' of at least {MIN_SEED_CHARS} characters (80 bits)"
+            f"is a base32 'secret key' of at least {MIN_SEED_CHARS} characters (112 bits)"
         )
     try:
         base64.b32decode(cleaned + "=" * (-len(cleaned) % 8))
