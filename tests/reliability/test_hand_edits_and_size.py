@@ -98,3 +98,24 @@ def test_fifty_thousand_profiles_and_ten_megabytes(aws_dir: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert len(json.loads(done.stdout)) == len(result.profiles)
+
+
+def test_planted_symlinks_cannot_redirect_a_write(aws_dir: Path, tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    path = aws_dir / "credentials"
+    path.write_text("[dev]\nx = 1\n")
+    lock = aws_dir / "credentials.lock"
+    lock.symlink_to(victim)
+    with pytest.raises(credentials.FileWriteError, match="cannot lock"):
+        write_section(path, "dev-mfa", VALUES)
+    assert victim.read_text() == "precious\n"
+    assert path.read_text() == "[dev]\nx = 1\n"
+    lock.unlink()
+    # A symlink planted where a temp file would go is removed, never written through.
+    planted = aws_dir / ".mfa-tui-credentials.planted.tmp"
+    planted.symlink_to(victim)
+    write_section(path, "dev-mfa", VALUES)
+    assert victim.read_text() == "precious\n"
+    assert not planted.is_symlink()
+    assert ini.read(path).section_values()["dev-mfa"] == VALUES
