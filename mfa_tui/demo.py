@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -122,6 +123,27 @@ def point_env_at(folder: Path, environ: dict[str, str] | None = None) -> None:
     (folder / "xdg" / "run").mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
+def _exit_on_hangup() -> dict[int, Any]:
+    """A closed terminal (SIGHUP) or a kill (SIGTERM) still removes the sandbox.
+
+    By default either ends Python without running `finally`, which would leave the
+    throw-away files behind; raising SystemExit in the main thread unwinds through the
+    app and the clean-up below instead.
+    """
+    import threading
+
+    saved: dict[int, Any] = {}
+    if threading.current_thread() is not threading.main_thread():
+        return saved
+
+    def leave(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    for signum in (signal.SIGHUP, signal.SIGTERM):
+        saved[signum] = signal.signal(signum, leave)
+    return saved
+
+
 @contextlib.contextmanager
 def demo_sandbox(keep: bool = False) -> Iterator[DemoSandbox]:
     """Start moto, seed the account, write the files, store one seed; clean up after."""
@@ -133,6 +155,7 @@ def demo_sandbox(keep: bool = False) -> Iterator[DemoSandbox]:
     folder = Path(tempfile.mkdtemp(prefix="mfa-tui-demo-"))
     saved_env = dict(os.environ)
     saved_ring = keyring.get_keyring()
+    saved_signals = _exit_on_hangup()
     try:
         point_env_at(folder)
         with MotoServer() as server:
@@ -148,6 +171,8 @@ def demo_sandbox(keep: bool = False) -> Iterator[DemoSandbox]:
             hints = {u.mfa_serial: u.seed for n, u in account.users.items() if n != "test-user"}
             yield DemoSandbox(folder, server.endpoint_url, hints)
     finally:
+        for signum, handler in saved_signals.items():
+            signal.signal(signum, handler)
         keyring.set_keyring(saved_ring)
         os.environ.clear()
         os.environ.update(saved_env)

@@ -128,3 +128,57 @@ def test_demo_in_a_terminal_leaves_an_empty_home_empty(tmp_path: Path) -> None:
         subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True, check=False)
     assert list(home.iterdir()) == [], "the demo wrote into HOME"
     assert list((tmp_path / "tmp").iterdir()) == [], "the sandbox folder was not removed"
+
+
+@pytest.mark.e2e
+def test_closing_the_terminal_still_removes_the_sandbox(tmp_path: Path) -> None:
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    sock = f"mfa-demo-hup-{os.getpid()}"
+    env_args = [
+        f"HOME={tmp_path}",
+        f"PATH={os.environ['PATH']}",
+        "TERM=xterm-256color",
+        f"TMPDIR={tmpdir}",
+    ]
+    subprocess.run(
+        [
+            "tmux",
+            "-L",
+            sock,
+            "new-session",
+            "-d",
+            "-x",
+            "100",
+            "-y",
+            "30",
+            "env",
+            "-i",
+            *env_args,
+            sys.executable,
+            "-m",
+            "mfa_tui",
+            "demo",
+        ],
+        check=True,
+    )
+    try:
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            screen = subprocess.run(
+                ["tmux", "-L", sock, "capture-pane", "-p"],
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout
+            if "demo sandbox" in screen:
+                break
+            time.sleep(0.3)
+        assert list(tmpdir.iterdir()), "the sandbox folder exists while the demo runs"
+    finally:
+        # Closing the terminal sends SIGHUP to the demo.
+        subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True, check=False)
+    deadline = time.monotonic() + 15
+    while list(tmpdir.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert list(tmpdir.iterdir()) == [], "a hung-up demo left its sandbox behind"
