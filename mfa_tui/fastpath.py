@@ -20,7 +20,9 @@ import os
 import sys
 import time
 
-# Kept equal to mfa_tui.commands.credential_process.MIN_SERVE_SECONDS (a test checks).
+# botocore refreshes credentials with less than 15 minutes left: serve more than that,
+# with a minute's slack for the time between this answer and the caller's first call.
+# The full `credential-process` command uses this same value.
 MIN_SERVE_SECONDS = 15 * 60 + 60
 _KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "expiration")
 _SAFE = frozenset(map(chr, range(0x20, 0x7F))) - {'"', "\\"}

@@ -21,11 +21,11 @@ from typing import Any
 from mfa_tui.commands.common import load_world, require_profile
 from mfa_tui.core.session_store import stored_session
 from mfa_tui.errors import ExitCode, MfaTuiError, NeedsCodeError
+
+# Served only with more than this left; one definition shared with the cached fast path.
+from mfa_tui.fastpath import MIN_SERVE_SECONDS
 from mfa_tui.settings import Settings
 
-# botocore refreshes credentials with less than 15 minutes left; serve more than that,
-# with a minute's slack for the time between this answer and the caller's first call.
-MIN_SERVE_SECONDS = 15 * 60 + 60
 # Below 10 minutes botocore refuses to go on without a refresh; above it, a stored
 # session is still worth serving when no fresh one can be had.
 MIN_USABLE_SECONDS = 10 * 60 + 60

@@ -8,7 +8,7 @@ import sys
 
 from mfa_tui.clock import SYSTEM_CLOCK
 from mfa_tui.commands.common import load_world
-from mfa_tui.core.status import ProfileStatus, all_statuses
+from mfa_tui.core.status import ProfileStatus, all_statuses, human_left
 from mfa_tui.errors import ExitCode
 
 
@@ -16,10 +16,7 @@ def _left(status: ProfileStatus, now_ts: float) -> str:
     if status.expires_at is None:
         return "-"
     seconds = int(status.expires_at.timestamp() - now_ts)
-    if seconds <= 0:
-        return "expired"
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+    return "expired" if seconds <= 0 else human_left(seconds)
 
 
 def run(args: argparse.Namespace) -> int:

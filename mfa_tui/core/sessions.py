@@ -60,7 +60,7 @@ from mfa_tui.core.codes import (
     totp_at,
 )
 from mfa_tui.core.session_store import StoredSession, stored_session
-from mfa_tui.core.status import ProfileStatus, all_statuses
+from mfa_tui.core.status import ProfileStatus, all_statuses, human_left
 from mfa_tui.errors import (
     AwsRefusedError,
     InvalidMfaCodeError,
@@ -172,13 +172,6 @@ def _files_signature(paths: AwsPaths) -> tuple[object, ...]:
             continue
         stamp.append((st.st_ino, st.st_size, st.st_mtime_ns))
     return tuple(stamp)
-
-
-def human_left(seconds: float) -> str:
-    """`h:mm:ss`, the countdown format every face uses."""
-    seconds = max(0, int(seconds))
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
 
 
 def human_time(when: datetime) -> str:
