@@ -64,20 +64,8 @@ async def test_demo_flow_refresh_with_the_shown_code_then_switch_to_the_role(
     assert os.environ["HOME"] == real_home, "the environment is restored"
 
 
-@pytest.mark.e2e
-def test_demo_in_a_terminal_leaves_an_empty_home_empty(tmp_path: Path) -> None:
-    home = tmp_path / "empty-home"
-    home.mkdir()
-    env = {
-        "HOME": str(home),
-        "PATH": os.environ["PATH"],
-        "TERM": "xterm-256color",
-        "LANG": "C.UTF-8",
-        "TMPDIR": str(tmp_path / "tmp"),
-    }
-    (tmp_path / "tmp").mkdir()
-    sock = f"mfa-demo-{os.getpid()}"
-    cmd = " ".join([sys.executable, "-m", "mfa_tui", "demo"])
+def _start_demo_in_tmux(sock: str, env: dict[str, str]) -> str:
+    """`mfa-tui demo` in a detached tmux session with only `env`; its first screen."""
     env_args = [f"{k}={v}" for k, v in env.items()]
     subprocess.run(
         [
@@ -93,23 +81,46 @@ def test_demo_in_a_terminal_leaves_an_empty_home_empty(tmp_path: Path) -> None:
             "env",
             "-i",
             *env_args,
-            *cmd.split(),
+            sys.executable,
+            "-m",
+            "mfa_tui",
+            "demo",
         ],
         check=True,
     )
+    screen = ""
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:
+        screen = subprocess.run(
+            ["tmux", "-L", sock, "capture-pane", "-p"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        if "test-user" in screen and "demo sandbox" in screen:
+            break
+        time.sleep(0.3)
+    return screen
+
+
+def _clean_env(home: Path, tmpdir: Path) -> dict[str, str]:
+    return {
+        "HOME": str(home),
+        "PATH": os.environ["PATH"],
+        "TERM": "xterm-256color",
+        "LANG": "C.UTF-8",
+        "TMPDIR": str(tmpdir),
+    }
+
+
+@pytest.mark.e2e
+def test_demo_in_a_terminal_leaves_an_empty_home_empty(tmp_path: Path) -> None:
+    home = tmp_path / "empty-home"
+    home.mkdir()
+    (tmp_path / "tmp").mkdir()
+    sock = f"mfa-demo-{os.getpid()}"
     try:
-        screen = ""
-        deadline = time.monotonic() + 40
-        while time.monotonic() < deadline:
-            screen = subprocess.run(
-                ["tmux", "-L", sock, "capture-pane", "-p"],
-                capture_output=True,
-                text=True,
-                check=False,
-            ).stdout
-            if "test-user" in screen and "demo sandbox" in screen:
-                break
-            time.sleep(0.3)
+        screen = _start_demo_in_tmux(sock, _clean_env(home, tmp_path / "tmp"))
         assert "demo sandbox" in screen and "my-test-role" in screen, screen
         subprocess.run(["tmux", "-L", sock, "send-keys", "q"], check=True)
         deadline = time.monotonic() + 20
@@ -135,45 +146,9 @@ def test_closing_the_terminal_still_removes_the_sandbox(tmp_path: Path) -> None:
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     sock = f"mfa-demo-hup-{os.getpid()}"
-    env_args = [
-        f"HOME={tmp_path}",
-        f"PATH={os.environ['PATH']}",
-        "TERM=xterm-256color",
-        f"TMPDIR={tmpdir}",
-    ]
-    subprocess.run(
-        [
-            "tmux",
-            "-L",
-            sock,
-            "new-session",
-            "-d",
-            "-x",
-            "100",
-            "-y",
-            "30",
-            "env",
-            "-i",
-            *env_args,
-            sys.executable,
-            "-m",
-            "mfa_tui",
-            "demo",
-        ],
-        check=True,
-    )
     try:
-        deadline = time.monotonic() + 40
-        while time.monotonic() < deadline:
-            screen = subprocess.run(
-                ["tmux", "-L", sock, "capture-pane", "-p"],
-                capture_output=True,
-                text=True,
-                check=False,
-            ).stdout
-            if "demo sandbox" in screen:
-                break
-            time.sleep(0.3)
+        screen = _start_demo_in_tmux(sock, _clean_env(tmp_path, tmpdir))
+        assert "demo sandbox" in screen, screen
         assert list(tmpdir.iterdir()), "the sandbox folder exists while the demo runs"
     finally:
         # Closing the terminal sends SIGHUP to the demo.
