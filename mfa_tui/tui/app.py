@@ -426,6 +426,12 @@ class MfaTuiApp(App[None]):
         """Rebuild the row states from what is known and hand them to the table."""
         if self.snapshot is None:
             return
+        try:
+            table = self.table
+        except NoMatches:
+            # A worker's message can land while the app is closing and its widgets are
+            # gone; there is nothing left to repaint.
+            return
         statuses = [s for s in self.statuses.values() if shown_in_table(s)]
         needle = self.filter_text.casefold()
         if needle:
@@ -433,7 +439,7 @@ class MfaTuiApp(App[None]):
         statuses.sort(key=sort_key)
         now = self.clock.now()
         rows = [self.row_for(s, self._active_source) for s in statuses]
-        self.table.set_rows(rows, now)
+        table.set_rows(rows, now)
         empty = self.query_one("#empty", Static)
         empty.display = not statuses
         if not statuses:
