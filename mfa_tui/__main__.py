@@ -17,6 +17,19 @@ def main() -> None:
             sys.stdout.write(answer)
             sys.stdout.flush()
             return
+    if args in (["list"], ["list", "--json"]):
+        # Scripts and people run `list` far more often than they edit their files:
+        # render from the listing cached at the last parse (see mfa_tui/listing.py).
+        from mfa_tui.listing import WARNING, cached_listing
+
+        cached = cached_listing(as_json=len(args) == 2)
+        if cached is not None:
+            text, problems = cached
+            for problem in problems:
+                print(WARNING.format(problem), file=sys.stderr)
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            return
     from mfa_tui.cli import main as cli_main
 
     sys.exit(cli_main())

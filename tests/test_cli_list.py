@@ -7,14 +7,17 @@ import json
 import os
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from mfa_tui import __version__
+from mfa_tui import __version__, listing
 from mfa_tui.cli import build_parser, main
+from mfa_tui.clock import FrozenClock
+from mfa_tui.commands import list_cmd
 
 SECRETS = (
     "SECRET-BASE",
@@ -329,9 +332,15 @@ def test_no_files_at_all(isolated_env: Path, capsys: pytest.CaptureFixture[str])
 # Usage: --version, --help, and bad arguments as one line and exit 2.
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, python_flags: bool = False) -> subprocess.CompletedProcess[str]:
+    """`python -m mfa_tui ARGS`; with `python_flags`, ARGS up to the first that is not a
+    flag go to Python itself."""
+    flags: list[str] = []
+    if python_flags:
+        while args and args[0].startswith("-"):
+            flags, args = [*flags, *args[:2]], args[2:]
     return subprocess.run(
-        [sys.executable, "-m", "mfa_tui", *args],
+        [sys.executable, *flags, "-m", "mfa_tui", *args],
         capture_output=True,
         text=True,
         check=False,
@@ -396,3 +405,175 @@ def test_export_of_an_unknown_profile_exits_2() -> None:
     assert done.stdout == ""
     assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr
     assert "'nosuchprofile'" in done.stderr
+
+
+# ---------------------------------------------------------------------------
+# The listing cache: a repeated `list` renders from what the last parse kept.
+
+
+def _cache_file(isolated_env: Path) -> Path:
+    return isolated_env / ".cache" / "mfa-tui" / listing.CACHE_NAME
+
+
+@pytest.fixture
+def still(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files written by the test count as settled at once (the real rule waits 2 s)."""
+    monkeypatch.setattr(listing, "STILL_SECONDS", 0.0)
+
+
+@pytest.fixture
+def frozen(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
+    clock = FrozenClock(datetime.now(UTC).replace(microsecond=0))
+    monkeypatch.setattr(list_cmd, "SYSTEM_CLOCK", clock)
+    return clock
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+def test_cached_listing_is_the_same_bytes_as_the_full_one(
+    world: dict[str, str],
+    still: None,
+    frozen: FrozenClock,
+    as_json: bool,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["list", "--json"] if as_json else ["list"]) == 0
+    full = capsys.readouterr().out
+    cached = listing.cached_listing(as_json, now=frozen.now().timestamp())
+    assert cached == (full, [])
+    # The clock-dependent parts are computed at print time, not frozen in the cache.
+    later = listing.cached_listing(as_json, now=frozen.now().timestamp() + 3 * 3600)
+    assert later is not None and later[0] != full
+    if as_json:
+        states = {r["name"]: r["state"] for r in json.loads(later[0])}
+        assert states["base"] == "valid" and states["admin"] == "expired"
+    else:
+        assert "3:00:00" not in full and "2:59:" not in full
+        base = next(line for line in later[0].splitlines() if line.startswith("base "))
+        assert base.split()[4] == "valid" and base.split()[5] in ("2:59:59", "3:00:00")
+
+
+def _edit_in_place(path: Path, old: str, new: str) -> None:
+    """Same size, same inode, and the old mtime put back: only ctime tells."""
+    assert len(old) == len(new)
+    before = path.stat()
+    with path.open("r+") as fh:
+        text = fh.read()
+        fh.seek(0)
+        fh.write(text.replace(old, new, 1))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_ino, after.st_mtime_ns) == (
+        before.st_size,
+        before.st_ino,
+        before.st_mtime_ns,
+    )
+
+
+@pytest.mark.parametrize("change", ["config", "credentials", "settings", "no settings", "env"])
+def test_any_change_to_what_a_listing_is_built_from_skips_the_cache(
+    world: dict[str, str],
+    isolated_env: Path,
+    still: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    change: str,
+) -> None:
+    assert main(["list", "--json"]) == 0
+    first = capsys.readouterr().out
+    assert listing.cached_listing(True) is not None
+    team = isolated_env / "team files"
+    settings = isolated_env / "mfa-tui.toml"
+    time.sleep(0.01)  # ctime must move on even on coarse-timestamp file systems
+    if change == "config":
+        _edit_in_place(team / "config", "region = us-east-1", "region = us-east-2")
+    elif change == "credentials":
+        _edit_in_place(team / "creds", "[temp]", "[tamp]")
+    elif change == "settings":
+        _edit_in_place(settings, "deep-session", "deep-sessiom")
+    elif change == "no settings":
+        settings.unlink()
+    else:
+        other = isolated_env / "other-config"
+        other.write_text("[profile solo]\nregion = eu-north-1\n")
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(other))
+    assert listing.cached_listing(True) is None
+    assert main(["list", "--json"]) == 0
+    second = capsys.readouterr().out
+    assert second != first  # the change shows at once
+    assert listing.cached_listing(True) == (second, [])
+
+
+def test_files_that_just_changed_are_not_cached(
+    world: dict[str, str], isolated_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A file rewritten twice within one timestamp tick, at the same size, would look
+    # unchanged: nothing is cached until every input has been still for a while.
+    assert main(["list", "--json"]) == 0
+    capsys.readouterr()
+    assert not _cache_file(isolated_env).exists()
+    assert listing.cached_listing(True) is None
+
+
+def test_the_cache_holds_no_secret_and_only_its_owner_may_read_it(
+    world: dict[str, str], isolated_env: Path, still: None
+) -> None:
+    assert main(["list"]) == 0
+    cache = _cache_file(isolated_env)
+    data = cache.read_bytes()
+    assert b"arn:aws:iam::111122223333:role/admin" in data  # it is the listing...
+    for secret in SECRETS:
+        assert secret.encode() not in data  # ...and nothing more
+    assert cache.stat().st_mode & 0o777 == 0o600
+    assert cache.parent.stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "writable by others"])
+def test_a_damaged_or_foreign_cache_is_ignored(
+    world: dict[str, str],
+    isolated_env: Path,
+    still: None,
+    capsys: pytest.CaptureFixture[str],
+    damage: str,
+) -> None:
+    assert main(["list", "--json"]) == 0
+    full = capsys.readouterr().out
+    cache = _cache_file(isolated_env)
+    if damage == "garbage":
+        cache.write_bytes(b"\x00not a listing")
+    elif damage == "truncated":
+        cache.write_bytes(cache.read_bytes()[:1000])
+    else:
+        cache.chmod(0o622)
+    assert listing.cached_listing(True) is None
+    done = run_cli("list", "--json")
+    assert (done.returncode, done.stdout, done.stderr) == (0, full, "")
+
+
+def test_an_unwritable_cache_folder_costs_only_speed(
+    world: dict[str, str],
+    isolated_env: Path,
+    still: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (isolated_env / ".cache").write_text("a file where the cache folder would go")
+    assert main(["list", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert (err, len(json.loads(out))) == ("", len(expected_rows(world)))
+
+
+def test_a_repeated_list_skips_the_parse_and_repeats_the_warnings(
+    world: dict[str, str], isolated_env: Path
+) -> None:
+    creds = isolated_env / "team files" / "creds"
+    creds.write_bytes(creds.read_bytes() + b"[broken\naws_secret_access_key = SECRET-BROKEN\n")
+    time.sleep(listing.STILL_SECONDS + 0.1)  # the real rule, in a real process
+    first = run_cli("list", "--json")
+    second = run_cli("-X", "importtime", "list", "--json", python_flags=True)
+    assert first.returncode == second.returncode == 0
+    assert second.stdout == first.stdout
+    warning = [line for line in second.stderr.splitlines() if not line.startswith("import ")]
+    assert warning == first.stderr.splitlines() and "bad section header" in first.stderr
+    imported = {line.split("|")[-1].strip() for line in second.stderr.splitlines()}
+    assert "mfa_tui.listing" in imported
+    for heavy in ("mfa_tui.cli", "argparse", "mfa_tui.aws.ini", "dataclasses", "json"):
+        assert heavy not in imported, heavy

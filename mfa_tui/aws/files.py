@@ -20,6 +20,7 @@ from pathlib import Path
 
 from mfa_tui.aws import ini
 from mfa_tui.aws.credentials import OWNER_KEY
+from mfa_tui.listing import state_at
 from mfa_tui.settings import Settings
 
 SECRET_KEYS = frozenset({"aws_secret_access_key", "aws_session_token", "aws_security_token"})
@@ -357,14 +358,8 @@ def mfa_serial_of(profile_set: ProfileSet, profile: Profile) -> str | None:
 
 
 def state_of(expiration: datetime | None, now: datetime, margin: float) -> State:
-    if expiration is None:
-        return State.NONE
-    left = (expiration - now).total_seconds()
-    if left <= 0:
-        return State.EXPIRED
-    if left <= margin:
-        return State.EXPIRING
-    return State.VALID
+    expires = expiration.timestamp() if expiration is not None else None
+    return State(state_at(expires, now.timestamp(), margin))
 
 
 def session_values_of(

@@ -6,6 +6,7 @@ import sys
 
 from mfa_tui.aws.files import Profile, ProfileSet, load_profiles
 from mfa_tui.errors import UsageError
+from mfa_tui.listing import WARNING
 from mfa_tui.settings import Settings, load_settings
 
 
@@ -14,7 +15,7 @@ def load_world() -> tuple[ProfileSet, Settings]:
     settings = load_settings()
     profile_set = load_profiles()
     for problem in profile_set.problems:
-        print(f"mfa-tui: warning: {problem}", file=sys.stderr)
+        print(WARNING.format(problem), file=sys.stderr)
     return profile_set, settings
 
 

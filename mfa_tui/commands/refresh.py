@@ -88,7 +88,7 @@ def _ask_agent(service: object, name: str, needed: NeedsCodeError) -> int:
     """No person here: a running dashboard can ask one. Without it, fail at once."""
     from mfa_tui.core import agent
     from mfa_tui.core.sessions import SessionService
-    from mfa_tui.core.status import human_left
+    from mfa_tui.listing import human_left
 
     assert isinstance(service, SessionService)
     if agent.ping() is None:

@@ -60,7 +60,7 @@ from mfa_tui.core.codes import (
     totp_at,
 )
 from mfa_tui.core.session_store import StoredSession, stored_session
-from mfa_tui.core.status import ProfileStatus, all_statuses, human_left
+from mfa_tui.core.status import ProfileStatus, all_statuses
 from mfa_tui.errors import (
     AwsRefusedError,
     InvalidMfaCodeError,
@@ -68,6 +68,7 @@ from mfa_tui.errors import (
     NeedsCodeError,
     UsageError,
 )
+from mfa_tui.listing import human_left
 from mfa_tui.settings import (
     ASSUME_ROLE_MAX,
     ASSUME_ROLE_MIN,

@@ -23,13 +23,6 @@ from mfa_tui.aws.files import (
 from mfa_tui.settings import Settings
 
 
-def human_left(seconds: float) -> str:
-    """`h:mm:ss` of time left, the countdown format of the CLI (never negative)."""
-    seconds = max(0, int(seconds))
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
-
-
 @dataclass(frozen=True)
 class ProfileStatus:
     name: str

@@ -1,0 +1,218 @@
+"""`mfa-tui list`'s output, and the cache that lets a repeated `list` skip the parse.
+
+People and scripts run `list` far more often than they edit their AWS files, and on a
+5,000-profile setup parsing the two files is most of its time. So the full command
+renders every profile into an `Entry` — everything but the state and the time left,
+which depend on the clock — and keeps the entries in a small cache keyed by what they
+were built from: both AWS files and the settings file (path, device, inode, size,
+mtime, ctime), the mfa-tui version and the Python version. The next `list` with the
+same key renders from the cache with nothing but the standard library's core: no
+argparse, no dataclasses, no INI model (see `cached_listing`, called by `__main__`).
+
+One renderer serves both paths, so their output is the same bytes. The cache holds
+what `list` prints and nothing more: no secret is ever in it. It is written only when
+every input has been still for `STILL_SECONDS`: a file rewritten twice within one
+timestamp tick at the same size would otherwise look unchanged (git's "racy" files).
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import sys
+import time
+
+# Not `typing.TYPE_CHECKING`: importing typing would cost this path half its time.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    # One profile's line of `list`, minus what depends on the clock: (Unix time its
+    # session ends or None, seconds before that at which it counts as expiring, its
+    # JSON object up to the state's value, the rest of it after the state, and the
+    # table's cells: name, kind, MFA device, session profile, note).
+    Entry = tuple[float | None, float, str, str, tuple[str, str, str, str, str]]
+
+# Bumped whenever Entry or the rendering changes, so an old cache is never read.
+FORMAT = 1
+STILL_SECONDS = 2.0
+CACHE_NAME = "list.cache"
+WARNING = "mfa-tui: warning: {}"
+TABLE_HEADER = ("PROFILE", "KIND", "MFA", "SESSION PROFILE", "STATE", "LEFT")
+
+
+def state_at(expires: float | None, now: float, margin: float) -> str:
+    """'valid', 'expiring', 'expired' or 'none': the one rule every face uses."""
+    if expires is None:
+        return "none"
+    left = expires - now
+    if left <= 0:
+        return "expired"
+    if left <= margin:
+        return "expiring"
+    return "valid"
+
+
+def human_left(seconds: float) -> str:
+    """`h:mm:ss` of time left, the countdown format of the CLI (never negative)."""
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def render(entries: list[Entry], now: float, as_json: bool, empty: str) -> str:
+    """What `list` (or `list --json`) prints for these entries at time `now`."""
+    if as_json:
+        if not entries:
+            return "[]\n"
+        # One object a line: readable, and no pretty-printer in the way of speed.
+        objects = ",\n  ".join(
+            f"{head}{state_at(expires, now, margin)}{tail}"
+            for expires, margin, head, tail, _ in entries
+        )
+        return f"[\n  {objects}\n]\n"
+    if not entries:
+        return empty
+    rows: list[tuple[str, ...]] = [TABLE_HEADER]
+    notes = ["NOTE"]
+    for expires, margin, _, _, (name, kind, mfa, session_profile, note) in entries:
+        if expires is None:
+            left = "-"
+        else:
+            seconds = int(expires - now)
+            left = "expired" if seconds <= 0 else human_left(seconds)
+        rows.append((name, kind, mfa, session_profile, state_at(expires, now, margin), left))
+        notes.append(note)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_HEADER))]
+    lines = [
+        ("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) + "  " + note).rstrip()
+        for row, note in zip(rows, notes, strict=True)
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# --- the cache ---------------------------------------------------------------------
+
+
+def aws_file_paths() -> tuple[str, str]:
+    """The config and credentials files, from AWS_CONFIG_FILE and
+    AWS_SHARED_CREDENTIALS_FILE as botocore reads them."""
+    config = os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config"
+    creds = os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"
+    return (
+        os.path.expanduser(os.path.expandvars(config)),
+        os.path.expanduser(os.path.expandvars(creds)),
+    )
+
+
+def _dirs() -> tuple[str, str] | None:
+    """(settings file, cache folder) without platformdirs, or None where we would need
+    it (macOS, Windows): there the full command runs every time."""
+    if not sys.platform.startswith("linux"):
+        return None
+    override = os.environ.get("MFA_TUI_CONFIG")
+    if override:
+        settings = os.path.expanduser(override)
+    else:
+        base = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+        settings = os.path.join(base, "mfa-tui", "config.toml")
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    return settings, os.path.join(cache, "mfa-tui")
+
+
+Signature = tuple[object, ...]
+
+
+def _signature(path: str) -> Signature:
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        return (path, exc.errno)
+    return (path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode)
+
+
+def input_key() -> tuple[object, ...] | None:
+    """What a listing is built from, as cheap `stat` facts; None where no cache is kept."""
+    dirs = _dirs()
+    if dirs is None:
+        return None
+    from mfa_tui import __version__
+
+    config, creds = aws_file_paths()
+    return (
+        FORMAT,
+        __version__,
+        sys.hexversion,
+        _signature(config),
+        _signature(creds),
+        _signature(dirs[0]),
+    )
+
+
+def _still(key: tuple[object, ...], now_ns: int) -> bool:
+    """Whether every input last changed more than STILL_SECONDS ago."""
+    for sig in key[3:]:
+        if isinstance(sig, tuple) and len(sig) == 7:
+            changed = max(v for v in sig[4:6] if isinstance(v, int))
+            if now_ns - changed < STILL_SECONDS * 1_000_000_000:
+                return False
+    return True
+
+
+def save(
+    key: tuple[object, ...] | None, entries: list[Entry], problems: list[str], empty: str
+) -> None:
+    """Keep a listing for the next `list`, if its inputs are still; never fails the command.
+
+    `key` must have been taken before the files were read: if they changed while being
+    read, the key no longer matches them and the cache is simply not used.
+    """
+    dirs = _dirs()
+    if key is None or dirs is None or key != input_key() or not _still(key, time.time_ns()):
+        return
+    folder = dirs[1]
+    data = marshal.dumps((key, problems, empty, entries))  # type: ignore[arg-type]
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        target = os.path.join(folder, CACHE_NAME)
+        temp = f"{target}.{os.getpid()}.tmp"
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(temp, target)
+        except BaseException:
+            _discard(temp)
+            raise
+    except OSError:
+        return  # a read-only or full cache folder only costs speed
+
+
+def _discard(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        return
+
+
+def cached_listing(as_json: bool, now: float | None = None) -> tuple[str, list[str]] | None:
+    """(what `list` prints, warnings) from the cache, or None when it must be rebuilt."""
+    if os.environ.get("MFA_TUI_NO_FASTPATH"):
+        return None
+    key = input_key()
+    dirs = _dirs()
+    if key is None or dirs is None:
+        return None
+    try:
+        with open(os.path.join(dirs[1], CACHE_NAME), "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if st.st_uid != os.getuid() or st.st_mode & 0o022:
+                return None  # only a file we wrote ourselves, that nobody else can change
+            # marshal, not json: json's import alone costs more than this whole path.
+            # It reads only our own private file (checked above) and runs nothing.
+            stored = marshal.loads(fh.read())  # noqa: S302
+        stored_key, problems, empty, entries = stored
+        if stored_key != key:
+            return None
+    except (OSError, ValueError, TypeError, EOFError):
+        return None  # missing, unreadable or not ours: the full command rebuilds it
+    when = time.time() if now is None else now
+    return render(entries, when, as_json, empty), list(problems)
