@@ -12,14 +12,19 @@ import os
 import statistics
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 ROLES = 50
 
 
 class _MotoProcess:
-    """moto in a process of its own, as AWS is: its CPU is not ours to measure."""
+    """moto in a process of its own, as AWS is: its CPU is not ours to measure.
 
-    def __init__(self) -> None:
+    With `delay_ms`, each STS call waits that long first, as a real one does on the
+    network (see bench/moto_latency.py).
+    """
+
+    def __init__(self, delay_ms: float = 0.0) -> None:
         import socket
         import subprocess
         import sys
@@ -28,8 +33,9 @@ class _MotoProcess:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
+        here = Path(__file__).resolve().parent
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, str(here / "moto_latency.py"), str(port), str(delay_ms)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -44,17 +50,22 @@ class _MotoProcess:
                     raise
                 time.sleep(0.1)
 
+    def cpu_seconds(self) -> float:
+        """CPU time the server has used so far (Linux /proc), to show what is its."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(10)
 
 
-def _setup(folder: Path) -> tuple[object, list[str], str]:
+def _setup(folder: Path, delay_ms: float) -> tuple[_MotoProcess, list[str], str]:
     import boto3
 
     from mfa_tui.sandbox import seed_account, write_aws_files
 
-    server = _MotoProcess()
+    server = _MotoProcess(delay_ms)
     account = seed_account(server.endpoint_url)
     iam = boto3.client(
         "iam",
@@ -89,7 +100,14 @@ def _setup(folder: Path) -> tuple[object, list[str], str]:
     return server, names, account.users["test-user"].mfa_serial
 
 
-def measure(folder: Path, runs: int) -> tuple[list[float], list[float]]:
+class Measured(NamedTuple):
+    one: list[float]  # seconds, one role refresh each
+    fifty: list[float]  # seconds, 50 role refreshes at once each
+    server_cpu: float  # the endpoint's CPU seconds for one batch of 50 (median)
+    client_cpu: float  # ours, for one batch of 50 (median)
+
+
+def measure(folder: Path, runs: int, delay_ms: float = 0.0) -> Measured:
     from mfa_tui.aws.files import AwsPaths
     from mfa_tui.core.codes import UsedCodes
     from mfa_tui.core.sessions import SessionService
@@ -98,7 +116,7 @@ def measure(folder: Path, runs: int) -> tuple[list[float], list[float]]:
     folder.mkdir(parents=True, exist_ok=True)
     os.environ["AWS_CONFIG_FILE"] = str(folder / "config")
     os.environ["AWS_SHARED_CREDENTIALS_FILE"] = str(folder / "credentials")
-    server, names, _ = _setup(folder)
+    server, names, _ = _setup(folder, delay_ms)
     try:
         service = SessionService(
             paths=AwsPaths(folder / "config", folder / "credentials"),
@@ -109,27 +127,35 @@ def measure(folder: Path, runs: int) -> tuple[list[float], list[float]]:
         service.refresh("test-user", code="123456")
         one: list[float] = []
         many: list[float] = []
-        service.refresh(names[0], force=True)  # warm-up: imports, model loading
+        server_cpu: list[float] = []
+        client_cpu: list[float] = []
+        service.refresh_many(names, force=True)  # warm-up: imports, models, connections
         for _ in range(runs):
             start = time.perf_counter()
             service.refresh(names[0], force=True)
             one.append(time.perf_counter() - start)
+            cpu, ours = server.cpu_seconds(), time.process_time()
             start = time.perf_counter()
             results = service.refresh_many(names, force=True)
             many.append(time.perf_counter() - start)
+            server_cpu.append(server.cpu_seconds() - cpu)
+            client_cpu.append(time.process_time() - ours)
             failed = [r.error for r in results if r.error is not None]
             assert not failed, failed[:1]
-        return one, many
+        return Measured(one, many, statistics.median(server_cpu), statistics.median(client_cpu))
     finally:
-        server.stop()  # type: ignore[attr-defined]
+        server.stop()
 
 
 if __name__ == "__main__":
+    import sys
     import tempfile
 
+    delay = float(sys.argv[1]) if len(sys.argv) > 1 else 0.0
     with tempfile.TemporaryDirectory() as tmp:
-        one, many = measure(Path(tmp), 3)
+        got = measure(Path(tmp), 3, delay)
     print(
-        f"one {statistics.median(one) * 1000:.0f} ms, {ROLES} roles "
-        f"{statistics.median(many) * 1000:.0f} ms"
+        f"one {statistics.median(got.one) * 1000:.0f} ms, {ROLES} roles "
+        f"{statistics.median(got.fifty) * 1000:.0f} ms; CPU for the {ROLES}: "
+        f"moto {got.server_cpu * 1000:.0f} ms, ours {got.client_cpu * 1000:.0f} ms"
     )

@@ -577,3 +577,18 @@ def test_a_repeated_list_skips_the_parse_and_repeats_the_warnings(
     assert "mfa_tui.listing" in imported
     for heavy in ("mfa_tui.cli", "argparse", "mfa_tui.aws.ini", "dataclasses", "json"):
         assert heavy not in imported, heavy
+
+
+def test_json_escapes_what_it_must(aws_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    odd = 'eu-wést-1 "quoted" back\\slash\ttab ☃'
+    (aws_dir / "config").write_text(
+        f"[profile naïve]\nregion = {odd}\nrole_arn = arn:aws:iam::1:role/r\n"
+        "source_profile = nobody\n",
+        encoding="utf-8",
+    )
+    assert main(["list", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert out.isascii()  # \\u escapes, as json.dumps writes by default
+    (row,) = json.loads(out)
+    assert (row["name"], row["region"], row["chain"]) == ("naïve", odd, [])
+    assert "'nobody'" in row["reason"]

@@ -26,7 +26,6 @@ from pathlib import Path
 BOM = "\ufeff"
 
 _SECTION_RE = re.compile(r"\[(?P<header>.+)\]")
-_OPTION_RE = re.compile(r"(?P<option>.*?)\s*(?P<vi>[=:])\s*(?P<value>.*)$")
 _COMMENT_PREFIXES = ("#", ";")
 _SURROGATES = re.compile("[\udc80-\udcff]")
 # One line and its ending, as universal newlines mode splits them.
@@ -177,7 +176,7 @@ def _parse_lines(doc: IniDocument) -> None:
             current.values[key] = "\n".join(parts).rstrip()
 
     # Undecodable bytes are rare: look for them line by line only when the file has any.
-    any_undecodable = any(_SURROGATES.search(raw) for raw in doc.lines)
+    any_undecodable = _SURROGATES.search("".join(doc.lines)) is not None
     for index, raw in enumerate(doc.lines):
         lineno = index + 1
         line = raw.rstrip("\r\n")
@@ -185,15 +184,15 @@ def _parse_lines(doc: IniDocument) -> None:
         undecodable = any_undecodable and bool(_SURROGATES.search(line))
         if undecodable:
             problem(lineno, "line is not valid UTF-8; it was skipped")
-        if stripped.startswith(_COMMENT_PREFIXES):
-            continue
         if not stripped:
             # configparser keeps blank lines inside a multi-line value, then strips
             # them at the end; the effect on values is the same as skipping them.
             if current is not None and option is not None and option in pending:
                 pending[option].append("")
             continue
-        first = len(line) - len(line.lstrip())
+        if stripped[0] in "#;":
+            continue
+        first = len(line) - len(line.lstrip()) if line[0].isspace() else 0
         if current is not None and option is not None and first > indent_level:
             if undecodable:
                 dropped.add(option)
@@ -206,9 +205,12 @@ def _parse_lines(doc: IniDocument) -> None:
             continue
         indent_level = first
         header = _SECTION_RE.match(stripped) if stripped[0] == "[" else None
-        match = _OPTION_RE.match(stripped)
-        is_option = match is not None and bool(match.group("option"))
-        if header or (stripped.startswith("[") and (current is None or not is_option)):
+        # configparser's option pattern, `(.*?)\s*([=:])\s*(.*)$`, by hand (it is most
+        # of the parse time otherwise): the key ends at the first '=' or ':'.
+        equals, colon = stripped.find("="), stripped.find(":")
+        delimiter = colon if equals < 0 or 0 <= colon < equals else equals
+        is_option = delimiter > 0  # `stripped` starts with no blank: a key is not empty
+        if header or (stripped[0] == "[" and (current is None or not is_option)):
             close()
             broken = header is None or undecodable
             name = header.group("header") if header and not undecodable else stripped
@@ -232,7 +234,7 @@ def _parse_lines(doc: IniDocument) -> None:
                 problem(lineno, "key outside any [section]; it was skipped")
             orphan_reported = True
             continue
-        if match is None or not is_option:
+        if not is_option:
             option = None
             if current.broken:
                 current.end = index + 1
@@ -242,7 +244,7 @@ def _parse_lines(doc: IniDocument) -> None:
         # Only keys (and their continuations) extend a section: a junk line after the
         # last key is the user's, and stays when mfa-tui rewrites the section.
         current.end = index + 1
-        option = match.group("option").rstrip().lower()
+        option = stripped[:delimiter].rstrip().lower()
         current.key_lines[option] = lineno
         current.key_spans[option] = (index, index + 1)
         if current.broken:
@@ -260,7 +262,7 @@ def _parse_lines(doc: IniDocument) -> None:
                 f"'{option}' is set twice in [{current.name}]; the later value is used",
             )
         seen_keys.add(option)
-        pending[option] = [match.group("value").strip()]
+        pending[option] = [stripped[delimiter + 1 :].strip()]
         if undecodable:
             dropped.add(option)
         else:

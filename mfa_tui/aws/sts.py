@@ -23,6 +23,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from mfa_tui.errors import AwsRefusedError, InvalidMfaCodeError, MfaTuiError, NetworkError
+from mfa_tui.settings import MAX_CONCURRENT_STS_CALLS
 
 DEFAULT_REGION = "us-east-1"
 INVALID_CODE_TEXT = "invalid MFA one time pass code"
@@ -240,17 +241,31 @@ _CLIENTS: dict[tuple[object, ...], Any] = {}
 _MAX_CLIENTS = 64
 
 
+_MAKING: dict[tuple[object, ...], threading.Lock] = {}
+
+
 def _cached_client(key: tuple[object, ...], make: Any) -> Any:
-    """Clients are thread-safe and costly to build; keep the recent ones in memory."""
+    """Clients are thread-safe and costly to build; keep the recent ones in memory.
+
+    Built once per key even when a pool of workers asks at the same moment: the first
+    builds, the others wait for it and share it (and its connection pool).
+    """
     with _SESSIONS_GUARD:
         client = _CLIENTS.get(key)
-    if client is not None:
-        return client
-    client = make()
-    with _SESSIONS_GUARD:
-        if len(_CLIENTS) >= _MAX_CLIENTS:
-            _CLIENTS.pop(next(iter(_CLIENTS)))
-        _CLIENTS[key] = client
+        if client is not None:
+            return client
+        making = _MAKING.setdefault(key, threading.Lock())
+    with making:
+        with _SESSIONS_GUARD:
+            client = _CLIENTS.get(key)
+        if client is not None:
+            return client
+        client = make()
+        with _SESSIONS_GUARD:
+            if len(_CLIENTS) >= _MAX_CLIENTS:
+                _CLIENTS.pop(next(iter(_CLIENTS)))
+            _CLIENTS[key] = client
+            _MAKING.pop(key, None)
     return client
 
 
@@ -267,6 +282,9 @@ def _client(service: str, ctx: CallContext, creds: Credentials) -> Any:
             read_timeout=policy.read_timeout,
             retries={"total_max_attempts": policy.max_attempts, "mode": "standard"},
             user_agent_extra="mfa-tui",
+            # One client serves every role assumed from one session, from that many
+            # threads at once: a connection each, none opened and thrown away.
+            max_pool_connections=MAX_CONCURRENT_STS_CALLS,
         )
 
         def make() -> Any:

@@ -74,13 +74,14 @@ from mfa_tui.settings import (
     ASSUME_ROLE_MIN,
     GET_SESSION_TOKEN_MAX,
     GET_SESSION_TOKEN_MIN,
+    MAX_CONCURRENT_STS_CALLS,
     Settings,
     load_settings,
 )
 
-# A source session with less than this left is not worth assuming a role from.
 # Role refreshes that run at once (STS calls overlap; the file lock orders the writes).
-REFRESH_POOL = 8
+REFRESH_POOL = MAX_CONCURRENT_STS_CALLS
+# A source session with less than this left is not worth assuming a role from.
 MIN_SOURCE_LEFT = 120
 CHAINED_ROLE_MAX = 3600
 # Settings that say where and how to reach AWS, copied into a session profile so it
@@ -227,8 +228,13 @@ class SessionService:
         self._batch: tuple[dict[str, dict[str, str]], threading.Lock] | None = None
 
     def _clone(self) -> SessionService:
-        """A service of its own for a worker thread: same files, settings and sources."""
-        return SessionService(
+        """A service of its own for a worker thread: same files, settings and sources.
+
+        It starts from this service's parse (a ProfileSet is never changed once built),
+        so fifty workers do not parse the same unchanged files fifty times; each still
+        re-reads on its own when the files change under it.
+        """
+        clone = SessionService(
             self.paths,
             self._settings,
             self.clock,
@@ -237,6 +243,8 @@ class SessionService:
             sleep=self._sleep,
             used_codes=self.used_codes,
         )
+        clone._profile_set, clone._signature = self._profile_set, self._signature
+        return clone
 
     # --- reading ---------------------------------------------------------------------
 
@@ -1110,6 +1118,7 @@ class SessionService:
 
         if not names:
             return []
+        self.reload()  # once here, for every worker (see _clone)
         with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(names)))) as pool:
             outcomes = list(pool.map(one, names))
         if batch[0]:

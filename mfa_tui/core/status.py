@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from mfa_tui.aws.files import (
     Kind,
     Profile,
     ProfileSet,
     State,
-    format_expiration,
     mfa_serial_of,
     session_values_of,
     state_of,
@@ -40,24 +38,6 @@ class ProfileStatus:
     region: str | None
     refreshed_at: datetime | None
     active: bool
-
-    def to_json(self) -> dict[str, Any]:
-        """The `list --json` shape; holds no secret by construction."""
-        return {
-            "name": self.name,
-            "kind": self.kind.value,
-            "managed": self.managed,
-            "mfa_serial": self.mfa_serial,
-            "source_profile": self.source_profile,
-            "role_arn": self.role_arn,
-            "session_profile": self.session_profile,
-            "expires_at": format_expiration(self.expires_at) if self.expires_at else None,
-            "state": self.state.value,
-            "chain": list(self.chain),
-            "region": self.region,
-            "reason": self.reason,
-            "active": self.active,
-        }
 
 
 def status_of(

@@ -872,3 +872,70 @@ def test_a_local_clock_far_from_aws_is_detected_and_said(
         assert clock_warning() is None
     finally:
         SERVER_CLOCK.reset()
+
+
+def test_many_role_refreshes_overlap_share_one_parse_and_one_connection_pool(
+    sandbox: Sandbox,
+    service: SessionService,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from mfa_tui.core import sessions as sessions_module
+
+    service.refresh("test-user", code="123456")
+    role = service.profile("my-test-role")
+    names = [f"many-{i}" for i in range(sessions_module.REFRESH_POOL + 4)]
+    with sandbox.paths.config.open("a") as fh:
+        for name in names:
+            fh.write(
+                f"\n[profile {name}]\nsource_profile = test-user\nrole_arn = {role.role_arn}\n"
+                f"endpoint_url = {role.values['endpoint_url']}\nregion = us-east-1\n"
+            )
+    parses: list[int] = []
+    real_load = sessions_module.load_profiles
+
+    def counting_load(*args: Any, **kwargs: Any) -> Any:
+        parses.append(1)
+        return real_load(*args, **kwargs)
+
+    in_flight = [0, 0]  # now, most at once
+    guard = threading.Lock()
+    real_assume = sts.assume_role
+
+    def overlapping(profile: str, creds: sts.Credentials, **kwargs: Any) -> sts.Credentials:
+        with guard:
+            in_flight[0] += 1
+            in_flight[1] = max(in_flight)
+        try:
+            time.sleep(0.05)  # a network's worth of waiting, so calls can overlap
+            return real_assume(profile, creds, **kwargs)
+        finally:
+            with guard:
+                in_flight[0] -= 1
+
+    clients: list[int] = []
+    real_client = sts._client
+
+    def recording_client(*args: Any, **kwargs: Any) -> Any:
+        client = real_client(*args, **kwargs)
+        clients.append(id(client))
+        return client
+
+    monkeypatch.setattr(sessions_module, "load_profiles", counting_load)
+    monkeypatch.setattr(sts, "assume_role", overlapping)
+    monkeypatch.setattr(sts, "_client", recording_client)
+    caplog.set_level("WARNING", logger="urllib3")
+    outcomes = service.refresh_many(names)
+    assert [(o.profile, o.ok) for o in outcomes] == [(n, True) for n in names]
+    # The bounded pool: calls overlap, never more of them than the pool holds.
+    assert in_flight[1] == sessions_module.REFRESH_POOL
+    # One parse of the changed config for every worker, one after the batch is written;
+    # not one a worker (the files did not change while they ran).
+    assert len(parses) == 2
+    # One client per source session serves the pool, built once even though every
+    # worker asked for it at the same moment; it must hold a connection a worker.
+    assert len(clients) == len(names) and len(set(clients)) == 1
+    assert not [r for r in caplog.records if "pool is full" in r.getMessage()]
+    assert sandbox.fault.actions().count("AssumeRole") == len(names)
+    stored = sections(sandbox)
+    assert all(stored[f"{n}-mfa"]["mfa_tui_source"] == n for n in names)
