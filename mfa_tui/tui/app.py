@@ -274,7 +274,12 @@ class MfaTuiApp(App[None]):
     def _refresh_chrome(self, now: datetime | None = None) -> None:
         """Header and detail pane; each repaints only if its text changed."""
         now = now or self.clock.now()
-        header = self.query_one(StatusHeader)
+        try:
+            header = self.query_one(StatusHeader)
+            detail = self.query_one(DetailPane)
+            table = self.table
+        except NoMatches:
+            return  # the app is closing (see update_rows)
         if self.snapshot is None:
             return
         active_name = self.snapshot.settings.active_profile
@@ -289,7 +294,7 @@ class MfaTuiApp(App[None]):
             busy=self.policy.in_flight_count,
             now=now,
         )
-        self.query_one(DetailPane).show_row(self.table.selected, now)
+        detail.show_row(table.selected, now)
 
     def _urgency_counts(self, now: datetime) -> dict[Urgency, int]:
         """How many managed sessions are ok / due / expired; recounted only when one
@@ -428,9 +433,10 @@ class MfaTuiApp(App[None]):
             return
         try:
             table = self.table
+            empty = self.query_one("#empty", Static)
         except NoMatches:
             # A worker's message can land while the app is closing and its widgets are
-            # gone; there is nothing left to repaint.
+            # going, one by one; there is nothing left to repaint.
             return
         statuses = [s for s in self.statuses.values() if shown_in_table(s)]
         needle = self.filter_text.casefold()
@@ -440,7 +446,6 @@ class MfaTuiApp(App[None]):
         now = self.clock.now()
         rows = [self.row_for(s, self._active_source) for s in statuses]
         table.set_rows(rows, now)
-        empty = self.query_one("#empty", Static)
         empty.display = not statuses
         if not statuses:
             empty.update(self._empty_text())
