@@ -127,8 +127,10 @@ def _exit_on_hangup() -> dict[int, Any]:
     """A closed terminal (SIGHUP) or a kill (SIGTERM) still removes the sandbox.
 
     By default either ends Python without running `finally`, which would leave the
-    throw-away files behind; raising SystemExit in the main thread unwinds through the
-    app and the clean-up below instead.
+    throw-away files behind; raising SystemExit in the main thread runs the clean-up
+    below instead. That covers starting and stopping the sandbox: while the dashboard
+    runs, it takes both signals itself and exits through its event loop (raising from
+    inside it would leave Textual's input thread spinning on the dead terminal).
     """
     import threading
 

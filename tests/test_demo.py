@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -64,9 +66,15 @@ async def test_demo_flow_refresh_with_the_shown_code_then_switch_to_the_role(
     assert os.environ["HOME"] == real_home, "the environment is restored"
 
 
-def _start_demo_in_tmux(sock: str, env: dict[str, str]) -> str:
-    """`mfa-tui demo` in a detached tmux session with only `env`; its first screen."""
+def _start_demo_in_tmux(sock: str, env: dict[str, str], *, then_report: bool = False) -> str:
+    """`mfa-tui demo` in a detached tmux session with only `env`; its first screen.
+
+    With `then_report`, a shell runs it and prints `EXITED <status>` after it ends.
+    """
     env_args = [f"{k}={v}" for k, v in env.items()]
+    command = [sys.executable, "-m", "mfa_tui", "demo"]
+    if then_report:
+        command = ["sh", "-c", f'{shlex.join(command)}; echo "EXITED $?"; sleep 60']
     subprocess.run(
         [
             "tmux",
@@ -81,10 +89,7 @@ def _start_demo_in_tmux(sock: str, env: dict[str, str]) -> str:
             "env",
             "-i",
             *env_args,
-            sys.executable,
-            "-m",
-            "mfa_tui",
-            "demo",
+            *command,
         ],
         check=True,
     )
@@ -141,19 +146,77 @@ def test_demo_in_a_terminal_leaves_an_empty_home_empty(tmp_path: Path) -> None:
     assert list((tmp_path / "tmp").iterdir()) == [], "the sandbox folder was not removed"
 
 
+def _demo_pid(sock: str) -> int:
+    """The demo's process: the pane's own (`env` execs Python) or the shell's child."""
+    pane = subprocess.run(
+        ["tmux", "-L", sock, "list-panes", "-F", "#{pane_pid}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()[0]
+    children = Path(f"/proc/{pane}/task/{pane}/children").read_text().split()
+    return int(children[0]) if children else int(pane)
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (nothing here may reap an orphan)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 @pytest.mark.e2e
-def test_closing_the_terminal_still_removes_the_sandbox(tmp_path: Path) -> None:
+def test_closing_the_terminal_ends_the_demo_and_removes_the_sandbox(tmp_path: Path) -> None:
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     sock = f"mfa-demo-hup-{os.getpid()}"
+    pid = 0
     try:
         screen = _start_demo_in_tmux(sock, _clean_env(tmp_path, tmpdir))
         assert "demo sandbox" in screen, screen
         assert list(tmpdir.iterdir()), "the sandbox folder exists while the demo runs"
+        pid = _demo_pid(sock)
     finally:
         # Closing the terminal sends SIGHUP to the demo.
         subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True, check=False)
     deadline = time.monotonic() + 15
-    while list(tmpdir.iterdir()) and time.monotonic() < deadline:
+    while (list(tmpdir.iterdir()) or _running(pid)) and time.monotonic() < deadline:
         time.sleep(0.2)
+    try:
+        # It once cleaned up, then spun at full CPU on the dead terminal for good.
+        assert not _running(pid), "a hung-up demo kept running"
+    finally:
+        if _running(pid):
+            os.kill(pid, signal.SIGKILL)
     assert list(tmpdir.iterdir()) == [], "a hung-up demo left its sandbox behind"
+
+
+@pytest.mark.e2e
+def test_a_killed_demo_gives_the_terminal_back_and_removes_the_sandbox(
+    tmp_path: Path,
+) -> None:
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    sock = f"mfa-demo-term-{os.getpid()}"
+    try:
+        screen = _start_demo_in_tmux(sock, _clean_env(tmp_path, tmpdir), then_report=True)
+        assert "demo sandbox" in screen, screen
+        os.kill(_demo_pid(sock), signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            screen = subprocess.run(
+                ["tmux", "-L", sock, "capture-pane", "-p"],
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout
+            if "EXITED" in screen:
+                break
+            time.sleep(0.2)
+        # 128 + SIGTERM, and the shell's screen again: the dashboard's is gone.
+        assert screen.split() == ["EXITED", str(128 + signal.SIGTERM)], screen
+    finally:
+        subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True, check=False)
+    assert list(tmpdir.iterdir()) == [], "a killed demo left its sandbox behind"

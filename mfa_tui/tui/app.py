@@ -15,7 +15,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime, timedelta
 from functools import partial
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -159,6 +159,8 @@ class MfaTuiApp(App[None]):
         self._refresh_workers: dict[Worker[None], tuple[str, bool, int]] = {}
         # The latest attempt per profile; results of older attempts are dropped.
         self._attempts: dict[str, int] = {}
+        # Signals the event loop handles while the app runs, and their handlers before.
+        self._signals: list[tuple[int, Any]] = []
 
     # --- layout --------------------------------------------------------------------
 
@@ -193,6 +195,29 @@ class MfaTuiApp(App[None]):
         self.set_interval(self.tick_seconds, self.tick, name="tick")
         if self.agent:
             self._start_agent()
+        self._exit_on_hangup()
+
+    def _exit_on_hangup(self) -> None:
+        """A closed terminal (SIGHUP) or a kill (SIGTERM) ends the app the normal way.
+
+        Python's default for SIGHUP and SIGTERM ends the process on the spot (the agent's
+        socket stays behind); a handler that raises SystemExit from wherever the main
+        thread was unwinds past Textual's driver, whose input thread then spins on the
+        dead terminal and keeps the process alive at full CPU. Exiting through the event
+        loop stops the driver, the agent and the workers, and lets run() return.
+        """
+        import asyncio
+        import signal
+
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGHUP, signal.SIGTERM):
+            previous = signal.getsignal(signum)
+            with suppress(NotImplementedError, RuntimeError, ValueError, AttributeError):
+                loop.add_signal_handler(signum, self._signalled, signum)
+                self._signals.append((signum, previous))
+
+    def _signalled(self, signum: int) -> None:
+        self.exit(return_code=128 + signum)
 
     def _start_agent(self) -> None:
         from mfa_tui.core.agent import socket_path
@@ -213,6 +238,14 @@ class MfaTuiApp(App[None]):
     def on_unmount(self) -> None:
         if self.agent_bridge is not None:
             self.agent_bridge.stop()
+        import asyncio
+        import signal
+
+        loop = asyncio.get_running_loop()
+        for signum, previous in self._signals:
+            loop.remove_signal_handler(signum)
+            signal.signal(signum, previous)
+        self._signals.clear()
 
     def log_agent_request(self, profile: str, caller: str) -> None:
         self.log_event(EventKind.WARN, f"{caller} is waiting for {profile}: MFA code needed")

@@ -6,9 +6,13 @@ here waits for wall time beyond a pause for the event loop.
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 from datetime import timedelta
 from pathlib import Path
+
+import pytest
 
 from mfa_tui.aws.credentials import OWNER_KEY, write_section
 from mfa_tui.aws.files import format_expiration, load_profiles
@@ -634,3 +638,23 @@ async def test_the_mouse_selects_and_a_second_click_switches(
         await settle(app, pilot)
         active = section(backend.paths.credentials, "mfa-tui")
         assert active is not None and active[OWNER_KEY] == "admin"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+async def test_a_kill_or_a_closed_terminal_ends_the_app_the_normal_way(
+    backend: FakeBackend, clock: FrozenClock, signum: int
+) -> None:
+    # Python's own handling ends the process on the spot, or (raised as SystemExit)
+    # unwinds past Textual's driver, whose input thread then spins on a dead terminal.
+    before = signal.getsignal(signum)
+    app = make_app(backend, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        assert signal.getsignal(signum) not in (signal.SIG_DFL, before), "no handler"
+        os.kill(os.getpid(), signum)
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if app.return_code is not None:
+                break
+    assert app.return_code == 128 + signum
+    assert signal.getsignal(signum) == before  # given back once the app is gone
