@@ -318,10 +318,13 @@ def bench_dashboard(work: Path, runs: int) -> list[Figure]:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / ticks
 
-    c0, t0 = cpu(), time.perf_counter()
-    time.sleep(10)
-    c1, t1 = cpu(), time.perf_counter()
-    idle = (c1 - c0) / (t1 - t0) * 100
+    # A few windows, as one can catch a burst (a file poll, a garbage collection).
+    windows = []
+    for _ in range(3):
+        c0, t0 = cpu(), time.perf_counter()
+        time.sleep(8)
+        windows.append((cpu() - c0) / (time.perf_counter() - t0) * 100)
+    idle = statistics.median(windows)
     rss_kb = 0
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -330,7 +333,7 @@ def bench_dashboard(work: Path, runs: int) -> list[Figure]:
     figures.append(
         Figure(
             "dashboard idle CPU, 5,000 profiles, countdowns ticking",
-            f"{idle:.1f} %",
+            f"{idle:.1f} % ({min(windows):.1f}–{max(windows):.1f}, 3 × 8 s)",
             "-",
             "-",
             "≤ 3 % of one core",

@@ -22,10 +22,11 @@ GET_SESSION_TOKEN_MAX = 129_600
 ASSUME_ROLE_MIN = 900
 ASSUME_ROLE_MAX = 43_200
 # How many STS calls mfa-tui makes at once (role refreshes of one session overlap).
-# A real call spends its 50-150 ms waiting on the network, so sixteen at a time bring
-# fifty roles home in four round trips: a burst STS's account-wide rate limit absorbs
-# (and a throttled call is retried with backoff), without a thread per role.
-MAX_CONCURRENT_STS_CALLS = 16
+# A real call spends its 50-150 ms waiting on the network, so 32 at a time (Python's own
+# ceiling for I/O thread pools) bring fifty roles home in two round trips: a burst
+# STS's account-wide rate limit absorbs (a throttled call is retried with backoff),
+# without a thread or a connection per role for someone with hundreds of them.
+MAX_CONCURRENT_STS_CALLS = 32
 
 DEFAULT_SESSION_PATTERN = "{profile}-mfa"
 DEFAULT_ACTIVE_PROFILE = "mfa-tui"
