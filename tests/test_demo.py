@@ -93,8 +93,13 @@ def _start_demo_in_tmux(sock: str, env: dict[str, str], *, then_report: bool = F
         ],
         check=True,
     )
+    return _wait_for_screen(sock, ("test-user", "demo sandbox"), 40)
+
+
+def _wait_for_screen(sock: str, texts: tuple[str, ...], timeout: float) -> str:
+    """The pane's text once it shows all of `texts`, or as it is when time runs out."""
     screen = ""
-    deadline = time.monotonic() + 40
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         screen = subprocess.run(
             ["tmux", "-L", sock, "capture-pane", "-p"],
@@ -102,9 +107,9 @@ def _start_demo_in_tmux(sock: str, env: dict[str, str], *, then_report: bool = F
             text=True,
             check=False,
         ).stdout
-        if "test-user" in screen and "demo sandbox" in screen:
+        if all(text in screen for text in texts):
             break
-        time.sleep(0.3)
+        time.sleep(0.2)
     return screen
 
 
@@ -204,17 +209,7 @@ def test_a_killed_demo_gives_the_terminal_back_and_removes_the_sandbox(
         screen = _start_demo_in_tmux(sock, _clean_env(tmp_path, tmpdir), then_report=True)
         assert "demo sandbox" in screen, screen
         os.kill(_demo_pid(sock), signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            screen = subprocess.run(
-                ["tmux", "-L", sock, "capture-pane", "-p"],
-                capture_output=True,
-                text=True,
-                check=False,
-            ).stdout
-            if "EXITED" in screen:
-                break
-            time.sleep(0.2)
+        screen = _wait_for_screen(sock, ("EXITED",), 15)
         # 128 + SIGTERM, and the shell's screen again: the dashboard's is gone.
         assert screen.split() == ["EXITED", str(128 + signal.SIGTERM)], screen
     finally:
