@@ -146,6 +146,9 @@ class MfaTuiApp(App[None]):
         # MFA serials with a TOTP seed, and those the keyring was asked about.
         self.seeded: set[str] = set()
         self._seed_checked: set[str] = set()
+        # Seeds this app stored itself: serial -> the count of such changes then.
+        self._seed_epoch = 0
+        self._seed_changed: dict[str, int] = {}
         self.loads = 0
         self._watcher: FileWatcher | None = None
         self._loading = False
@@ -399,12 +402,12 @@ class MfaTuiApp(App[None]):
         unknown -= self._seed_checked
         if unknown and first:
             # Importing the keyring takes a moment of CPU: let the first screen come first.
-            self.set_timer(0.5, partial(self._check_seeds, frozenset(unknown)))
+            self.set_timer(0.5, lambda: self._check_seeds(frozenset(unknown), self._seed_epoch))
         elif unknown:
-            self._check_seeds(frozenset(unknown))
+            self._check_seeds(frozenset(unknown), self._seed_epoch)
 
     @work(thread=True, group="seeds", exit_on_error=False)
-    def _check_seeds(self, serials: frozenset[str]) -> None:
+    def _check_seeds(self, serials: frozenset[str], epoch: int) -> None:
         # The keyring can take a while (a D-Bus round trip per device): the table is
         # already up, the +totp marks follow.
         try:
@@ -412,13 +415,15 @@ class MfaTuiApp(App[None]):
         except MfaTuiError as exc:
             self.post_message(ErrorShown(exc.title, exc.message))
             return
-        self.post_message(SeedsKnown(serials, seeded))
+        self.post_message(SeedsKnown(serials, seeded, epoch))
 
     @on(SeedsKnown)
     def _seeds_known(self, message: SeedsKnown) -> None:
+        # A seed stored here after the keyring was asked stays marked.
+        current = {s for s in message.checked if self._seed_changed.get(s, -1) < message.epoch}
         self._seed_checked |= message.checked
-        self.seeded -= message.checked
-        self.seeded |= message.seeded
+        self.seeded -= current
+        self.seeded |= message.seeded & current
         self.update_rows()
 
     @on(ErrorShown)
@@ -922,6 +927,8 @@ class MfaTuiApp(App[None]):
     def _seed_saved(self, message: SeedSaved) -> None:
         self.seeded.add(message.mfa_serial)
         self._seed_checked.add(message.mfa_serial)
+        self._seed_changed[message.mfa_serial] = self._seed_epoch
+        self._seed_epoch += 1
         self.log_event(
             EventKind.OK,
             f"TOTP seed for {message.profile} stored in the keyring: it refreshes by itself now",

@@ -69,10 +69,15 @@ class CodeNeeded(Message):
 
 @dataclass
 class SeedsKnown(Message):
-    """The keyring was asked about `checked`; `seeded` of them have a TOTP seed."""
+    """The keyring was asked about `checked`; `seeded` of them have a TOTP seed.
+
+    `epoch` is the app's count of its own seed changes when the question was asked: an
+    answer older than a change the app made itself does not undo that change.
+    """
 
     checked: frozenset[str]
     seeded: frozenset[str]
+    epoch: int = 0
 
 
 @dataclass

@@ -20,6 +20,7 @@ from mfa_tui.clock import FrozenClock
 from mfa_tui.errors import NetworkError
 from mfa_tui.settings import load_settings
 from mfa_tui.tui.app import MfaTuiApp
+from mfa_tui.tui.messages import SeedSaved
 from mfa_tui.tui.screens.export import ExportScreen
 from mfa_tui.tui.screens.help import HelpScreen
 from mfa_tui.tui.screens.mfa_prompt import CodeInput, MfaPrompt
@@ -604,13 +605,17 @@ async def test_stored_seeds_are_marked_shortly_after_start(
 async def test_a_wider_cell_widens_its_column_on_every_row(
     backend: FakeBackend, clock: FrozenClock
 ) -> None:
+    backend.seeded.add(SERIAL)  # the keyring answers after the first screen is up...
     app = make_app(backend, clock)
     async with app.run_test(size=(160, 30)) as pilot:
         await settle(app, pilot)
-        app.seeded.add(SERIAL)  # as if the keyring answered late: "+totp" widens MFA
-        app.update_rows()
-        await pilot.pause()
         table = app.table
+        assert "+totp" not in str(table.get_cell("test-user", "mfa"))
+        for _ in range(100):  # ...and its "+totp" widens the MFA column
+            await pilot.pause(0.05)
+            if "+totp" in str(table.get_cell("test-user", "mfa")):
+                break
+        await settle(app, pilot)
         lines = [table.render_line(y).text for y in range(table.size.height)]
         columns = {
             line.index(session)
@@ -658,3 +663,33 @@ async def test_a_kill_or_a_closed_terminal_ends_the_app_the_normal_way(
                 break
     assert app.return_code == 128 + signum
     assert signal.getsignal(signum) == before  # given back once the app is gone
+
+
+async def test_a_keyring_answer_older_than_a_stored_seed_does_not_unmark_it(
+    backend: FakeBackend, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked, answer = threading.Event(), threading.Event()
+
+    def slow_keyring(serials: frozenset[str]) -> frozenset[str]:
+        seeded = frozenset(set(serials) & backend.seeded)  # no seed yet, as asked
+        asked.set()
+        answer.wait(5)
+        return seeded
+
+    monkeypatch.setattr(backend, "seeded_serials", slow_keyring)
+    app = make_app(backend, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        for _ in range(100):  # the first check asks the keyring shortly after start
+            if asked.is_set():
+                break
+            await pilot.pause(0.05)
+        assert asked.is_set()
+        # Meanwhile the user stores a seed from the dashboard ('t'): its worker reports.
+        backend.save_seed(SERIAL, "JBSWY3DPEHPK3PXP")
+        app.post_message(SeedSaved("test-user", SERIAL))
+        await pilot.pause()
+        assert "+totp" in str(app.table.get_cell("test-user", "mfa"))
+        answer.set()  # ...and only then does the keyring's older answer land
+        await settle(app, pilot)
+        assert "+totp" in str(app.table.get_cell("test-user", "mfa"))
