@@ -163,6 +163,9 @@ def demo_sandbox(keep: bool = False) -> Iterator[DemoSandbox]:
         with MotoServer() as server:
             server.reset()  # moto keeps its state per process, not per server
             account = seed_account(server.endpoint_url)
+            # AWS checks each code against its device and takes it once; so does the demo.
+            assert server.mfa is not None
+            server.mfa.devices = {u.mfa_serial: u.seed for u in account.users.values()}
             write_aws_files(folder / "aws", account, server.endpoint_url)
             ring = memory_keyring()
             keyring.set_keyring(ring)

@@ -15,7 +15,9 @@ tests/test_sandbox.py pin these facts so an upgrade that changes them is noticed
 
 * GetSessionToken checks neither TokenCode nor SerialNumber: any 6 digits, an unknown
   serial, or no MFA at all all succeed. Only botocore's client-side validation applies
-  (TokenCode 6 characters, DurationSeconds >= 900).
+  (TokenCode 6 characters, DurationSeconds >= 900). `MotoServer.mfa` puts AWS's check
+  back when given the devices' seeds; the demo does, the tests program refusals with
+  their fault proxy instead.
 * No duration limits: GetSessionToken accepts more than AWS's 129600 s, AssumeRole
   ignores the role's MaxSessionDuration and the one-hour cap on role chaining.
 * AssumeRole evaluates no trust policy (no MFA condition, long-term keys are fine) and
@@ -34,10 +36,13 @@ Tests that need AWS's refusals put a fault-injecting proxy in front (tests/stsfa
 from __future__ import annotations
 
 import functools
+import io
 import json
 import logging
 import os
+import threading
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,33 +68,119 @@ MFA_TRUST: dict[str, Any] = {
 }
 
 
+# AWS's words for a refused MFA code (a wrong one and a reused one read the same) and
+# for a serial that is not a device of the caller.
+INVALID_CODE = "MultiFactorAuthentication failed with invalid MFA one time pass code. "
+INVALID_SERIAL = (
+    "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA "
+    "serial number is valid and associated with this user."
+)
+
+
+class MfaCheck:
+    """What moto leaves out: STS checking the MFA code, as AWS does.
+
+    A WSGI layer in front of moto. Once `devices` (serial -> base32 seed) are known, a
+    GetSessionToken or AssumeRole that names a SerialNumber must carry the code that
+    device shows (the 30-second step before, now or after, for clock drift), and each
+    code is taken once: AWS refuses a used one with the wrong code's message. An unknown
+    serial gets AWS's serial message. So the demo answers a mistyped code the way AWS
+    would, instead of accepting any six digits.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.devices: dict[str, str] = {}
+        self._used: set[tuple[str, int]] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if self.devices and environ.get("REQUEST_METHOD") == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            refusal = self._refusal(body)
+            if refusal is not None:
+                return _sts_error(start_response, refusal)
+        return self.app(environ, start_response)
+
+    def _refusal(self, body: bytes) -> str | None:
+        import urllib.parse
+
+        import pyotp
+
+        form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+        action = form.get("Action", [""])[0]
+        serial = form.get("SerialNumber", [""])[0]
+        code = form.get("TokenCode", [""])[0]
+        if action not in ("GetSessionToken", "AssumeRole") or not serial or not code:
+            return None
+        seed = self.devices.get(serial)
+        if seed is None:
+            return INVALID_SERIAL
+        totp, now = pyotp.TOTP(seed), int(time.time() // 30)
+        with self._lock:
+            for step in (now, now - 1, now + 1):
+                if totp.at(step * 30) == code and (serial, step) not in self._used:
+                    self._used.add((serial, step))
+                    return None
+        return INVALID_CODE
+
+
+def _sts_error(start_response: Any, message: str) -> list[bytes]:
+    from xml.sax.saxutils import escape
+
+    body = (
+        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error>'
+        f"<Type>Sender</Type><Code>AccessDenied</Code><Message>{escape(message)}</Message>"
+        f"</Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+    ).encode()
+    start_response(
+        "403 Forbidden", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))]
+    )
+    return [body]
+
+
 class MotoServer:
     """moto's threaded server on a free port of 127.0.0.1; a context manager.
 
     Port 0 lets the OS pick a free port, so parallel test runs and a running demo never
     collide; `endpoint_url` carries the port actually bound. moto keeps its state per
     *process*, not per server: two servers in one process share one account, and
-    `reset` wipes what every one of them holds.
+    `reset` wipes what every one of them holds. `mfa` checks MFA codes once given the
+    devices (see MfaCheck); until then it lets everything through, as moto does.
     """
 
     def __init__(self) -> None:
         self._server: Any = None
+        self._thread: threading.Thread | None = None
         self.endpoint_url = ""
+        self.mfa: MfaCheck | None = None
 
     def start(self) -> MotoServer:
         """Start serving; returns self so `MotoServer().start()` reads naturally."""
         if self._server is not None:
             raise RuntimeError("MotoServer is already running")
-        from moto.server import ThreadedMotoServer
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
 
         # Request lines from werkzeug/moto would spray over the dashboard and test output.
         for name in ("werkzeug", "moto"):
             logging.getLogger(name).setLevel(logging.ERROR)
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
+        self.mfa = MfaCheck(DomainDispatcherApplication(create_backend_app))
+        server = make_server(
+            "127.0.0.1", 0, self.mfa, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._thread = threading.Thread(
+            target=server.serve_forever, name="moto-server", daemon=True
+        )
+        self._thread.start()
         self._server = server
-        host, port = server.get_host_and_port()
-        self.endpoint_url = f"http://{host}:{port}"
+        self.endpoint_url = f"http://127.0.0.1:{server.server_port}"
         return self
 
     @property
@@ -112,11 +203,11 @@ class MotoServer:
         server, self._server = self._server, None
         if server is None:
             return
-        server.stop()
-        # ThreadedMotoServer.stop() shuts the loop down but leaves the socket open.
-        wsgi = getattr(server, "_server", None)
-        if wsgi is not None:
-            wsgi.server_close()
+        server.shutdown()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(10)
+            self._thread = None
 
     def __enter__(self) -> MotoServer:
         return self.start()

@@ -67,11 +67,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from xml.sax.saxutils import escape
 
-INVALID_CODE = "MultiFactorAuthentication failed with invalid MFA one time pass code. "
-INVALID_SERIAL = (
-    "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA "
-    "serial number is valid and associated with this user."
-)
+from mfa_tui.sandbox import INVALID_CODE, INVALID_SERIAL
+
 EXPIRED_TOKEN = "The security token included in the request is expired"
 INVALID_TOKEN = "The security token included in the request is invalid."
 SESSION_CREDS_GST = "Cannot call GetSessionToken with session credentials"

@@ -41,9 +41,22 @@ async def test_demo_flow_refresh_with_the_shown_code_then_switch_to_the_role(
             assert hint is not None
             code = re.search(r"\b(\d{6})\b", hint)
             assert code is not None
-            await pilot.press(*code.group(1))
+            # A mistyped code is refused as AWS refuses it (moto alone takes any six
+            # digits); the prompt stays, says so, and takes the right one.
+            wrong = code.group(1)[:5] + str((int(code.group(1)[5]) + 5) % 10)
+            await pilot.press(*wrong)
             await app.workers.wait_for_complete()
             await pilot.pause(0.3)
+            assert app.prompt is not None, "a wrong code was accepted"
+            assert app.prompt.error_text.startswith("AWS rejected the MFA code"), (
+                app.prompt.error_text
+            )
+            fresh = re.search(r"\b(\d{6})\b", sandbox.hint(serial) or "")
+            assert fresh is not None
+            await pilot.press(*fresh.group(1))
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.3)
+            assert app.prompt is None
             # test-user has its seed in the demo keyring: no prompt, then the role.
             app.switch_to("test-user")
             await app.workers.wait_for_complete()

@@ -27,7 +27,13 @@ import botocore.session
 import pyotp
 import pytest
 
-from mfa_tui.sandbox import MotoServer, SandboxAccount, write_aws_files
+from mfa_tui.sandbox import (
+    INVALID_CODE,
+    INVALID_SERIAL,
+    MotoServer,
+    SandboxAccount,
+    write_aws_files,
+)
 from tests import stsfault
 from tests.moto_fixtures import Sandbox
 from tests.stsfault import Fault, StsFaultServer
@@ -537,3 +543,59 @@ def test_unreachable_upstream_is_a_bad_gateway(moto_server: MotoServer) -> None:
         assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 502
         assert info.value.response["Error"]["Code"] == "502"
         assert proxy.actions() == ["GetCallerIdentity"]
+
+
+def test_the_mfa_check_answers_codes_as_aws_does(
+    moto_account: SandboxAccount, moto_server: MotoServer
+) -> None:
+    user = moto_account.users["test-user"]
+    with MotoServer() as server:  # moto's state is per process: the same account
+        client = boto3.client(
+            "sts",
+            endpoint_url=server.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id=user.access_key_id,
+            aws_secret_access_key=user.secret_access_key,
+            config=botocore.config.Config(retries={"total_max_attempts": 1}),
+        )
+
+        def refused(**kwargs: Any) -> str:
+            with pytest.raises(botocore.exceptions.ClientError) as caught:
+                client.get_session_token(**kwargs)
+            error = caught.value.response["Error"]
+            assert (error["Code"], caught.value.response["ResponseMetadata"]["HTTPStatusCode"]) == (
+                "AccessDenied",
+                403,
+            )
+            return str(error["Message"])
+
+        step = int(time.time() // 30)
+        wrong = next(
+            c
+            for c in ("000000", "111111", "222222", "333333")
+            if c not in {user.code((step + d) * 30) for d in (-1, 0, 1)}
+        )
+        # Until it knows the devices it is moto: any code goes.
+        assert client.get_session_token(SerialNumber=user.mfa_serial, TokenCode=wrong)
+        assert server.mfa is not None
+        server.mfa.devices = {u.mfa_serial: u.seed for u in moto_account.users.values()}
+        assert refused(SerialNumber=user.mfa_serial, TokenCode=wrong) == INVALID_CODE
+        nobody = f"arn:aws:iam::{moto_account.account_id}:mfa/nobody"
+        assert refused(SerialNumber=nobody, TokenCode=user.code()) == INVALID_SERIAL
+        code = user.code()
+        assert client.get_session_token(SerialNumber=user.mfa_serial, TokenCode=code)
+        # Each code works once, and a used one reads as a wrong one (AWS's words).
+        if user.code() == code:  # still the same 30-second step
+            assert refused(SerialNumber=user.mfa_serial, TokenCode=code) == INVALID_CODE
+        # A code from the step before still counts (a phone a little behind)...
+        previous = user.code(time.time() - 30)
+        assert client.get_session_token(SerialNumber=user.mfa_serial, TokenCode=previous)
+        # ...calls without MFA pass, and AssumeRole checks codes too.
+        assert client.get_session_token()
+        with pytest.raises(botocore.exceptions.ClientError, match="invalid MFA one time"):
+            client.assume_role(
+                RoleArn=moto_account.roles["my-test-role"],
+                RoleSessionName="xy",
+                SerialNumber=user.mfa_serial,
+                TokenCode=wrong,
+            )
