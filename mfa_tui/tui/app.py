@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -162,6 +162,8 @@ class MfaTuiApp(App[None]):
         self._refresh_workers: dict[Worker[None], tuple[str, bool, int]] = {}
         # The latest attempt per profile; results of older attempts are dropped.
         self._attempts: dict[str, int] = {}
+        # Keys typed before the first read of the files is on screen; None once replayed.
+        self._typeahead: list[events.Key] | None = []
         # Signals the event loop handles while the app runs, and their handlers before.
         self._signals: list[tuple[int, Any]] = []
 
@@ -355,6 +357,26 @@ class MfaTuiApp(App[None]):
 
     # --- loading -------------------------------------------------------------------
 
+    async def on_event(self, event: events.Event) -> None:
+        """Hold keys typed before the profiles are on screen, then play them in order.
+
+        Someone who knows the way types `mfa-tui`, then ↓ ↓ enter at once; the files are
+        read in a worker, and keys that reach an empty table would be lost. Quitting is
+        never held back (a read stuck on a dead network mount must not trap anyone).
+        """
+        held = self._typeahead
+        if isinstance(event, events.Key) and not event.is_forwarded and held is not None:
+            quits = event.key in ("ctrl+q", "ctrl+c") or (event.key == "q" and not held)
+            if not quits:
+                held.append(event)
+                return
+        await super().on_event(event)
+
+    def _replay_typeahead(self) -> None:
+        held, self._typeahead = self._typeahead or [], None
+        for event in held:
+            self.post_message(event)
+
     def _load(self) -> None:
         """Read the files in a worker; a change during a read means one more read after."""
         if self._loading:
@@ -398,6 +420,8 @@ class MfaTuiApp(App[None]):
             managed = sum(1 for s in self.statuses.values() if s.managed)
             self.log_event(EventKind.INFO, f"{shown} profiles, {managed} managed by mfa-tui")
         self.update_rows()
+        if first:
+            self._replay_typeahead()
         unknown = {s.mfa_serial for s in self.statuses.values() if s.mfa_serial}
         unknown -= self._seed_checked
         if unknown and first:
@@ -434,6 +458,7 @@ class MfaTuiApp(App[None]):
     @on(LoadFailed)
     def _load_failed(self, message: LoadFailed) -> None:
         self._load_done()
+        self._replay_typeahead()
         self.log_event(EventKind.ERROR, f"{message.title}: {message.message}")
         self.notify(message.message, title=message.title, severity="error", markup=False)
         if self.snapshot is None:

@@ -11,6 +11,7 @@ import signal
 import threading
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -693,3 +694,52 @@ async def test_a_keyring_answer_older_than_a_stored_seed_does_not_unmark_it(
         answer.set()  # ...and only then does the keyring's older answer land
         await settle(app, pilot)
         assert "+totp" in str(app.table.get_cell("test-user", "mfa"))
+
+
+async def test_keys_typed_before_the_profiles_are_read_wait_for_them(
+    backend: FakeBackend, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read = threading.Event()
+    real_load = backend.load
+
+    def slow_load() -> Any:
+        read.wait(5)  # a big file, a slow disk: the table is still empty meanwhile
+        return real_load()
+
+    monkeypatch.setattr(backend, "load", slow_load)
+    app = make_app(backend, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        # Typed ahead, as people who know the way do; an Enter typed while the terminal
+        # was still in line mode arrives as a newline (ctrl+j).
+        await pilot.press("down", "down", "ctrl+j")
+        assert app.snapshot is None
+        read.set()
+        await settle(app, pilot)
+        third = app.table.visible_names()[2]
+        assert app.table.selected_name == third
+        # It has no session yet: switching to it asks for a code.
+        assert app.prompt is not None and app.prompt.wanted.profile == third
+
+
+async def test_quitting_is_never_held_back_by_a_slow_read(
+    backend: FakeBackend, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read = threading.Event()
+    real_load = backend.load
+
+    def stuck_load() -> Any:
+        read.wait(5)  # a file on a dead network mount
+        return real_load()
+
+    monkeypatch.setattr(backend, "load", stuck_load)
+    app = make_app(backend, clock)
+    try:
+        async with app.run_test(size=(120, 30)) as pilot:
+            await pilot.press("q")
+            for _ in range(50):
+                if app.return_code is not None:
+                    break
+                await pilot.pause(0.02)
+            assert app.return_code == 0, "q waited for the read"
+    finally:
+        read.set()

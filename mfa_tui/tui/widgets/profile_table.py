@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Self
+from typing import ClassVar, Self
 
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.strip import Strip
@@ -72,6 +73,11 @@ class ProfileTable(DataTable[Text]):
     DEFAULT_CSS = """
     ProfileTable { height: 1fr; }
     """
+    # Enter typed ahead, while the terminal was still in line mode, arrives as a newline
+    # (the tty turns its CR into NL): `mfa-tui`, ↓ ↓ enter typed at once still switches.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+j", "select_cursor", "Select", show=False)
+    ]
 
     def __init__(self, clock: Clock, *, id: str | None = None) -> None:
         # Before DataTable's __init__, which already calls methods overridden here.
