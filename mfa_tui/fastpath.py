@@ -17,8 +17,9 @@ turns it off.
 from __future__ import annotations
 
 import os
-import sys
 import time
+
+from mfa_tui import locations
 
 # botocore refreshes credentials with less than 15 minutes left: serve more than that,
 # with a minute's slack for the time between this answer and the caller's first call.
@@ -53,15 +54,8 @@ def _epoch(stamp: str) -> int | None:
 def _settings(name: str) -> tuple[str, str] | None:
     """(session profile of `name`, active profile name) from defaults, or None if the
     settings file exists (the full path reads and validates it)."""
-    override = os.environ.get("MFA_TUI_CONFIG")
-    if override:
-        path = os.path.expanduser(override)
-    elif sys.platform.startswith("linux"):
-        base = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
-        path = os.path.join(base, "mfa-tui", "config.toml")
-    else:
-        return None
-    if os.path.exists(path):
+    path = locations.settings_file()
+    if path is None or os.path.exists(path):
         return None
     return f"{name}-mfa", "mfa-tui"
 
@@ -109,8 +103,7 @@ def cached_answer(name: str, now: float | None = None) -> str | None:
     if names is None:
         return None
     session_name, active = names
-    path = os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"
-    path = os.path.expanduser(os.path.expandvars(path))
+    path = locations.aws_files()[1]
     try:
         with open(path, "rb") as fh:
             text = fh.read().decode("utf-8")

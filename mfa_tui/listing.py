@@ -22,6 +22,8 @@ import os
 import sys
 import time
 
+from mfa_tui import locations
+
 # Not `typing.TYPE_CHECKING`: importing typing would cost this path half its time.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -92,32 +94,6 @@ def render(entries: list[Entry], now: float, as_json: bool, empty: str) -> str:
 # --- the cache ---------------------------------------------------------------------
 
 
-def aws_file_paths() -> tuple[str, str]:
-    """The config and credentials files, from AWS_CONFIG_FILE and
-    AWS_SHARED_CREDENTIALS_FILE as botocore reads them."""
-    config = os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config"
-    creds = os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"
-    return (
-        os.path.expanduser(os.path.expandvars(config)),
-        os.path.expanduser(os.path.expandvars(creds)),
-    )
-
-
-def _dirs() -> tuple[str, str] | None:
-    """(settings file, cache folder) without platformdirs, or None where we would need
-    it (macOS, Windows): there the full command runs every time."""
-    if not sys.platform.startswith("linux"):
-        return None
-    override = os.environ.get("MFA_TUI_CONFIG")
-    if override:
-        settings = os.path.expanduser(override)
-    else:
-        base = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
-        settings = os.path.join(base, "mfa-tui", "config.toml")
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
-    return settings, os.path.join(cache, "mfa-tui")
-
-
 Signature = tuple[object, ...]
 
 
@@ -131,19 +107,19 @@ def _signature(path: str) -> Signature:
 
 def input_key() -> tuple[object, ...] | None:
     """What a listing is built from, as cheap `stat` facts; None where no cache is kept."""
-    dirs = _dirs()
-    if dirs is None:
+    settings, cache = locations.settings_file(), locations.cache_dir()
+    if settings is None or cache is None:
         return None
     from mfa_tui import __version__
 
-    config, creds = aws_file_paths()
+    config, creds = locations.aws_files()
     return (
         FORMAT,
         __version__,
         sys.hexversion,
         _signature(config),
         _signature(creds),
-        _signature(dirs[0]),
+        _signature(settings),
     )
 
 
@@ -165,10 +141,9 @@ def save(
     `key` must have been taken before the files were read: if they changed while being
     read, the key no longer matches them and the cache is simply not used.
     """
-    dirs = _dirs()
-    if key is None or dirs is None or key != input_key() or not _still(key, time.time_ns()):
+    folder = locations.cache_dir()
+    if key is None or folder is None or key != input_key() or not _still(key, time.time_ns()):
         return
-    folder = dirs[1]
     data = marshal.dumps((key, problems, empty, entries))  # type: ignore[arg-type]
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
@@ -197,12 +172,11 @@ def cached_listing(as_json: bool, now: float | None = None) -> tuple[str, list[s
     """(what `list` prints, warnings) from the cache, or None when it must be rebuilt."""
     if os.environ.get("MFA_TUI_NO_FASTPATH"):
         return None
-    key = input_key()
-    dirs = _dirs()
-    if key is None or dirs is None:
+    key, folder = input_key(), locations.cache_dir()
+    if key is None or folder is None:
         return None
     try:
-        with open(os.path.join(dirs[1], CACHE_NAME), "rb") as fh:
+        with open(os.path.join(folder, CACHE_NAME), "rb") as fh:
             st = os.fstat(fh.fileno())
             if st.st_uid != os.getuid() or st.st_mode & 0o022:
                 return None  # only a file we wrote ourselves, that nobody else can change

@@ -8,13 +8,13 @@ is an error naming the key, the file and what is allowed.
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from mfa_tui import locations
 from mfa_tui.errors import ConfigError
 
 GET_SESSION_TOKEN_MIN = 900
@@ -97,9 +97,9 @@ class Settings:
 
 
 def settings_path() -> Path:
-    override = os.environ.get("MFA_TUI_CONFIG")
-    if override:
-        return Path(override).expanduser()
+    known = locations.settings_file()  # $MFA_TUI_CONFIG, or the XDG folder on Linux
+    if known is not None:
+        return Path(known)
     from platformdirs import user_config_dir
 
     return Path(user_config_dir("mfa-tui")) / "config.toml"

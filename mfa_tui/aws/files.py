@@ -9,7 +9,6 @@ sessions it wrote, and the source chain of every role.
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 
+from mfa_tui import locations
 from mfa_tui.aws import ini
 from mfa_tui.aws.credentials import OWNER_KEY
 from mfa_tui.listing import state_at
@@ -50,12 +50,8 @@ class AwsPaths:
     @classmethod
     def from_env(cls) -> AwsPaths:
         """Honour AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE like botocore does."""
-        config = os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config"
-        creds = os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"
-        return cls(
-            config=Path(os.path.expanduser(os.path.expandvars(config))),
-            credentials=Path(os.path.expanduser(os.path.expandvars(creds))),
-        )
+        config, creds = locations.aws_files()
+        return cls(config=Path(config), credentials=Path(creds))
 
 
 @dataclass

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from mfa_tui import locations
 from mfa_tui.errors import AwsRefusedError, InvalidMfaCodeError, MfaTuiError, NetworkError
 from mfa_tui.settings import MAX_CONCURRENT_STS_CALLS
 
@@ -170,7 +171,7 @@ _ENV_THAT_MATTERS = (
 
 def _config_signature() -> tuple[object, ...]:
     """What a profile's region and endpoint depend on: the config file and the env."""
-    config = os.path.expanduser(os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config")
+    config = locations.aws_files()[0]
     try:
         st = os.stat(config)
         stamp: tuple[object, ...] = (st.st_mtime_ns, st.st_size, st.st_ino)
