@@ -87,6 +87,10 @@ class DemoSandbox:
         code, _ = totp_at(seed, time.time())
         return f"demo: the virtual device {serial.rsplit('/', 1)[-1]} shows {code} now"
 
+    def remove(self) -> None:
+        """Delete the throw-away folder (also what a forced exit still does)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
 
 def _require_moto() -> None:
     try:

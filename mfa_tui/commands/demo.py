@@ -15,7 +15,11 @@ def run(args: argparse.Namespace) -> int:
         from mfa_tui.tui.app import MfaTuiApp
 
         app = MfaTuiApp(
-            ServiceBackend(), code_hint=sandbox.hint, title_note="demo sandbox", agent=True
+            ServiceBackend(),
+            code_hint=sandbox.hint,
+            title_note="demo sandbox",
+            agent=True,
+            last_words=None if args.keep else sandbox.remove,
         )
         app.run()
         return int(app.return_code or ExitCode.OK)

@@ -79,6 +79,10 @@ class FilterInput(Input):
         self.app.set_focus(self.app.query_one(ProfileTable))
 
 
+# Seconds a SIGTERM'd dashboard has to exit the normal way before it is made to.
+EXIT_GRACE = 5.0
+
+
 class MfaTuiApp(App[None]):
     """The dashboard. `backend` is the engine's door; `clock` is injected for tests."""
 
@@ -112,6 +116,7 @@ class MfaTuiApp(App[None]):
         code_hint: Callable[[str], str | None] | None = None,
         title_note: str = "",
         agent: bool = False,
+        last_words: Callable[[], None] | None = None,
     ) -> None:
         """Args:
         backend: reads the files and talks to STS (a fake in tests).
@@ -124,8 +129,12 @@ class MfaTuiApp(App[None]):
         title_note: shown in the header beside the name, e.g. "demo sandbox".
         agent: listen on the agent socket, so `credential-process` callers that need a
             code are asked for it here (off in tests that do not exercise it).
+        last_words: what must still happen if a signal forces the process out before
+            `run` returns (the demo removes its sandbox); see `_signalled`.
         """
         super().__init__()
+        self.last_words = last_words
+        self._finished = threading.Event()
         self.backend = backend
         self.clock = clock
         self.tick_seconds = tick_seconds
@@ -222,7 +231,47 @@ class MfaTuiApp(App[None]):
                 self._signals.append((signum, previous))
 
     def _signalled(self, signum: int) -> None:
-        self.exit(return_code=128 + signum)
+        """Exit the normal way; in a real terminal, make sure the process does end.
+
+        Textual's orderly shutdown writes to the terminal; after a hang-up it has been
+        seen to block for good in its writer queue (5 hang-ups in 6 left a dashboard
+        behind), so a closed terminal ends the process at once, after the last words.
+        A SIGTERM gets EXIT_GRACE seconds to exit the normal way (and give the terminal
+        back) first. Under a test pilot there is no terminal and nothing is forced.
+        """
+        import signal
+
+        code = 128 + signum
+        if not self.is_headless:
+            if signum == signal.SIGHUP:
+                self._leave_now(code)
+            threading.Thread(
+                target=self._leave_if_stuck, args=(code,), name="mfa-tui-exit", daemon=True
+            ).start()
+        self.exit(return_code=code)
+
+    def _leave_if_stuck(self, code: int) -> None:
+        if not self._finished.wait(EXIT_GRACE):
+            self._leave_now(code)
+
+    def _leave_now(self, code: int) -> None:
+        """As SIGKILL would, but with the agent's socket and the last words cleaned up
+        (a write cut short leaves the credentials file whole: see docs/reliability.md)."""
+        import os
+
+        if self.agent_bridge is not None:
+            with suppress(Exception):
+                self.agent_bridge.stop()
+        if self.last_words is not None:
+            with suppress(Exception):
+                self.last_words()
+        os._exit(code)
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().run(*args, **kwargs)
+        finally:
+            self._finished.set()
 
     def _start_agent(self) -> None:
         from mfa_tui.core.agent import socket_path
