@@ -133,8 +133,9 @@ def _exit_on_hangup() -> dict[int, Any]:
     By default either ends Python without running `finally`, which would leave the
     throw-away files behind; raising SystemExit in the main thread runs the clean-up
     below instead. That covers starting and stopping the sandbox: while the dashboard
-    runs, it takes both signals itself and exits through its event loop (raising from
-    inside it would leave Textual's input thread spinning on the dead terminal).
+    runs, it takes both signals itself (raising from inside it would leave Textual's
+    input thread spinning on the dead terminal) and, when it must end the process at
+    once, removes the sandbox first (`DemoSandbox.remove` as its last words).
     """
     import threading
 
