@@ -29,7 +29,8 @@ def aws_files() -> tuple[str, str]:
 def _xdg(variable: str, default: str) -> str | None:
     if not sys.platform.startswith("linux"):
         return None
-    base = os.environ.get(variable, "").strip() or os.path.expanduser(default)
+    raw = os.environ.get(variable, "")
+    base = raw if raw.strip() else os.path.expanduser(default)  # as platformdirs reads it
     return os.path.join(base, APP)
 
 

@@ -95,9 +95,9 @@ class MfaCheck:
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        if self.devices and environ.get("REQUEST_METHOD") == "POST":
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            body = environ["wsgi.input"].read(length) if length else b""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if self.devices and environ.get("REQUEST_METHOD") == "POST" and length:
+            body = environ["wsgi.input"].read(length)
             environ["wsgi.input"] = io.BytesIO(body)
             refusal = self._refusal(body)
             if refusal is not None:
