@@ -597,7 +597,10 @@ async def test_stored_seeds_are_marked_shortly_after_start(
     app = make_app(backend, clock)
     async with app.run_test(size=(120, 30)) as pilot:
         await settle(app, pilot)
-        await pilot.pause(0.7)  # the keyring is asked once the first screen is up
+        for _ in range(100):  # the keyring is asked once the first screen is up
+            await pilot.pause(0.05)
+            if "+totp" in str(app.table.get_cell("test-user", "mfa")):
+                break
         await settle(app, pilot)
         assert "+totp" in str(app.table.get_cell("test-user", "mfa"))
         assert "+totp" not in str(app.table.get_cell("sso-dev", "mfa"))
