@@ -5,7 +5,7 @@ People and scripts run `list` far more often than they edit their AWS files, and
 renders every profile into an `Entry` — everything but the state and the time left,
 which depend on the clock — and keeps the entries in a small cache keyed by what they
 were built from: both AWS files and the settings file (path, device, inode, size,
-mtime, ctime), the mfa-tui version and the Python version. The next `list` with the
+mtime, ctime, mode), the mfa-tui version and the Python version. The next `list` with the
 same key renders from the cache with nothing but the standard library's core: no
 argparse, no dataclasses, no INI model (see `cached_listing`, called by `__main__`).
 

@@ -9,13 +9,16 @@ and prompts. No widget calls the engine, and no worker touches a widget.
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 import threading
 from collections import Counter
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 from textual import events, on, work
 from textual.app import App, ComposeResult
@@ -209,20 +212,15 @@ class MfaTuiApp(App[None]):
         self.set_interval(self.tick_seconds, self.tick, name="tick")
         if self.agent:
             self._start_agent()
-        self._exit_on_hangup()
+        self._take_signals()
 
-    def _exit_on_hangup(self) -> None:
-        """A closed terminal (SIGHUP) or a kill (SIGTERM) ends the app the normal way.
+    def _take_signals(self) -> None:
+        """Handle a closed terminal (SIGHUP) and a kill (SIGTERM) on the event loop.
 
-        Python's default for SIGHUP and SIGTERM ends the process on the spot (the agent's
-        socket stays behind); a handler that raises SystemExit from wherever the main
-        thread was unwinds past Textual's driver, whose input thread then spins on the
-        dead terminal and keeps the process alive at full CPU. Exiting through the event
-        loop stops the driver, the agent and the workers, and lets run() return.
+        Python's defaults end the process on the spot (the agent's socket stays behind);
+        a handler raising SystemExit from wherever the main thread was unwinds past
+        Textual's driver, whose input thread then spins on the dead terminal at full CPU.
         """
-        import asyncio
-        import signal
-
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGHUP, signal.SIGTERM):
             previous = signal.getsignal(signum)
@@ -239,8 +237,6 @@ class MfaTuiApp(App[None]):
         A SIGTERM gets EXIT_GRACE seconds to exit the normal way (and give the terminal
         back) first. Under a test pilot there is no terminal and nothing is forced.
         """
-        import signal
-
         code = 128 + signum
         if not self.is_headless:
             if signum == signal.SIGHUP:
@@ -254,11 +250,9 @@ class MfaTuiApp(App[None]):
         if not self._finished.wait(EXIT_GRACE):
             self._leave_now(code)
 
-    def _leave_now(self, code: int) -> None:
+    def _leave_now(self, code: int) -> NoReturn:
         """As SIGKILL would, but with the agent's socket and the last words cleaned up
         (a write cut short leaves the credentials file whole: see docs/reliability.md)."""
-        import os
-
         if self.agent_bridge is not None:
             with suppress(Exception):
                 self.agent_bridge.stop()
@@ -292,9 +286,6 @@ class MfaTuiApp(App[None]):
     def on_unmount(self) -> None:
         if self.agent_bridge is not None:
             self.agent_bridge.stop()
-        import asyncio
-        import signal
-
         loop = asyncio.get_running_loop()
         for signum, previous in self._signals:
             loop.remove_signal_handler(signum)
