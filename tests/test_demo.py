@@ -17,6 +17,7 @@ from mfa_tui.aws import ini
 from mfa_tui.core.backend import ServiceBackend
 from mfa_tui.demo import demo_sandbox
 from mfa_tui.tui.app import MfaTuiApp
+from tests.processes import running
 
 
 async def test_demo_flow_refresh_with_the_shown_code_then_switch_to_the_role(
@@ -176,15 +177,6 @@ def _demo_pid(sock: str) -> int:
     return int(children[0]) if children else int(pane)
 
 
-def _running(pid: int) -> bool:
-    """Alive and not a zombie (nothing here may reap an orphan)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 @pytest.mark.e2e
 def test_closing_the_terminal_ends_the_demo_and_removes_the_sandbox(tmp_path: Path) -> None:
     tmpdir = tmp_path / "tmp"
@@ -200,13 +192,13 @@ def test_closing_the_terminal_ends_the_demo_and_removes_the_sandbox(tmp_path: Pa
         # Closing the terminal sends SIGHUP to the demo.
         subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True, check=False)
     deadline = time.monotonic() + 15
-    while (list(tmpdir.iterdir()) or _running(pid)) and time.monotonic() < deadline:
+    while (list(tmpdir.iterdir()) or running(pid)) and time.monotonic() < deadline:
         time.sleep(0.2)
     try:
         # It once cleaned up, then spun at full CPU on the dead terminal for good.
-        assert not _running(pid), "a hung-up demo kept running"
+        assert not running(pid), "a hung-up demo kept running"
     finally:
-        if _running(pid):
+        if running(pid):
             os.kill(pid, signal.SIGKILL)
     assert list(tmpdir.iterdir()) == [], "a hung-up demo left its sandbox behind"
 

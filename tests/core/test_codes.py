@@ -37,6 +37,7 @@ from mfa_tui.core.codes import (
 )
 from mfa_tui.errors import KeyringError, MfaTuiError, NeedsCodeError, UsageError
 from tests.memkeyring import MemoryKeyring
+from tests.processes import running
 
 SEED = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 SERIAL = "arn:aws:iam::123456789012:mfa/phone"
@@ -278,17 +279,9 @@ def test_a_hanging_code_command_is_killed_with_its_children(tmp_path: Path) -> N
     assert time.monotonic() - started < 3
     child = int(pid_file.read_text())
     deadline = time.monotonic() + 2
-    while _alive(child) and time.monotonic() < deadline:
+    while running(child) and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert not _alive(child), "the shell's child was killed too"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
+    assert not running(child), "the shell's child was killed too"
 
 
 def test_a_code_command_stops_when_cancelled() -> None:

@@ -19,6 +19,7 @@ import pytest
 
 from mfa_tui.aws.files import load_profiles
 from tests.moto_fixtures import Sandbox
+from tests.processes import running
 
 pytestmark = [
     pytest.mark.e2e,
@@ -142,15 +143,6 @@ def test_switch_to_a_role_in_tmux(sandbox: Sandbox, aws_dir: Path, isolated_env:
         tmux.kill()
 
 
-def _running(pid: int) -> bool:
-    """Alive and not a zombie (nothing here may reap an orphan)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 def test_closing_the_terminal_ends_the_dashboard(isolated_env: Path, aws_dir: Path) -> None:
     """A hang-up once left 5 dashboards in 6 behind, blocked in Textual's shutdown."""
     from bench.generate import generate
@@ -174,11 +166,11 @@ def test_closing_the_terminal_ends_the_dashboard(isolated_env: Path, aws_dir: Pa
         finally:
             tmux.run("kill-server")  # the terminal goes away: SIGHUP
         deadline = time.monotonic() + 10
-        while _running(pid) and time.monotonic() < deadline:
+        while running(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
         try:
-            assert not _running(pid), f"hang-up {attempt + 1}: the dashboard kept running"
+            assert not running(pid), f"hang-up {attempt + 1}: the dashboard kept running"
         finally:
-            if _running(pid):
+            if running(pid):
                 os.kill(pid, 9)
         assert not list(runtime.glob("mfa-tui/*.sock")), "the agent's socket was left"

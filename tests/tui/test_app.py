@@ -699,17 +699,23 @@ async def test_a_keyring_answer_older_than_a_stored_seed_does_not_unmark_it(
         assert "+totp" in str(app.table.get_cell("test-user", "mfa"))
 
 
-async def test_keys_typed_before_the_profiles_are_read_wait_for_them(
-    backend: FakeBackend, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def hold_reads(backend: FakeBackend, monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Reads of the files wait (up to 5 s) until the returned event is set."""
     read = threading.Event()
     real_load = backend.load
 
-    def slow_load() -> Any:
-        read.wait(5)  # a big file, a slow disk: the table is still empty meanwhile
+    def held_load() -> Any:
+        read.wait(5)
         return real_load()
 
-    monkeypatch.setattr(backend, "load", slow_load)
+    monkeypatch.setattr(backend, "load", held_load)
+    return read
+
+
+async def test_keys_typed_before_the_profiles_are_read_wait_for_them(
+    backend: FakeBackend, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read = hold_reads(backend, monkeypatch)  # a big file, a slow disk: no rows yet
     app = make_app(backend, clock)
     async with app.run_test(size=(120, 30)) as pilot:
         # Typed ahead, as people who know the way do; an Enter typed while the terminal
@@ -727,14 +733,7 @@ async def test_keys_typed_before_the_profiles_are_read_wait_for_them(
 async def test_quitting_is_never_held_back_by_a_slow_read(
     backend: FakeBackend, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    read = threading.Event()
-    real_load = backend.load
-
-    def stuck_load() -> Any:
-        read.wait(5)  # a file on a dead network mount
-        return real_load()
-
-    monkeypatch.setattr(backend, "load", stuck_load)
+    read = hold_reads(backend, monkeypatch)  # a file on a dead network mount
     app = make_app(backend, clock)
     try:
         async with app.run_test(size=(120, 30)) as pilot:
