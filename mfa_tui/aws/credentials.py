@@ -181,11 +181,40 @@ def _sections_written(
                 "or pass --force to replace it",
                 title="Not mfa-tui's section",
             )
+    for header in sections:
+        for section in doc.find(header):
+            _refuse_indented_neighbour(doc, section, target)
     new_lines = _apply_sections(doc, sections)
     if new_lines == doc.lines and (doc.exists or all(v is None for v in sections.values())):
         return None  # nothing to change; removing from a missing file creates nothing
     doc.lines = new_lines
     return doc.to_bytes()
+
+
+def _refuse_indented_neighbour(doc: ini.IniDocument, section: ini.Section, target: Path) -> None:
+    """Refuse to edit `section` when the next line with content after it is indented.
+
+    Such a line is not part of the section (its indent is no deeper than the key above
+    it), but an indented line is read as the continuation of the key before it: once
+    mfa-tui's block (keys at the margin) or, after a removal, the section before stands
+    there, the AWS tools would read it into that key, and a later rewrite would drop it.
+    """
+    line = _next_line_if_indented(doc.lines, section.end)
+    if line is not None:
+        raise FileWriteError(
+            f"{target}:{line}: this indented line right after [{section.name}] would be "
+            "read as part of a key once mfa-tui rewrites that section; nothing was "
+            "written. Remove the line's indentation (or the line), then try again"
+        )
+
+
+def _next_line_if_indented(lines: list[str], start: int) -> int | None:
+    """The 1-based number of the first line from `start` with content, if indented."""
+    for index in range(start, len(lines)):
+        text = lines[index].strip()
+        if text and text[0] not in "#;":
+            return index + 1 if lines[index][0].isspace() else None
+    return None
 
 
 def set_key(path: Path, header: str, key: str, value: str) -> None:
@@ -201,6 +230,7 @@ def set_key(path: Path, header: str, key: str, value: str) -> None:
         if not sections:
             raise FileWriteError(f"no section [{header}] in {target}")
         section = sections[-1]
+        _refuse_indented_neighbour(doc, section, target)
         line = f"{key} = {value}{doc.newline}"
         lines = list(doc.lines)
         if key in section.key_spans:

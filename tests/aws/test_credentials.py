@@ -98,6 +98,35 @@ def strip_owned(data: bytes, header: str = SESSION) -> bytes:
     return b"".join(split_owned(data, header)[0])
 
 
+def _indented_line_follows_owned(data: bytes) -> bool:
+    """Whether the first line with content after an owned section starts with a blank."""
+    doc = ini.parse_bytes(data, Path("x"))
+    for section in doc.find(SESSION):
+        after = [line for line in doc.lines[section.end :] if line.strip()]
+        after = [line for line in after if line.strip()[0] not in "#;"]
+        if after and after[0][0].isspace():
+            return True
+    return False
+
+
+def test_an_indented_line_after_the_section_is_not_swallowed(aws_dir: Path) -> None:
+    # Found by the property test below: junk indented less than the section's last key
+    # is not part of the section, but after a rewrite it would continue our last key.
+    path = aws_dir / "credentials"
+    old = owned_block() + b"\x00\n    max_concurrent_requests = 20\n\t\x00\n[other]\nk = v\n"
+    path.write_bytes(old)
+    with pytest.raises(FileWriteError) as caught:
+        write_section(path, SESSION, session_values(5))
+    assert f"{path}:7: this indented line right after [{SESSION}]" in str(caught.value)
+    assert path.read_bytes() == old
+    with pytest.raises(FileWriteError, match=":7: this indented line"):
+        set_key(path, SESSION, "region", "eu-west-1")
+    assert path.read_bytes() == old
+    path.write_bytes(old.replace(b"\t\x00\n", b"\x01\n"))  # at the margin: fine
+    write_section(path, SESSION, session_values(5))
+    assert ini.read(path).section_values()[SESSION] == session_values(5)
+
+
 def _foreign_or_broken(data: bytes) -> bool:
     doc = ini.parse_bytes(data, Path("f"))
     sections = doc.find(SESSION)
@@ -133,6 +162,12 @@ def test_write_keeps_every_byte_outside_the_owned_section(
     path.write_bytes(old)
     old_outside, _, old_first = split_owned(old)
 
+    if _indented_line_follows_owned(old):
+        # It would be read into mfa-tui's last key (and dropped by a later rewrite).
+        with pytest.raises(FileWriteError, match=r":\d+: this indented line right after"):
+            write_section(path, SESSION, session_values(5))
+        assert path.read_bytes() == old
+        return
     write_section(path, SESSION, session_values(5))
 
     new = path.read_bytes()
