@@ -7,6 +7,7 @@ do, never a traceback.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum
 
 
@@ -56,11 +57,30 @@ class FileWriteError(MfaTuiError):
     title = "Write refused"
 
 
+@dataclass(frozen=True)
+class CodeRequest:
+    """What a person is asked for: a code from this MFA device, for this profile of
+    this user. Travels inside the NeedsCodeError of a refresh that needs one."""
+
+    profile: str
+    mfa_serial: str
+    user: str
+
+
 class NeedsCodeError(MfaTuiError):
-    """An MFA code is needed and no non-interactive source can give one: exit 3."""
+    """An MFA code is needed and no non-interactive source can give one: exit 3.
+
+    `request` says which device, when the engine knows (a face can ask a person with it).
+    """
 
     exit_code = ExitCode.NEEDS_CODE
     title = "MFA code needed"
+
+    def __init__(
+        self, message: str, *, request: CodeRequest | None = None, title: str | None = None
+    ) -> None:
+        super().__init__(message, title=title)
+        self.request = request
 
 
 class AwsRefusedError(MfaTuiError):

@@ -23,6 +23,7 @@ import sys
 import time
 
 from mfa_tui import locations
+from mfa_tui.expiry import EXPIRED, human_left, state_at
 
 # Not `typing.TYPE_CHECKING`: importing typing would cost this path half its time.
 TYPE_CHECKING = False
@@ -41,25 +42,6 @@ WARNING = "mfa-tui: warning: {}"
 TABLE_HEADER = ("PROFILE", "KIND", "MFA", "SESSION PROFILE", "STATE", "LEFT")
 
 
-def state_at(expires: float | None, now: float, margin: float) -> str:
-    """'valid', 'expiring', 'expired' or 'none': the one rule every face uses."""
-    if expires is None:
-        return "none"
-    left = expires - now
-    if left <= 0:
-        return "expired"
-    if left <= margin:
-        return "expiring"
-    return "valid"
-
-
-def human_left(seconds: float) -> str:
-    """`h:mm:ss` of time left, the countdown format of the CLI (never negative)."""
-    seconds = max(0, int(seconds))
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
-
-
 def render(entries: list[Entry], now: float, as_json: bool, empty: str) -> str:
     """What `list` (or `list --json`) prints for these entries at time `now`."""
     if as_json:
@@ -76,12 +58,12 @@ def render(entries: list[Entry], now: float, as_json: bool, empty: str) -> str:
     rows: list[tuple[str, ...]] = [TABLE_HEADER]
     notes = ["NOTE"]
     for expires, margin, _, _, (name, kind, mfa, session_profile, note) in entries:
+        state = state_at(expires, now, margin)
         if expires is None:
             left = "-"
         else:
-            seconds = int(expires - now)
-            left = "expired" if seconds <= 0 else human_left(seconds)
-        rows.append((name, kind, mfa, session_profile, state_at(expires, now, margin), left))
+            left = "expired" if state == EXPIRED else human_left(expires - now)
+        rows.append((name, kind, mfa, session_profile, state, left))
         notes.append(note)
     widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_HEADER))]
     lines = [

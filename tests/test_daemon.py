@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from mfa_tui.core.asking import PromptAsker
 from mfa_tui.aws.files import load_profiles
 from mfa_tui.clock import FrozenClock
 from mfa_tui.commands import daemon as daemon_cmd
@@ -148,7 +149,7 @@ def test_the_daemon_on_the_real_engine_refreshes_a_role_silently(
 ) -> None:
     clock = FrozenClock(datetime.now(UTC).replace(microsecond=0))
     backend = ServiceBackend(sandbox.paths, clock=clock, keyring_backend=memory_keyring)
-    backend.activate("my-test-role", code="123456")
+    backend.activate("my-test-role", asker=PromptAsker(lambda request: "123456"))
     first = load_profiles(sandbox.paths).profiles["my-test-role-mfa"].expiration
     assert first is not None
     daemon = Daemon(backend, clock=clock)

@@ -46,7 +46,7 @@ async def test_demo_flow_refresh_with_the_shown_code_then_switch_to_the_role(
             # digits); the prompt stays, says so, and takes the right one.
             wrong = code.group(1)[:5] + str((int(code.group(1)[5]) + 5) % 10)
             await pilot.press(*wrong)
-            await app.workers.wait_for_complete()
+            await app.workers_settled()
             await pilot.pause(0.3)
             assert app.prompt is not None, "a wrong code was accepted"
             assert app.prompt.error_text.startswith("AWS rejected the MFA code"), (
@@ -55,15 +55,15 @@ async def test_demo_flow_refresh_with_the_shown_code_then_switch_to_the_role(
             fresh = re.search(r"\b(\d{6})\b", sandbox.hint(serial) or "")
             assert fresh is not None
             await pilot.press(*fresh.group(1))
-            await app.workers.wait_for_complete()
+            await app.workers_settled()
             await pilot.pause(0.3)
             assert app.prompt is None
             # test-user has its seed in the demo keyring: no prompt, then the role.
             app.switch_to("test-user")
-            await app.workers.wait_for_complete()
+            await app.workers_settled()
             await pilot.pause(0.3)
             app.switch_to("my-test-role")
-            await app.workers.wait_for_complete()
+            await app.workers_settled()
             await pilot.pause(0.3)
             assert app.prompt is None
         values = ini.read(creds_path).section_values()

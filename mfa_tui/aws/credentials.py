@@ -226,26 +226,47 @@ def set_key(path: Path, header: str, key: str, value: str) -> None:
     _check_value(key, value)
     with locked(path) as target:
         doc = _read_for_write(target)
-        sections = doc.find(header)
-        if not sections:
+        if not doc.find(header):
             raise FileWriteError(f"no section [{header}] in {target}")
-        section = sections[-1]
-        _refuse_indented_neighbour(doc, section, target)
-        line = f"{key} = {value}{doc.newline}"
-        lines = list(doc.lines)
-        if key in section.key_spans:
-            # A multi-line old value spans continuation lines; replace them too.
-            first, end = section.key_spans[key]
-            lines[first:end] = [line]
-        else:
-            before = lines[section.end - 1]
-            if not before.endswith(("\n", "\r")):
-                lines[section.end - 1] = before + doc.newline
-            lines.insert(section.end, line)
-        doc.lines = lines
+        doc.lines = _key_set(doc, header, key, value, target)
         replace_locked(target, doc.to_bytes())
+
+
+def _key_set(doc: ini.IniDocument, header: str, key: str, value: str, target: Path) -> list[str]:
+    """The document's lines with `key = value` set in the last [header] section."""
+    section = doc.find(header)[-1]
+    _refuse_indented_neighbour(doc, section, target)
+    line = f"{key} = {value}{doc.newline}"
+    lines = list(doc.lines)
+    if key in section.key_spans:
+        # A multi-line old value spans continuation lines; replace them too.
+        first, end = section.key_spans[key]
+        lines[first:end] = [line]
+    else:
+        before = lines[section.end - 1]
+        if not before.endswith(("\n", "\r")):
+            lines[section.end - 1] = before + doc.newline
+        lines.insert(section.end, line)
+    return lines
 
 
 def is_owned(path: Path, header: str) -> bool:
     """True when `header` in `path` carries mfa-tui's ownership mark."""
     return _is_owned(ini.read(path), header)
+
+
+def set_config_key(path: Path, profile: str, key: str, value: str) -> None:
+    """Set `key` in config profile `profile`, adding the profile's section if it has none.
+
+    Only that key's line changes (or one line, or one section, is added); everything
+    else in the file stays as it was.
+    """
+    header = "default" if profile == "default" else f"profile {profile}"
+    _check_value(key, value)
+    with locked(path) as target:
+        doc = _read_for_write(target)
+        if doc.find(header):
+            doc.lines = _key_set(doc, header, key, value, target)
+        else:
+            doc.lines = _apply_sections(doc, {header: {key: value}})
+        replace_locked(target, doc.to_bytes())

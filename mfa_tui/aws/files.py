@@ -20,7 +20,7 @@ from pathlib import Path
 from mfa_tui import locations
 from mfa_tui.aws import ini
 from mfa_tui.aws.credentials import OWNER_KEY
-from mfa_tui.listing import state_at
+from mfa_tui.expiry import state_at
 from mfa_tui.settings import Settings
 
 SECRET_KEYS = frozenset({"aws_secret_access_key", "aws_session_token", "aws_security_token"})

@@ -10,10 +10,14 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from typing import TYPE_CHECKING
 
 from mfa_tui.commands.common import load_world, require_profile
-from mfa_tui.core.codes import CodeRequest, normalize_code
-from mfa_tui.errors import ExitCode, MfaTuiError, NeedsCodeError, UsageError
+from mfa_tui.core.codes import normalize_code
+from mfa_tui.errors import CodeRequest, ExitCode, MfaTuiError, UsageError
+
+if TYPE_CHECKING:
+    from mfa_tui.core.sessions import SessionService
 
 PROMPT_TRIES = 3
 
@@ -54,23 +58,30 @@ def run(args: argparse.Namespace) -> int:
     profile_set, settings = load_world()
     if not args.due:
         require_profile(profile_set, args.profile)
+    from mfa_tui.core.asking import AgentAsker, Asker, PromptAsker
     from mfa_tui.core.sessions import SessionService
 
-    service = SessionService(settings=settings, code_prompt=prompt_for_code)
+    # A person at this terminal types the code; with none, a running dashboard asks its.
+    asker: Asker = (
+        PromptAsker(prompt_for_code)
+        if sys.stdin.isatty()
+        else AgentAsker(
+            "mfa-tui refresh",
+            settings.agent_wait,
+            hint="; or keep 'mfa-tui' open in a terminal: it asks for the code when a "
+            "command needs one",
+        )
+    )
+    service = SessionService(settings=settings, asker=asker)
     if args.due:
         return _due(service)
-    try:
-        result = service.refresh(
-            args.profile,
-            code=args.code,
-            duration=args.duration,
-            force=args.force,
-            save_serial=args.save_serial,
-        )
-    except NeedsCodeError as exc:
-        if sys.stdin.isatty():
-            raise
-        return _ask_agent(service, args.profile, exc)
+    result = service.refresh(
+        args.profile,
+        code=args.code,
+        duration=args.duration,
+        force=args.force,
+        save_serial=args.save_serial,
+    )
     print(result.message)
     _warn_about_clock()
     return int(ExitCode.OK)
@@ -84,37 +95,7 @@ def _warn_about_clock() -> None:
         print(f"mfa-tui: warning: {warning}", file=sys.stderr)
 
 
-def _ask_agent(service: object, name: str, needed: NeedsCodeError) -> int:
-    """No person here: a running dashboard can ask one. Without it, fail at once."""
-    from mfa_tui.core import agent
-    from mfa_tui.core.sessions import SessionService
-    from mfa_tui.listing import human_left
-
-    assert isinstance(service, SessionService)
-    if agent.ping() is None:
-        raise NeedsCodeError(
-            f"{needed.message}; or keep 'mfa-tui' open in a terminal: it asks for the code "
-            "when a command needs one"
-        ) from None
-    settings = service.settings
-    agent.request_session(
-        name,
-        min_valid=settings.refresh_margin_for(service.profile(name).kind.value) + 60,
-        wait=settings.agent_wait,
-        caller="mfa-tui refresh",
-    )
-    service.reload()
-    left = service.seconds_left(name) or 0
-    print(
-        f"{settings.session_profile_for(name)} refreshed by the dashboard ({human_left(left)} left)"
-    )
-    return int(ExitCode.OK)
-
-
-def _due(service: object) -> int:
-    from mfa_tui.core.sessions import SessionService
-
-    assert isinstance(service, SessionService)
+def _due(service: SessionService) -> int:
     outcomes = service.refresh_due()
     failures: list[MfaTuiError] = []
     waiting = 0

@@ -39,16 +39,16 @@ def run(args: argparse.Namespace) -> int:
     service = SessionService(settings=settings)
     if args.totp_command == "set":
         seed = _read_seed()
-        serial, code = service.store_seed(args.profile, seed)
+        serial, code = service.devices.store_seed(args.profile, seed)
         print(
             f"seed for {serial} stored in the OS keyring; current code {code}: check that "
             "your device shows the same"
         )
         return int(ExitCode.OK)
     if args.totp_command == "remove":
-        serial, removed = service.remove_seed(args.profile)
+        serial, removed = service.devices.remove_seed(args.profile)
         print(f"seed for {serial} {'removed from the keyring' if removed else 'was not stored'}")
         return int(ExitCode.OK)
-    _serial, code, left = service.current_code(args.profile)
+    _serial, code, left = service.devices.current_code(args.profile)
     print(f"{code}  ({left}s left)" if sys.stdout.isatty() else code)
     return int(ExitCode.OK)

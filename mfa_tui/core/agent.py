@@ -89,7 +89,68 @@ class SessionRequest:
     caller: str
 
 
-Handler = Callable[[SessionRequest], dict[str, Any]]
+# The handler gets the request and a flag raised when its caller hangs up (it gave up
+# waiting): a prompt nobody waits for any more can then close.
+Handler = Callable[[SessionRequest, threading.Event], dict[str, Any]]
+
+
+class _HangupWatch:
+    """One thread that notices callers hanging up while their request is handled.
+
+    A caller that gave up (`agent_wait`) closes its end; the handler may be waiting for
+    a person at that moment and must learn that nobody waits for the answer any more.
+    """
+
+    def __init__(self, stop: threading.Event) -> None:
+        self._stop = stop
+        self._lock = threading.Lock()
+        self._watched: dict[socket.socket, threading.Event] = {}
+        self._thread: threading.Thread | None = None
+
+    def watch(self, conn: socket.socket) -> threading.Event:
+        gone = threading.Event()
+        with self._lock:
+            self._watched[conn] = gone
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="mfa-tui-agent-hangups", daemon=True
+                )
+                self._thread.start()
+        return gone
+
+    def forget(self, conn: socket.socket) -> None:
+        with self._lock:
+            self._watched.pop(conn, None)
+
+    def _run(self) -> None:
+        import select
+
+        while not self._stop.is_set():
+            with self._lock:
+                conns = list(self._watched)
+            if not conns:
+                self._stop.wait(0.25)
+                continue
+            try:
+                readable, _, _ = select.select(conns, [], [], 0.25)
+            except (OSError, ValueError):
+                readable = [c for c in conns if c.fileno() < 0]
+            for conn in readable:
+                with self._lock:
+                    gone = self._watched.pop(conn, None)
+                if gone is None:
+                    continue
+                try:
+                    data = conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    with self._lock:
+                        self._watched[conn] = gone
+                    continue
+                except OSError:
+                    data = b""
+                if not data:
+                    gone.set()
+                # Bytes after the request are ignored: no longer watched, no busy loop.
 
 
 class AgentServer:
@@ -105,6 +166,7 @@ class AgentServer:
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._hangups = _HangupWatch(self._stop)
 
     def start(self) -> None:
         _prepare_dir(self.path.parent)
@@ -169,9 +231,14 @@ class AgentServer:
                 request = _recv(conn, timeout=5)
             except (OSError, ValueError):
                 return
-            _send(conn, self._dispatch(request))
+            gone = self._hangups.watch(conn)
+            try:
+                answer = self._dispatch(request, gone)
+            finally:
+                self._hangups.forget(conn)
+            _send(conn, answer)
 
-    def _dispatch(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _dispatch(self, request: dict[str, Any], gone: threading.Event) -> dict[str, Any]:
         op = request.get("op")
         if op == "ping":
             return {"ok": True, "pid": os.getpid()}
@@ -183,7 +250,7 @@ class AgentServer:
             return {"ok": False, "error": "bad request", "exit_code": 2}
         caller = str(request.get("caller") or "a program")[:80]
         try:
-            body = self.handler(SessionRequest(profile, min_valid, caller))
+            body = self.handler(SessionRequest(profile, min_valid, caller), gone)
         except MfaTuiError as exc:
             return {"ok": False, "error": exc.message, "exit_code": int(exc.exit_code)}
         return {"ok": True, **body}

@@ -1,79 +1,58 @@
-"""What the agent does with "session for PROFILE": serve, refresh, or ask the person.
+"""What the agent does with "session for PROFILE": the door's `serve`, for a caller who
+cannot be asked itself.
 
-UI-free: the dashboard passes `ask_person`, a callable that shows its MFA prompt for the
-profile (saying which program waits), lets the person retry a wrong code, and returns
-True once a refresh with their code worked (False if they cancelled). The daemon passes
-none, so a code it cannot get itself is a clear NeedsCodeError for the caller.
-
-Only one refresh per profile is in flight: concurrent callers for the same profile queue
-on its lock, and whoever comes second finds the fresh session and is served from it — ten
-parallel `credential_process` runs make one STS call and at most one prompt.
+UI-free. The dashboard passes its `PromptBroker`, so a request that needs a code is
+shown in its one prompt for that device, which every caller of the device shares; the
+daemon passes none, so a code it cannot get itself is a clear NeedsCodeError for the
+caller. A caller that hangs up stops waiting (its prompt closes if it was the last).
+Concurrent callers for one profile make one STS call: the door serialises them.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
-from mfa_tui.aws.files import AwsPaths, load_profiles
 from mfa_tui.core.agent import SessionRequest
-from mfa_tui.core.backend import Backend, CodeWanted
-from mfa_tui.core.session_store import stored_session
-from mfa_tui.errors import MfaTuiError, NeedsCodeError
-from mfa_tui.settings import load_settings, settings_path
-
-AskPerson = Callable[[CodeWanted, str], bool]
+from mfa_tui.core.asking import PromptBroker
+from mfa_tui.core.backend import Backend
+from mfa_tui.core.codes import Cancelled
+from mfa_tui.errors import NeedsCodeError
 
 
 class AgentService:
-    def __init__(
-        self,
-        backend: Backend,
-        paths: AwsPaths | None = None,
-        ask_person: AskPerson | None = None,
-    ) -> None:
+    """Answers agent requests through `backend.serve`.
+
+    Args:
+        backend: the engine's door for faces.
+        broker: the dashboard's prompts (None for the daemon: nobody to ask).
+    """
+
+    def __init__(self, backend: Backend, broker: PromptBroker | None = None) -> None:
         self.backend = backend
-        self.paths = paths or AwsPaths.from_env()
-        self.ask_person = ask_person
-        self._guard = threading.Lock()
-        self._locks: dict[str, threading.Lock] = {}
+        self.broker = broker
 
-    def _lock(self, profile: str) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(profile, threading.Lock())
-
-    def _stored(self, profile: str, min_valid: int) -> dict[str, Any] | None:
-        settings = load_settings(settings_path())
-        session = stored_session(load_profiles(self.paths), settings, profile)
-        if session is None or session.seconds_left() <= min_valid:
-            return None
-        body = session.to_process_json()
+    def handle(
+        self, request: SessionRequest, gone: threading.Event | None = None
+    ) -> dict[str, Any]:
+        profile = request.profile
+        asker = self.broker.asker(request.caller, profile) if self.broker is not None else None
+        try:
+            served = self.backend.serve(
+                profile, min_valid=request.min_valid, asker=asker, cancel=gone
+            )
+        except Cancelled:
+            raise NeedsCodeError(
+                f"the MFA prompt for '{profile}' was cancelled in the dashboard"
+            ) from None
+        except NeedsCodeError as exc:
+            if self.broker is not None:
+                raise
+            raise NeedsCodeError(
+                f"'{profile}' needs an MFA code and the mfa-tui daemon cannot ask for one; "
+                f"open the 'mfa-tui' dashboard, or run 'mfa-tui refresh {profile}'",
+                request=exc.request,
+            ) from None
+        body = served.session.to_process_json()
         body.pop("Version", None)
-        return body
-
-    def handle(self, request: SessionRequest) -> dict[str, Any]:
-        with self._lock(request.profile):
-            served = self._stored(request.profile, request.min_valid)
-            if served is not None:
-                return {"credentials": served}
-            wanted = self.backend.code_wanted(request.profile)
-            if wanted is None:
-                self.backend.refresh(request.profile, force=True)
-            elif self.ask_person is None:
-                raise NeedsCodeError(
-                    f"'{request.profile}' needs an MFA code and the mfa-tui daemon cannot ask "
-                    "for one; open the 'mfa-tui' dashboard, or run 'mfa-tui refresh "
-                    f"{request.profile}'"
-                )
-            elif not self.ask_person(wanted, request.caller):
-                raise NeedsCodeError(
-                    f"the MFA prompt for '{request.profile}' was cancelled in the dashboard"
-                )
-            served = self._stored(request.profile, request.min_valid)
-            if served is None:
-                raise MfaTuiError(
-                    f"'{request.profile}' was refreshed but its session is shorter than the "
-                    f"{request.min_valid} s asked for"
-                )
-            return {"credentials": served}
+        return {"credentials": body}

@@ -12,17 +12,18 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from mfa_tui.aws.files import AwsPaths, load_profiles
 from mfa_tui.clock import SYSTEM_CLOCK, Clock
 from mfa_tui.core.status import ProfileStatus, all_statuses
+from mfa_tui.core.store import RefreshResult
 from mfa_tui.settings import Settings, load_settings, save_settings, settings_path
 
 if TYPE_CHECKING:
-    from mfa_tui.core.sessions import RefreshResult, SessionService
+    from mfa_tui.core.asking import Asker
+    from mfa_tui.core.sessions import Served, SessionService
 
 SEED_CACHE_SECONDS = 60.0
 
@@ -34,26 +35,6 @@ class Snapshot:
     statuses: list[ProfileStatus]
     settings: Settings
     problems: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class CodeWanted:
-    """Which device a code is wanted for, to ask the person."""
-
-    profile: str
-    mfa_serial: str
-    user: str
-
-
-@dataclass(frozen=True)
-class Refreshed:
-    """A refresh (or switch) that worked; no secrets."""
-
-    profile: str
-    session_profile: str
-    expiration: datetime
-    refreshed: bool
-    message: str
 
 
 class Backend(Protocol):
@@ -72,34 +53,34 @@ class Backend(Protocol):
         self,
         name: str,
         *,
-        code: str | None = None,
         force: bool = False,
+        asker: Asker | None = None,
         cancel: threading.Event | None = None,
-    ) -> Refreshed:
-        """Refresh `name`'s session; raises MfaTuiError (NeedsCodeError when a person
-        must type a code)."""
+    ) -> RefreshResult:
+        """Refresh `name`'s session, asking `asker` when a code is needed; raises
+        MfaTuiError (a NeedsCodeError carrying the CodeRequest when nobody could be
+        asked)."""
 
-    def activate(self, name: str, *, code: str | None = None) -> Refreshed:
+    def activate(
+        self, name: str, *, asker: Asker | None = None, cancel: threading.Event | None = None
+    ) -> RefreshResult:
         """Make `name`'s session the active profile, refreshing it first if needed."""
 
-    def code_wanted(self, name: str) -> CodeWanted | None:
-        """The device a code is needed for before `name` can be refreshed, or None."""
+    def serve(
+        self,
+        name: str,
+        *,
+        min_valid: float,
+        asker: Asker | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Served:
+        """A session for `name` with at least `min_valid` seconds left (the agent's)."""
 
     def save_seed(self, mfa_serial: str, seed: str) -> None:
         """Store a TOTP seed for an MFA device in the OS keyring."""
 
     def save_settings(self, settings: Settings) -> None:
         """Write the settings file."""
-
-
-def _result(result: RefreshResult) -> Refreshed:
-    return Refreshed(
-        profile=result.profile,
-        session_profile=result.session_profile,
-        expiration=result.expiration,
-        refreshed=result.refreshed,
-        message=result.message,
-    )
 
 
 class ServiceBackend:
@@ -172,20 +153,26 @@ class ServiceBackend:
         self,
         name: str,
         *,
-        code: str | None = None,
         force: bool = False,
+        asker: Asker | None = None,
         cancel: threading.Event | None = None,
-    ) -> Refreshed:
-        return _result(self._service().refresh(name, code=code, force=force, cancel=cancel))
+    ) -> RefreshResult:
+        return self._service().refresh(name, force=force, asker=asker, cancel=cancel)
 
-    def activate(self, name: str, *, code: str | None = None) -> Refreshed:
-        return _result(self._service().activate(name, code=code))
+    def activate(
+        self, name: str, *, asker: Asker | None = None, cancel: threading.Event | None = None
+    ) -> RefreshResult:
+        return self._service().activate(name, asker=asker, cancel=cancel)
 
-    def code_wanted(self, name: str) -> CodeWanted | None:
-        request = self._service().needs_code(name)
-        if request is None:
-            return None
-        return CodeWanted(request.profile, request.mfa_serial, request.user)
+    def serve(
+        self,
+        name: str,
+        *,
+        min_valid: float,
+        asker: Asker | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Served:
+        return self._service().serve(name, min_valid=min_valid, asker=asker, cancel=cancel)
 
     def save_seed(self, mfa_serial: str, seed: str) -> None:
         from mfa_tui.core.codes import SeedStore

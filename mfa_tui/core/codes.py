@@ -30,9 +30,9 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mfa_tui.errors import KeyringError, MfaTuiError, NeedsCodeError, UsageError
+from mfa_tui.errors import CodeRequest, KeyringError, MfaTuiError, NeedsCodeError, UsageError
 
 KEYRING_SERVICE = "mfa-tui"
 TOTP_STEP = 30
@@ -40,6 +40,9 @@ TOTP_STEP = 30
 MIN_SEED_CHARS = 23
 USED_CODE_MEMORY = 120  # seconds a spent code is remembered (AWS's window is about 90 s)
 STATE_FILE = "codes.json"
+if TYPE_CHECKING:
+    from mfa_tui.core.asking import Asker
+
 _CODE_IN_OUTPUT = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 _BASE32 = re.compile(r"[A-Z2-7]+")
 
@@ -459,15 +462,6 @@ class UsedCodes:
 
 
 @dataclass(frozen=True)
-class CodeRequest:
-    """What a person is asked for: a code from this device, for this profile."""
-
-    profile: str
-    mfa_serial: str
-    user: str
-
-
-@dataclass(frozen=True)
 class Code:
     """A code and where it came from; `step` is set for soft-token codes."""
 
@@ -477,6 +471,10 @@ class Code:
 
 
 CodePrompt = Callable[[CodeRequest], str | None]
+SPENT_CODE = (
+    "that code was already used for {serial}, and AWS accepts each code once; wait for "
+    "the next code"
+)
 
 
 @dataclass
@@ -488,7 +486,7 @@ class CodeSources:
         used: spent steps and codes.
         command: the code_command (or mfa_process) for this profile, if any.
         command_timeout: seconds the command may take.
-        prompt: asks a person (CLI: a hidden prompt on the terminal; TUI: a modal).
+        asker: asks a person (the CLI's terminal prompt, the dashboard's prompt broker).
         clock_time: unix time now (the injected clock).
         sleep: waits for the next TOTP step; tests pass one that advances their clock.
         skew: seconds the local clock is ahead of AWS, when an answer's Date told us.
@@ -498,7 +496,7 @@ class CodeSources:
     used: UsedCodes
     command: str | None
     command_timeout: float
-    prompt: CodePrompt | None
+    asker: Asker | None
     clock_time: Callable[[], float]
     sleep: Callable[[float], None] = time.sleep
     skew: Callable[[], float | None] | None = None
@@ -575,15 +573,55 @@ class CodeSources:
             return seeded
         if self.command:
             return self._from_command(request, cancel)
-        if self.prompt is not None:
-            typed = self.prompt(request)
-            if typed:
-                return self._checked(request, Code(normalize_code(typed), "prompt"))
+        if self.asker is not None:
+            typed = self.ask_person(request, None, cancel)
+            if typed is not None:
+                return typed
+        hint = self.asker.hint if self.asker is not None else ""
         raise NeedsCodeError(
             f"profile '{request.profile}' needs a code from MFA device {request.mfa_serial}. "
-            f"Give one with --code, store the device's seed with 'mfa-tui totp set "
-            f"{request.user}', or set code_command in mfa-tui's settings"
+            f"Give one with 'mfa-tui refresh {request.profile} --code CODE', store the "
+            f"device's seed with 'mfa-tui totp set {request.user}', or set code_command in "
+            "mfa-tui's settings" + hint,
+            request=request,
         )
+
+    def ask_person(
+        self,
+        request: CodeRequest,
+        rejected: MfaTuiError | None,
+        cancel: threading.Event | None,
+    ) -> Code | None:
+        """A code typed by a person, asked again while what they type cannot be sent.
+
+        Args:
+            request: the device and profile.
+            rejected: AWS's refusal of the last code, shown to the person.
+            cancel: the caller gave up.
+
+        Returns None when there is nobody to ask. When the person cannot be asked again
+        (a one-shot prompt), the last problem is the error: AWS's refusal, or a typed
+        code that is not six digits or was already spent.
+        """
+        assert self.asker is not None
+        problem: MfaTuiError | None = rejected
+        while True:
+            typed = self.asker.ask(
+                request, problem=problem.message if problem else None, cancel=cancel
+            )
+            if not typed:
+                if problem is not None:
+                    raise problem
+                return None
+            try:
+                value = normalize_code(typed)
+            except UsageError as exc:
+                problem = exc
+                continue
+            if self.used.was_spent(request.mfa_serial, value, self.clock_time()):
+                problem = UsageError(SPENT_CODE.format(serial=request.mfa_serial))
+                continue
+            return Code(value, "prompt")
 
     def _from_command(self, request: CodeRequest, cancel: threading.Event | None) -> Code:
         def run() -> str:
@@ -612,10 +650,7 @@ class CodeSources:
 
     def _checked(self, request: CodeRequest, code: Code) -> Code:
         if self.used.was_spent(request.mfa_serial, code.value, self.clock_time()):
-            raise UsageError(
-                f"that code was already used for {request.mfa_serial}, and AWS accepts each "
-                "code once; wait for the next code"
-            )
+            raise UsageError(SPENT_CODE.format(serial=request.mfa_serial))
         return code
 
     def mark_used(self, request: CodeRequest, code: Code) -> None:

@@ -1,4 +1,5 @@
-"""Messages thread workers post back to the app; small dataclasses, no widgets inside."""
+"""Messages thread workers (and the agent's threads) post back to the dashboard; small
+dataclasses, no widgets inside."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from mfa_tui.core.backend import CodeWanted, Refreshed, Snapshot
+from mfa_tui.core.asking import PromptState
+from mfa_tui.core.backend import Snapshot
+from mfa_tui.core.store import RefreshResult
+from mfa_tui.errors import CodeRequest
 
 
 @dataclass
@@ -37,34 +41,41 @@ class SessionRefreshed(Message):
     """A refresh (or a switch, when `activated`) worked."""
 
     profile: str
-    result: Refreshed
+    result: RefreshResult
     activated: bool
     background: bool
-    attempt: int = 0
 
 
 @dataclass
 class RefreshFailed(Message):
-    """A refresh failed; `invalid_code` when STS rejected the code typed."""
+    """A refresh failed."""
 
     profile: str
     title: str
     message: str
-    invalid_code: bool
     background: bool
-    attempt: int = 0
 
 
 @dataclass
 class CodeNeeded(Message):
-    """A refresh needs a person's MFA code."""
+    """A refresh needs a person's MFA code (`cancelled`: the person said no to it)."""
 
     profile: str
-    wanted: CodeWanted
-    activate: bool
+    request: CodeRequest
     background: bool
     message: str
-    attempt: int = 0
+    cancelled: bool = False
+
+
+@dataclass
+class PromptChanged(Message):
+    """What one device's prompt shows now (from the PromptBroker, any thread); `state`
+    None closes it, `why` says what happened ("asking", "joined", "checking",
+    "answered", "cancelled", "gone", "left")."""
+
+    mfa_serial: str
+    state: PromptState | None
+    why: str
 
 
 @dataclass

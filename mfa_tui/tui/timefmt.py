@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from mfa_tui import expiry
+
 
 class Urgency(StrEnum):
     """How soon a session needs attention, which picks its colour."""
@@ -16,7 +18,7 @@ class Urgency(StrEnum):
 
 
 def seconds_left(expires_at: datetime | None, now: datetime) -> int | None:
-    """Whole seconds until expiry (never rounded up, so 0 means expired), None: none."""
+    """Whole seconds until expiry (rounded down), None when there is no session."""
     if expires_at is None:
         return None
     return int((expires_at - now).total_seconds() // 1)
@@ -28,23 +30,26 @@ def format_left(expires_at: datetime | None, now: datetime) -> str:
     Hours are not wrapped at 24: a 36-hour session reads `36:00:00`.
     """
     left = seconds_left(expires_at, now)
-    if left is None:
+    if left is None or expires_at is None:
         return "—"
-    if left <= 0:
+    if expires_at <= now:
         return "expired"
     hours, rest = divmod(left, 3600)
     return f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
 
 
-def urgency(expires_at: datetime | None, now: datetime, margin: int) -> Urgency:
-    left = seconds_left(expires_at, now)
-    if left is None:
-        return Urgency.NONE
-    if left <= 0:
-        return Urgency.EXPIRED
-    if left <= margin:
-        return Urgency.MARGIN
-    return Urgency.PLENTY
+_URGENCY = {
+    expiry.VALID: Urgency.PLENTY,
+    expiry.EXPIRING: Urgency.MARGIN,
+    expiry.EXPIRED: Urgency.EXPIRED,
+    expiry.NONE: Urgency.NONE,
+}
+
+
+def urgency(expires_at: datetime | None, now: datetime, margin: float) -> Urgency:
+    """The colour of a session: the same rule as `list`'s state (mfa_tui.expiry)."""
+    expires = expires_at.timestamp() if expires_at is not None else None
+    return _URGENCY[expiry.state_at(expires, now.timestamp(), margin)]
 
 
 def format_local(when: datetime | None) -> str:

@@ -31,7 +31,7 @@ def sock_path(tmp_path: Path) -> Path:
 def test_session_request_round_trip(sock_path: Path) -> None:
     seen: list[SessionRequest] = []
 
-    def handler(request: SessionRequest) -> dict[str, object]:
+    def handler(request: SessionRequest, gone: threading.Event) -> dict[str, object]:
         seen.append(request)
         return {"credentials": CREDS}
 
@@ -47,7 +47,7 @@ def test_session_request_round_trip(sock_path: Path) -> None:
 
 
 def test_handler_error_keeps_message_and_exit_code(sock_path: Path) -> None:
-    def handler(request: SessionRequest) -> dict[str, object]:
+    def handler(request: SessionRequest, gone: threading.Event) -> dict[str, object]:
         raise AwsRefusedError(f"AWS refused the code for {request.profile}")
 
     with AgentServer(handler, sock_path), pytest.raises(MfaTuiError) as info:
@@ -106,7 +106,7 @@ def test_world_writable_folder_is_refused(sock_path: Path) -> None:
 def test_caller_waits_for_slow_handler_then_times_out(sock_path: Path) -> None:
     release = threading.Event()
 
-    def handler(request: SessionRequest) -> dict[str, object]:
+    def handler(request: SessionRequest, gone: threading.Event) -> dict[str, object]:
         release.wait(5)
         return {"credentials": CREDS}
 

@@ -21,10 +21,12 @@ from keyring.backends.chainer import ChainerBackend
 from keyrings.alt.file import PlaintextKeyring
 
 from mfa_tui.clock import FrozenClock
+from mfa_tui.core.asking import PromptAsker
 from mfa_tui.core.codes import (
     KEYRING_SERVICE,
     Cancelled,
     Code,
+    CodePrompt,
     CodeRequest,
     CodeSources,
     SeedStore,
@@ -67,7 +69,7 @@ def sources(
     clock: FrozenClock,
     ring: MemoryKeyring | None = None,
     command: str | None = None,
-    prompt: object = None,
+    prompt: CodePrompt | None = None,
     sleeps: list[float] | None = None,
 ) -> CodeSources:
     def sleep(seconds: float) -> None:
@@ -80,7 +82,7 @@ def sources(
         used=used,
         command=command,
         command_timeout=5,
-        prompt=prompt,  # type: ignore[arg-type]
+        asker=PromptAsker(prompt) if prompt is not None else None,
         clock_time=clock.time,
         sleep=sleep,
     )

@@ -252,7 +252,7 @@ def test_soft_token_retries_once_on_the_next_step(
     clock: FrozenClock,
     sleeps: list[float],
 ) -> None:
-    serial, code = service.store_seed("test-user", sandbox.test_user.seed.lower())
+    serial, code = service.devices.store_seed("test-user", sandbox.test_user.seed.lower())
     totp = pyotp.TOTP(sandbox.test_user.seed)
     assert serial == sandbox.test_user.mfa_serial and code == totp.at(clock.now())
     assert keyring.store[("mfa-tui", serial)] == sandbox.test_user.seed
@@ -280,7 +280,7 @@ def test_a_soft_token_retry_waits_for_aws_time_when_our_clock_is_ahead(
     # AWS's Date header says our clock is 95 s ahead: the retry's code must be valid in
     # AWS's time, so it waits until AWS reaches the step after the rejected one.
     sandbox.fault.date_header = format_datetime(datetime.now(UTC) - timedelta(seconds=95), True)
-    service.store_seed("test-user", sandbox.test_user.seed)
+    service.devices.store_seed("test-user", sandbox.test_user.seed)
     sandbox.fault.queue(stsfault.invalid_code("GetSessionToken"))
     step = int(clock.time() // 30)
     service.refresh("test-user")
@@ -292,7 +292,7 @@ def test_a_soft_token_retry_waits_for_aws_time_when_our_clock_is_ahead(
 def test_a_step_used_by_another_process_is_waited_out(
     sandbox: Sandbox, service: SessionService, clock: FrozenClock, tmp_path: Path
 ) -> None:
-    service.store_seed("test-user", sandbox.test_user.seed)
+    service.devices.store_seed("test-user", sandbox.test_user.seed)
     step = int(clock.time() // 30)
     other = UsedCodes(tmp_path / "state" / "codes.json")  # the same file, another process
     assert other.claim_step(sandbox.test_user.mfa_serial, step)
@@ -305,7 +305,7 @@ def test_a_step_used_by_another_process_is_waited_out(
 def test_two_rejected_soft_token_codes_say_the_seed_or_clock_is_wrong(
     sandbox: Sandbox, service: SessionService
 ) -> None:
-    service.store_seed("test-user", sandbox.test_user.seed)
+    service.devices.store_seed("test-user", sandbox.test_user.seed)
     before = snapshot(sandbox)
     sandbox.fault.always = stsfault.invalid_code()
     with pytest.raises(InvalidMfaCodeError, match="seed may not belong"):
@@ -451,7 +451,7 @@ def test_a_stored_session_aws_refuses_is_replaced_by_a_new_user_session(
 ) -> None:
     service.refresh("test-user", code="123456")
     old = sections(sandbox)["test-user-mfa"]["mfa_tui_refreshed"]
-    service.store_seed("test-user", sandbox.test_user.seed)
+    service.devices.store_seed("test-user", sandbox.test_user.seed)
     clock.advance(60)
     sandbox.fault.queue(EXPIRED_TOKEN)  # the stored user session was revoked
     result = service.refresh("my-test-role")
@@ -542,7 +542,7 @@ def test_an_explicit_long_duration_assumes_the_role_directly_with_a_code(
 def test_a_refused_duration_is_retried_once_with_the_largest_allowed(
     sandbox: Sandbox, service: SessionService
 ) -> None:
-    service.store_seed("test-user", sandbox.test_user.seed)
+    service.devices.store_seed("test-user", sandbox.test_user.seed)
     sandbox.fault.queue(stsfault.error("ValidationError", stsfault.ROLE_MAX, action="AssumeRole"))
     result = service.refresh("my-test-role", duration=43200)
     calls = sandbox.fault.calls("AssumeRole")
@@ -775,7 +775,7 @@ def test_refresh_due_renews_what_needs_no_person_and_lists_the_rest(
 def test_refresh_due_renews_a_user_with_a_soft_token_before_its_roles(
     sandbox: Sandbox, service: SessionService, clock: FrozenClock
 ) -> None:
-    service.store_seed("test-user", sandbox.test_user.seed)
+    service.devices.store_seed("test-user", sandbox.test_user.seed)
     service.refresh("my-test-role", duration=None)
     clock.advance(12 * 3600 - 5 * 60)  # everything is inside its margin or expired
     outcomes = service.refresh_due()
@@ -791,7 +791,7 @@ def test_refresh_due_recovers_a_refused_user_session_in_its_parallel_pass(
     clock: FrozenClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    service.store_seed("test-user", sandbox.test_user.seed)
+    service.devices.store_seed("test-user", sandbox.test_user.seed)
     service.refresh("my-test-role")
     # The stored user session is one AWS revoked (moto would take any key: the proxy
     # refuses it below, and the keys each AssumeRole is signed with are recorded).
@@ -881,6 +881,7 @@ def test_many_role_refreshes_overlap_share_one_parse_and_one_connection_pool(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     from mfa_tui.core import sessions as sessions_module
+    from mfa_tui.core import store as store_module
 
     service.refresh("test-user", code="123456")
     role = service.profile("my-test-role")
@@ -892,7 +893,7 @@ def test_many_role_refreshes_overlap_share_one_parse_and_one_connection_pool(
                 f"endpoint_url = {role.values['endpoint_url']}\nregion = us-east-1\n"
             )
     parses: list[int] = []
-    real_load = sessions_module.load_profiles
+    real_load = store_module.load_profiles
 
     def counting_load(*args: Any, **kwargs: Any) -> Any:
         parses.append(1)
@@ -921,7 +922,7 @@ def test_many_role_refreshes_overlap_share_one_parse_and_one_connection_pool(
         clients.append(id(client))
         return client
 
-    monkeypatch.setattr(sessions_module, "load_profiles", counting_load)
+    monkeypatch.setattr(store_module, "load_profiles", counting_load)
     monkeypatch.setattr(sts, "assume_role", overlapping)
     monkeypatch.setattr(sts, "_client", recording_client)
     caplog.set_level("WARNING", logger="urllib3")

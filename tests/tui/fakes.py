@@ -3,6 +3,8 @@
 It reads the real AWS files with the real loader and writes sessions with the real
 writer; only the STS call is replaced: a user needs a code unless its serial has a seed,
 a role refreshes silently while its user's session is valid, `000000` is a wrong code.
+A code is asked of the asker the dashboard passes, as the engine does (one prompt per
+device, AWS's answer shown in place); each code "sent" is recorded as a call.
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ from pathlib import Path
 from mfa_tui.aws.credentials import OWNER_KEY, write_section
 from mfa_tui.aws.files import AwsPaths, Kind, format_expiration, load_profiles
 from mfa_tui.clock import Clock
-from mfa_tui.core.backend import CodeWanted, Refreshed, Snapshot
+from mfa_tui.core.asking import Asker, PromptAsker
+from mfa_tui.core.backend import Snapshot
+from mfa_tui.core.sessions import Served
 from mfa_tui.core.status import all_statuses
-from mfa_tui.errors import InvalidMfaCodeError, NeedsCodeError, NetworkError
+from mfa_tui.core.store import RefreshResult, stored_session
+from mfa_tui.errors import CodeRequest, InvalidMfaCodeError, NeedsCodeError, NetworkError
 from mfa_tui.settings import Settings, load_settings, save_settings
 
 WRONG_CODE = "000000"
@@ -116,7 +121,7 @@ class FakeBackend:
             and session.expiration > self.clock.now()
         )
 
-    def code_wanted(self, name: str) -> CodeWanted | None:
+    def code_wanted(self, name: str) -> CodeRequest | None:
         profile_set = load_profiles(self.paths)
         profile = profile_set.profiles[name]
         user = profile.chain[-1] if profile.chain else name
@@ -125,9 +130,9 @@ class FakeBackend:
             return None
         if profile.kind is Kind.ROLE and self._user_session_valid(user):
             return None
-        return CodeWanted(name, serial, user)
+        return CodeRequest(name, serial, user)
 
-    def _write(self, name: str, seconds: int) -> Refreshed:
+    def _write(self, name: str, seconds: int) -> RefreshResult:
         settings = self.settings()
         session = settings.session_profile_for(name)
         expiration = self.clock.now() + timedelta(seconds=seconds)
@@ -143,7 +148,29 @@ class FakeBackend:
                 OWNER_KEY: name,
             },
         )
-        return Refreshed(name, session, expiration, True, f"wrote {session}")
+        return RefreshResult(name, session, expiration, True, f"wrote {session}")
+
+    def _code(
+        self, name: str, wanted: CodeRequest, asker: Asker | None, cancel: threading.Event | None
+    ) -> None:
+        """Ask for a code like the engine: again, with AWS's answer, while it is wrong."""
+        if asker is None:
+            raise NeedsCodeError(f"{name} needs a code from {wanted.mfa_serial}", request=wanted)
+        problem: str | None = None
+        with asker.interest(wanted, cancel):
+            while True:
+                code = asker.ask(wanted, problem=problem, cancel=cancel)
+                if code is None:
+                    raise NeedsCodeError(
+                        f"{name} needs a code from {wanted.mfa_serial}", request=wanted
+                    )
+                self.calls.append(Call("refresh", name, code))
+                if code != WRONG_CODE:
+                    asker.answered(wanted)
+                    return
+                problem = "MultiFactorAuthentication failed with invalid MFA one time pass code."
+                if isinstance(asker, PromptAsker):
+                    raise InvalidMfaCodeError(problem)
 
     def refresh(
         self,
@@ -151,20 +178,21 @@ class FakeBackend:
         *,
         code: str | None = None,
         force: bool = False,
+        asker: Asker | None = None,
         cancel: threading.Event | None = None,
-    ) -> Refreshed:
-        self.calls.append(Call("refresh", name, code))
+    ) -> RefreshResult:
+        self.calls.append(Call("refresh", name, None))
         if self.gate is not None:
             self.gate.wait(10)
         if self.fail_with is not None:
             raise self.fail_with
         wanted = self.code_wanted(name)
-        if wanted is not None and code is None:
-            raise NeedsCodeError(f"{name} needs a code from {wanted.mfa_serial}")
-        if code == WRONG_CODE:
-            raise InvalidMfaCodeError(
-                "MultiFactorAuthentication failed with invalid MFA one time pass code."
-            )
+        if wanted is not None:
+            if code is not None:
+                # A code given up front (tests' set-up): sent as the call itself.
+                self.calls.pop()
+                asker = PromptAsker(lambda request: code)
+            self._code(name, wanted, asker, cancel)
         profile = load_profiles(self.paths).profiles[name]
         with self.lock:
             if profile.kind is Kind.ROLE:
@@ -185,17 +213,35 @@ class FakeBackend:
         values[OWNER_KEY] = name
         write_section(self.paths.credentials, self.settings().active_profile, values)
 
-    def activate(self, name: str, *, code: str | None = None) -> Refreshed:
+    def activate(
+        self, name: str, *, asker: Asker | None = None, cancel: threading.Event | None = None
+    ) -> RefreshResult:
         settings = self.settings()
         profile_set = load_profiles(self.paths)
         session = profile_set.get(settings.session_profile_for(name))
         if session is None or session.expiration is None or session.expiration <= self.clock.now():
-            result = self.refresh(name, code=code)
+            result = self.refresh(name, asker=asker, cancel=cancel)
         else:
-            self.calls.append(Call("activate", name, code))
-            result = Refreshed(name, session.name, session.expiration, False, "still valid")
+            self.calls.append(Call("activate", name, None))
+            result = RefreshResult(name, session.name, session.expiration, False, "still valid")
         self._mirror(name, result.session_profile)
         return result
+
+    def serve(
+        self,
+        name: str,
+        *,
+        min_valid: float,
+        asker: Asker | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Served:
+        now = self.clock.now()
+        stored = stored_session(load_profiles(self.paths), self.settings(), name, now)
+        if stored is None or stored.seconds_left(now) <= min_valid:
+            self.refresh(name, asker=asker, cancel=cancel)
+            stored = stored_session(load_profiles(self.paths), self.settings(), name, now)
+        assert stored is not None
+        return Served(stored)
 
     def save_seed(self, mfa_serial: str, seed: str) -> None:
         self.seeded.add(mfa_serial)

@@ -1,6 +1,6 @@
 """The dashboard under pilot, on real AWS files and the fake engine (no STS here).
 
-The tick is driven by hand (`app.tick()`, after advancing the frozen clock), so nothing
+The tick is driven by hand (`app.dashboard.tick()`, after advancing the frozen clock), so nothing
 here waits for wall time beyond a pause for the event loop.
 """
 
@@ -43,7 +43,7 @@ async def settle(app: MfaTuiApp, pilot: object) -> None:
 
     assert isinstance(pilot, Pilot)
     for _ in range(3):
-        await app.workers.wait_for_complete()
+        await app.workers_settled()
         await pilot.pause()
 
 
@@ -167,14 +167,14 @@ async def test_countdown_is_recomputed_from_the_clock_each_tick(
         await settle(app, pilot)
         assert left_cell(app, "test-user") == "12:00:00"
         clock.advance(1)
-        app.tick()
+        app.dashboard.tick()
         assert left_cell(app, "test-user") == "11:59:59"
         # Ten seconds of missed ticks (a suspended laptop) are not ten decrements late.
         clock.advance(3600 + 10)
-        app.tick()
+        app.dashboard.tick()
         assert left_cell(app, "test-user") == "10:59:49"
         clock.advance(11 * 3600)
-        app.tick()
+        app.dashboard.tick()
         assert left_cell(app, "test-user") == "expired"
 
 
@@ -187,15 +187,15 @@ async def test_background_refresh_fires_inside_the_margin(
     app = make_app(backend, clock)
     async with app.run_test(size=(120, 30)) as pilot:
         await settle(app, pilot)
-        app.tick()
+        app.dashboard.tick()
         await settle(app, pilot)
         assert backend.calls == []  # an hour left: nothing is due
         clock.advance(3600 - 299)  # inside the 5-minute role margin
-        app.tick()
+        app.dashboard.tick()
         await settle(app, pilot)
         assert [c.profile for c in backend.calls] == ["my-test-role"]
         assert backend.calls[0].code is None
-        app.tick()
+        app.dashboard.tick()
         await settle(app, pilot)
         assert left_cell(app, "my-test-role") == "01:00:00"
         assert any("in the background" in line for line in app.event_log.lines_written)
@@ -216,7 +216,7 @@ async def test_auto_refresh_off_is_saved_and_respected(
         assert load_settings(backend.settings_file).auto_refresh_for("my-test-role") is False
         assert str(app.table.get_cell("my-test-role", "auto")) == "off"
         clock.advance(3600 - 60)
-        app.tick()
+        app.dashboard.tick()
         await settle(app, pilot)
         assert backend.calls == []
 
@@ -231,14 +231,14 @@ async def test_a_code_needed_in_the_background_rings_and_waits_for_enter(
     async with app.run_test(size=(120, 30)) as pilot:
         await settle(app, pilot)
         clock.advance(43_200 - 500)  # the user session is inside its 10-minute margin
-        app.tick()
+        app.dashboard.tick()
         await settle(app, pilot)
         assert not isinstance(app.screen, MfaPrompt)  # never pops up by itself
         assert bells == [1]
         assert any("MFA code needed" in n.title for n in app._notifications)
         assert str(app.table.get_cell("test-user", "state")) == "needs code"
         # Not retried every tick while it waits for the person.
-        app.tick()
+        app.dashboard.tick()
         await settle(app, pilot)
         assert [c.profile for c in backend.calls] == ["test-user"]
         app.table.select("test-user")
@@ -267,7 +267,7 @@ async def test_a_slow_sts_call_does_not_block_keys_or_the_countdown(
         await pilot.press("down")
         assert app.table.selected_name == "ops-chained"
         clock.advance(1)
-        app.tick()
+        app.dashboard.tick()
         assert left_cell(app, "test-user") == "11:59:59"
         await pilot.press("question_mark")
         await pilot.pause()
@@ -293,22 +293,22 @@ async def test_failures_are_shown_and_back_off(backend: FakeBackend, clock: Froz
     async with app.run_test(size=(120, 30)) as pilot:
         await settle(app, pilot)
         clock.advance(3600 - 200)
-        app.tick()
+        app.dashboard.tick()
         await settle(app, pilot)
         assert len(backend.calls) == 1
         assert str(app.table.get_cell("my-test-role", "state")) == "failed"
         assert "did not answer" in str(app.table.get_cell("my-test-role", "note"))
         clock.advance(10)
-        app.tick()
+        app.dashboard.tick()
         await settle(app, pilot)
         assert len(backend.calls) == 1  # backing off
         clock.advance(25)
-        app.tick()
+        app.dashboard.tick()
         await settle(app, pilot)
         assert len(backend.calls) == 2  # retried after 30 s
         backend.fail_with = None
         clock.advance(61)
-        app.tick()
+        app.dashboard.tick()
         await settle(app, pilot)
         assert len(backend.calls) == 3
         assert str(app.table.get_cell("my-test-role", "state")) == ""
@@ -331,13 +331,13 @@ async def test_changes_by_other_programs_appear(backend: FakeBackend, clock: Fro
                 OWNER_KEY: "test-user",
             },
         )
-        app.tick()
+        app.dashboard.tick()
         await settle(app, pilot)
         assert left_cell(app, "test-user") == "02:00:00"
-        loads = app.loads
-        app.tick()
+        loads = app.dashboard.loads
+        app.dashboard.tick()
         await settle(app, pilot)
-        assert app.loads == loads  # unchanged files are not parsed again
+        assert app.dashboard.loads == loads  # unchanged files are not parsed again
 
 
 async def test_filter_narrows_the_table(backend: FakeBackend, clock: FrozenClock) -> None:
@@ -458,7 +458,7 @@ async def test_a_bug_in_a_refresh_ends_visibly_not_refreshing_forever(
         await settle(app, pilot)
         assert str(app.table.get_cell("admin", "state")) == "failed"
         assert "engine bug" in str(app.table.get_cell("admin", "note"))
-        assert not app.policy.in_flight("admin")
+        assert not app.dashboard.refreshes.policy.in_flight("admin")
 
 
 async def test_refresh_all_due_takes_every_session_inside_its_margin(
@@ -475,7 +475,7 @@ async def test_refresh_all_due_takes_every_session_inside_its_margin(
         await settle(app, pilot)
         assert backend.calls == []  # nothing is inside its margin yet
         clock.advance(3600 - 100)
-        app.tick()
+        app.dashboard.tick()
         await settle(app, pilot)
         assert backend.calls == []  # background refresh is off in this app
         await pilot.press("R")
@@ -555,9 +555,9 @@ async def test_roles_of_one_device_ring_once(backend: FakeBackend, clock: Frozen
     async with app.run_test(size=(120, 30)) as pilot:
         await settle(app, pilot)
         clock.advance(43_200 + 10)  # everything expired, the user's session too
-        app.tick()
+        app.dashboard.tick()
         await settle(app, pilot)
-        assert set(app.waiting) == {"test-user", "my-test-role", "admin"}
+        assert set(app.dashboard.refreshes.waiting) == {"test-user", "my-test-role", "admin"}
         assert bells == [1]
         # One code for the user, and its roles go on by themselves.
         app.table.select("test-user")
@@ -565,9 +565,9 @@ async def test_roles_of_one_device_ring_once(backend: FakeBackend, clock: Frozen
         await pilot.pause()
         await pilot.press(*"123456")
         await settle(app, pilot)
-        app.tick()
+        app.dashboard.tick()
         await settle(app, pilot)
-        assert app.waiting == {}
+        assert app.dashboard.refreshes.waiting == {}
         assert left_cell(app, "my-test-role") == "01:00:00"
 
 
@@ -691,7 +691,7 @@ async def test_a_keyring_answer_older_than_a_stored_seed_does_not_unmark_it(
         assert asked.is_set()
         # Meanwhile the user stores a seed from the dashboard ('t'): its worker reports.
         backend.save_seed(SERIAL, "JBSWY3DPEHPK3PXP")
-        app.post_message(SeedSaved("test-user", SERIAL))
+        app.dashboard.post_message(SeedSaved("test-user", SERIAL))
         await pilot.pause()
         assert "+totp" in str(app.table.get_cell("test-user", "mfa"))
         answer.set()  # ...and only then does the keyring's older answer land
@@ -721,7 +721,7 @@ async def test_keys_typed_before_the_profiles_are_read_wait_for_them(
         # Typed ahead, as people who know the way do; an Enter typed while the terminal
         # was still in line mode arrives as a newline (ctrl+j).
         await pilot.press("down", "down", "ctrl+j")
-        assert app.snapshot is None
+        assert app.dashboard.snapshot is None
         read.set()
         await settle(app, pilot)
         third = app.table.visible_names()[2]

@@ -32,7 +32,7 @@ def make_app(sandbox: Sandbox, clock: FrozenClock, keyring: MemoryKeyring) -> Mf
 
 async def settle(app: MfaTuiApp, pilot: Pilot[None]) -> None:
     for _ in range(4):
-        await app.workers.wait_for_complete()
+        await app.workers_settled()
         await pilot.pause()
 
 
@@ -108,16 +108,16 @@ async def test_a_slow_sts_does_not_block_the_keys(
         app.table.select("readonly-role")
         await pilot.press("r")
         await pilot.pause(0.3)
-        assert app.policy.in_flight("readonly-role")
+        assert app.dashboard.refreshes.policy.in_flight("readonly-role")
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)  # answered while STS sleeps
         await pilot.press("escape")
         await pilot.press("down")
         await pilot.pause()
-        assert app.policy.in_flight("readonly-role")
+        assert app.dashboard.refreshes.policy.in_flight("readonly-role")
         await settle(app, pilot)
-        assert not app.policy.in_flight("readonly-role")
+        assert not app.dashboard.refreshes.policy.in_flight("readonly-role")
         assert load_profiles().profiles["readonly-role-mfa"].expiration is not None
 
 
@@ -135,7 +135,7 @@ async def test_background_refresh_renews_the_active_role_inside_its_margin(
         assert first is not None
         calls = len(sandbox.fault.actions())
         now_clock.advance((first - now_clock.now()).total_seconds() - 120)
-        app.tick()
+        app.dashboard.tick()
         await settle(app, pilot)
         assert sandbox.fault.actions()[calls:] == ["AssumeRole"]  # no code asked
         assert not isinstance(app.screen, MfaPrompt)

@@ -38,7 +38,7 @@ async def ready(pilot: Pilot[None]) -> None:
     app = pilot.app
     assert isinstance(app, MfaTuiApp)
     for _ in range(3):
-        await app.workers.wait_for_complete()
+        await app.workers_settled()
         await pilot.pause()
     app.table.select("my-test-role")
     await pilot.pause()
@@ -60,7 +60,7 @@ def test_main_screen_200x60(
         app.table.select("admin")
         await pilot.press("r")
         for _ in range(3):
-            await app.workers.wait_for_complete()
+            await app.workers_settled()
             await pilot.pause()
         app.table.select("my-test-role")
         await pilot.pause()
@@ -83,15 +83,15 @@ def test_mfa_prompt_with_a_wrong_code(
     async def wrong_code(pilot: Pilot[None]) -> None:
         await ready(pilot)
         clock.advance(int(timedelta(hours=12).total_seconds()))  # everything has expired
-        app.tick()
+        app.dashboard.tick()
         app.table.select("test-user")
         await pilot.press("r")
         for _ in range(3):
-            await app.workers.wait_for_complete()
+            await app.workers_settled()
             await pilot.pause()
         await pilot.press(*"000000")
         for _ in range(3):
-            await app.workers.wait_for_complete()
+            await app.workers_settled()
             await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=wrong_code)

@@ -1,8 +1,10 @@
-"""The MFA code prompt: which device, digits only, submits itself at six digits.
+"""The MFA code prompt: which device, who waits, digits only, submits itself at six.
 
-The prompt does not call AWS. It posts `MfaPrompt.Submitted`; the app runs the refresh
-in a worker and answers with `succeeded()` (the prompt closes) or `failed()` (the error
-shows in place, the field empties, and the person types the next code).
+One prompt serves one MFA device, for every caller waiting on it (the person's own
+switch, tools asking through the agent). It does not call AWS: it posts `Submitted` or
+`Cancelled`, and shows whatever the PromptBroker's state says next (AWS's answer to a
+wrong code in place, with an empty field for the next code; "checking" while a code is
+with AWS). The prompt desk closes it when the broker says the device is done.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from mfa_tui.core.backend import CodeWanted
+from mfa_tui.core.asking import PromptState
+from mfa_tui.errors import CodeRequest
 
 CODE_LENGTH = 6
 
@@ -44,52 +47,70 @@ class CodeInput(Input):
         event.stop()
 
 
-class MfaPrompt(ModalScreen[bool]):
-    """Asks for one code; dismisses with True once the refresh worked, False on cancel."""
+def purpose_of(state: PromptState) -> str:
+    """One line saying who waits for the code: "Switch to admin", "terraform is waiting
+    for my-test-role (and 2 more)"."""
+    if not state.callers:
+        return f"A code for {state.request.profile}"
+    caller, purpose = state.callers[0]
+    line = purpose if caller == "you" else f"{caller} is waiting for {purpose}"
+    others = len(state.callers) - 1
+    if others:
+        line += f" (and {others} more waiting)"
+    return line
+
+
+class MfaPrompt(ModalScreen[None]):
+    """Asks for one device's code; closed by the prompt desk, not by itself."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", show=True)]
 
     @dataclass
     class Submitted(Message):
-        """The person typed six digits for `profile`."""
+        """The person typed six digits for the device `mfa_serial`."""
 
-        prompt: MfaPrompt
-        profile: str
+        mfa_serial: str
         code: str
 
-    def __init__(
-        self,
-        wanted: CodeWanted,
-        *,
-        purpose: str,
-        activate: bool = False,
-        hint: Callable[[], str | None] | None = None,
-    ) -> None:
+    @dataclass
+    class Cancelled(Message):
+        """The person pressed escape: every caller waiting on `mfa_serial` gives up."""
+
+        mfa_serial: str
+
+    def __init__(self, state: PromptState, *, hint: Callable[[], str | None] | None = None) -> None:
         """Args:
-        wanted: the profile and device the code is for.
-        purpose: one line saying what the code will do ("Switch to admin").
-        activate: carried for the app: switch after the refresh.
+        state: the device, its callers and the last problem (PromptBroker's).
         hint: a line under the device, re-read every second (the demo's current code).
         """
         super().__init__()
-        self.wanted = wanted
+        self.state = state
         self.hint = hint
-        self.purpose = purpose
-        self.activate = activate
         self.busy = False
         self.attempts = 0
 
+    @property
+    def wanted(self) -> CodeRequest:
+        """The device and the first profile asked for."""
+        return self.state.request
+
+    @property
+    def mfa_serial(self) -> str:
+        return self.state.request.mfa_serial
+
+    @property
+    def purpose(self) -> str:
+        return purpose_of(self.state)
+
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(f"MFA code for {self.wanted.profile}", id="title")
-            yield Static(self.purpose, id="purpose")
-            device = Static(id="device")
-            device.update(self._device_text())
-            yield device
+            yield Label(f"MFA code for {self.wanted.profile}", id="title", markup=False)
+            yield Static(self.purpose, id="purpose", markup=False)
+            yield Static(self._device_text(), id="device", markup=False)
             yield Static("", id="code-hint", markup=False)
             yield CodeInput(id="code")
-            yield Static("", id="error")
-            yield Static("Submits at 6 digits · esc cancels", id="hint")
+            yield Static("", id="error", markup=False)
+            yield Static("Submits at 6 digits · esc cancels", id="hint", markup=False)
 
     def _device_text(self) -> str:
         user = self.wanted.user
@@ -103,6 +124,7 @@ class MfaPrompt(ModalScreen[bool]):
         if self.hint is not None:
             self._show_hint()
             self.set_interval(1.0, self._show_hint)
+        self.show(self.state)
 
     def _show_hint(self) -> None:
         text = self.hint() if self.hint is not None else None
@@ -111,6 +133,22 @@ class MfaPrompt(ModalScreen[bool]):
     @property
     def error_text(self) -> str:
         return str(self.query_one("#error", Static).render())
+
+    def show(self, state: PromptState) -> None:
+        """Show the broker's latest word: who waits, AWS's answer, whose turn it is."""
+        self.state = state
+        self.query_one("#purpose", Static).update(self.purpose)
+        field = self.query_one(CodeInput)
+        if not state.waiting_for_code:
+            return  # a code is with AWS (or between two callers): keep "Checking…"
+        if state.problem is not None:
+            field.value = ""
+            self._set_error(state.problem)
+            self.query_one("#hint", Static).update("Type the next code · esc cancels")
+        if self.busy or field.disabled:
+            self.busy = False
+            field.disabled = False
+            field.focus()
 
     @on(Input.Changed, "#code")
     def _changed(self, event: Input.Changed) -> None:
@@ -135,25 +173,12 @@ class MfaPrompt(ModalScreen[bool]):
         field = self.query_one(CodeInput)
         field.disabled = True
         self.query_one("#hint", Static).update("Checking with AWS…")
-        self.post_message(self.Submitted(self, self.wanted.profile, code))
+        self.post_message(self.Submitted(self.mfa_serial, code))
 
     def _set_error(self, message: str) -> None:
         error = self.query_one("#error", Static)
         error.update(message)
         error.set_class(bool(message), "-shown")
 
-    def failed(self, message: str) -> None:
-        """Show why the code did not work and let the person type the next one."""
-        self.busy = False
-        field = self.query_one(CodeInput)
-        field.disabled = False
-        field.value = ""
-        field.focus()
-        self.query_one("#hint", Static).update("Type the next code · esc cancels")
-        self._set_error(message)
-
-    def succeeded(self) -> None:
-        self.dismiss(True)
-
     def action_cancel(self) -> None:
-        self.dismiss(False)
+        self.post_message(self.Cancelled(self.mfa_serial))

@@ -1,0 +1,271 @@
+"""A refresh's plan, worked out once: who, through which hops, into which sections, how long.
+
+Everything a refresh needs that the files and the settings can tell is decided here,
+before any STS call, and handed down: the hops never look anything up again. Whatever
+would make mfa-tui refuse to keep a session (a session profile it may not write, a
+read-only credentials file, a duration out of range, an invalid session name) is found
+here too, so an MFA code is never spent on a session that would then be thrown away.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from mfa_tui.aws.credentials import OWNER_KEY
+from mfa_tui.aws.files import (
+    Kind,
+    Profile,
+    ProfileSet,
+    config_section_for,
+    mfa_serial_of,
+    user_of,
+)
+from mfa_tui.errors import CodeRequest, FileWriteError, UsageError
+from mfa_tui.settings import (
+    ASSUME_ROLE_MAX,
+    ASSUME_ROLE_MIN,
+    GET_SESSION_TOKEN_MAX,
+    GET_SESSION_TOKEN_MIN,
+    Settings,
+)
+
+# AWS gives a role assumed with temporary credentials (a chained role) at most an hour.
+CHAINED_ROLE_MAX = 3600
+_SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}")
+_SESSION_NAME_BAD = re.compile(r"[^\w+=,.@-]")
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One AssumeRole of a chain: the role, how long to ask for, the session's name."""
+
+    role: Profile
+    seconds: int
+    session_name: str
+
+
+@dataclass(frozen=True)
+class RefreshPlan:
+    """A refresh of `target`, decided before any call.
+
+    Attributes:
+        target: the user or role asked for.
+        user: the user at the end of its chain, whose keys sign the first call.
+        hops: the roles to assume, nearest the user first (empty for a user).
+        user_seconds: GetSessionToken's length for a new user session.
+        direct: assume the (single-hop) target directly with the long-term keys and a
+            code, the one way AWS allows a role more than an hour.
+        mfa_serial: the device as the files name it; None until one is discovered.
+        session_profiles: every profile this refresh may write -> its session section.
+        notes: remarks for the result (a duration capped, and why).
+    """
+
+    target: Profile
+    user: Profile
+    hops: tuple[Hop, ...]
+    user_seconds: int
+    direct: bool
+    mfa_serial: str | None
+    session_profiles: dict[str, str]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def is_user(self) -> bool:
+        return self.target.kind is Kind.USER
+
+    @property
+    def longest(self) -> int:
+        """The longest session this plan can give its target, in seconds."""
+        return self.hops[-1].seconds if self.hops else self.user_seconds
+
+    def session_profile(self, name: str) -> str:
+        return self.session_profiles[name]
+
+    def request(self, serial: str) -> CodeRequest:
+        """What a person is asked for, naming the profile they asked about."""
+        return CodeRequest(self.target.name, serial, self.user.name)
+
+
+def default_session_name(user: str) -> str:
+    """A valid RoleSessionName ([\\w+=,.@-], 2-64 chars) from the user's name.
+
+    It shows in CloudTrail next to every call made with the role, so it names the
+    person's user profile.
+    """
+    name = _SESSION_NAME_BAD.sub("-", f"mfa-tui-{user}")[:64]
+    return name if len(name) >= 2 else "mfa-tui"
+
+
+def managed_profile(profile_set: ProfileSet, name: str) -> Profile:
+    """The user or role `name` stands for (a session profile stands for its owner)."""
+    profile = profile_set.get(name)
+    if profile is None:
+        raise UsageError(
+            f"unknown profile '{name}' (not in {profile_set.paths.config} or "
+            f"{profile_set.paths.credentials})"
+        )
+    if profile.kind is Kind.SESSION and profile.session_of and profile.session_of != name:
+        return managed_profile(profile_set, profile.session_of)
+    if not profile.managed:
+        raise UsageError(
+            f"profile '{name}' is not one mfa-tui can refresh ({profile.kind.value}: "
+            f"{profile.unmanaged_reason})"
+        )
+    return profile
+
+
+def user_duration(settings: Settings, user: Profile, duration: int | None) -> int:
+    override = settings.for_profile(user.name).duration
+    if duration is not None:
+        value, origin = duration, "--duration"
+    elif override is not None:
+        value, origin = override, f'duration in [profiles."{user.name}"] of the settings'
+    else:
+        value, origin = settings.user_duration, "user_duration in the settings"
+    if not GET_SESSION_TOKEN_MIN <= value <= GET_SESSION_TOKEN_MAX:
+        raise UsageError(
+            f"a user session lasts {GET_SESSION_TOKEN_MIN}..{GET_SESSION_TOKEN_MAX} "
+            f"seconds; {origin} is {value}"
+        )
+    return value
+
+
+def role_duration(settings: Settings, role: Profile, duration: int | None) -> int:
+    override = settings.for_profile(role.name).duration
+    if duration is not None:
+        value, origin = duration, "--duration"
+    elif override is not None:
+        value, origin = override, f'duration in [profiles."{role.name}"] of the settings'
+    elif role.duration_seconds is not None:
+        value = role.duration_seconds
+        origin = f"duration_seconds in [{config_section_for(role.name)}]"
+    else:
+        value, origin = settings.role_duration, "role_duration in the settings"
+    if not ASSUME_ROLE_MIN <= value <= ASSUME_ROLE_MAX:
+        raise UsageError(
+            f"a role session lasts {ASSUME_ROLE_MIN}..{ASSUME_ROLE_MAX} seconds; "
+            f"{origin} is {value}"
+        )
+    return value
+
+
+def session_name(role: Profile, user: Profile) -> str:
+    name = role.role_session_name
+    if name is None:
+        return default_session_name(user.name)
+    if not _SESSION_NAME.fullmatch(name):
+        raise UsageError(
+            f"role_session_name = {name!r} in [{config_section_for(role.name)}] is not "
+            "valid for STS: 2-64 characters of letters, digits and _+=,.@-"
+        )
+    return name
+
+
+def plan_refresh(
+    profile_set: ProfileSet,
+    settings: Settings,
+    name: str,
+    *,
+    duration: int | None = None,
+    active: bool = False,
+    check: bool = True,
+) -> RefreshPlan:
+    """Work out the refresh of `name` and check that its result could be kept.
+
+    Args:
+        profile_set: the files as they are now.
+        settings: mfa-tui's settings.
+        name: a user or role (or a session profile mfa-tui wrote for one).
+        duration: an explicit length (`--duration`); out of range is a UsageError.
+        active: the active profile will be written too (a switch, or the target is the
+            session the active profile mirrors).
+        check: refuse what could not be written (off only to look at a stored session).
+
+    Raises:
+        UsageError: unknown or unmanaged profile, a bad duration or session name.
+        FileWriteError: a session could not be stored (nothing was asked of AWS).
+    """
+    target = managed_profile(profile_set, name)
+    user = user_of(profile_set.profiles, target)
+    if user is None:
+        raise UsageError(f"profile '{target.name}' does not lead to a user with keys")
+    notes: list[str] = []
+    hops: list[Hop] = []
+    direct = False
+    if target.kind is Kind.USER:
+        seconds = user_duration(settings, user, duration)
+        user_seconds = seconds
+    else:
+        user_seconds = user_duration(settings, user, None)
+        roles = [profile_set.profiles[n] for n in reversed(target.chain[:-1])]
+        wanted = role_duration(settings, target, duration)
+        if duration is not None and wanted > CHAINED_ROLE_MAX and len(roles) == 1:
+            direct = True
+        elif wanted > CHAINED_ROLE_MAX:
+            notes.append(
+                f"duration capped to {CHAINED_ROLE_MAX} s (role chaining limit: AWS gives a "
+                "role assumed from an MFA session at most an hour; mfa-tui re-assumes it "
+                "silently)"
+            )
+            wanted = CHAINED_ROLE_MAX
+        for role in roles:
+            if role is roles[-1]:
+                seconds = wanted
+            else:
+                try:
+                    seconds = min(role_duration(settings, role, None), CHAINED_ROLE_MAX)
+                except UsageError:
+                    seconds = CHAINED_ROLE_MAX
+            hops.append(Hop(role, seconds, session_name(role, user)))
+    written = [user] if not direct else []
+    written += [hop.role for hop in hops if hop.role.managed or hop is hops[-1]]
+    session_profiles = {p.name: settings.session_profile_for(p.name) for p in written}
+    session_profiles.setdefault(target.name, settings.session_profile_for(target.name))
+    plan = RefreshPlan(
+        target=target,
+        user=user,
+        hops=tuple(hops),
+        user_seconds=user_seconds,
+        direct=direct,
+        mfa_serial=mfa_serial_of(profile_set, target),
+        session_profiles=session_profiles,
+        notes=tuple(notes),
+    )
+    if check:
+        check_writable(plan, profile_set, settings, active=active)
+    return plan
+
+
+def check_writable(
+    plan: RefreshPlan, profile_set: ProfileSet, settings: Settings, *, active: bool
+) -> None:
+    """Refuse before any STS call what the writer would refuse after it.
+
+    A session mfa-tui could not store (a section of the same name that holds the
+    person's own keys, a read-only credentials file) would waste the MFA code spent
+    on it; better to say so first.
+    """
+    from mfa_tui.aws.atomic import resolve_target
+
+    path = resolve_target(profile_set.paths.credentials)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise FileWriteError(
+            f"{path} is read-only, so no session could be stored; nothing was asked of "
+            f"AWS. Run 'chmod u+w {path}' to let mfa-tui write sessions there"
+        )
+    names = [plan.session_profile(n) for n in plan.session_profiles]
+    if active:
+        names.append(settings.active_profile)
+    doc = profile_set.credentials_doc
+    for header in names:
+        sections = doc.find(header)
+        if sections and not any(OWNER_KEY in section.values for section in sections):
+            raise FileWriteError(
+                f"[{header}] in {path} was not written by mfa-tui (it has no "
+                f"'{OWNER_KEY}' line), so it may hold your own keys; mfa-tui will not "
+                "overwrite it, and asked nothing of AWS. Choose another session profile "
+                "name in the settings",
+                title="Not mfa-tui's section",
+            )
