@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from mfa_tui.core.asking import PromptAsker
 from mfa_tui.aws.files import load_profiles
 from mfa_tui.clock import FrozenClock
 from mfa_tui.commands import daemon as daemon_cmd
 from mfa_tui.commands.daemon import Daemon
+from mfa_tui.core.asking import PromptAsker
 from mfa_tui.core.backend import ServiceBackend
 from mfa_tui.core.refresh_policy import Outcome
 from mfa_tui.errors import ExitCode, NetworkError

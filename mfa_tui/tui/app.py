@@ -120,9 +120,7 @@ class MfaTuiApp(App[None]):
         refreshes = self.dashboard.refreshes
         while True:
             busy = [
-                w
-                for w in self.workers
-                if not w.is_finished and not refreshes.waits_for_person(w)
+                w for w in self.workers if not w.is_finished and not refreshes.waits_for_person(w)
             ]
             if not busy:
                 return
