@@ -21,12 +21,6 @@ GET_SESSION_TOKEN_MIN = 900
 GET_SESSION_TOKEN_MAX = 129_600
 ASSUME_ROLE_MIN = 900
 ASSUME_ROLE_MAX = 43_200
-# How many STS calls mfa-tui makes at once (role refreshes of one session overlap).
-# A real call spends its 50-150 ms waiting on the network, so 32 at a time (Python's own
-# ceiling for I/O thread pools) bring fifty roles home in two round trips: a burst
-# STS's account-wide rate limit absorbs (a throttled call is retried with backoff),
-# without a thread or a connection per role for someone with hundreds of them.
-MAX_CONCURRENT_STS_CALLS = 32
 
 DEFAULT_SESSION_PATTERN = "{profile}-mfa"
 DEFAULT_ACTIVE_PROFILE = "mfa-tui"
@@ -86,9 +80,6 @@ class Settings:
     def auto_refresh_for(self, name: str) -> bool:
         value = self.for_profile(name).auto_refresh
         return self.auto_refresh if value is None else value
-
-    def code_command_for(self, name: str) -> str | None:
-        return self.for_profile(name).code_command or self.code_command
 
     def with_profile(self, name: str, **changes: Any) -> Settings:
         profiles = dict(self.profiles)

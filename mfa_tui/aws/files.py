@@ -21,7 +21,6 @@ from mfa_tui import locations
 from mfa_tui.aws import ini
 from mfa_tui.aws.credentials import OWNER_KEY
 from mfa_tui.expiry import state_at
-from mfa_tui.settings import Settings
 
 SECRET_KEYS = frozenset({"aws_secret_access_key", "aws_session_token", "aws_security_token"})
 
@@ -359,14 +358,3 @@ def state_of(expiration: datetime | None, now: datetime, margin: float) -> State
 
 
 _STATES = {state.value: state for state in State}  # State(value) is slow at 5,000 rows
-
-
-def session_values_of(
-    profile_set: ProfileSet, settings: Settings, name: str
-) -> tuple[str, dict[str, str] | None]:
-    """The session profile for `name` and its values, if mfa-tui wrote it."""
-    session_name = settings.session_profile_for(name)
-    session = profile_set.profiles.get(session_name)
-    if session is None or session.kind is not Kind.SESSION:
-        return session_name, None
-    return session_name, session.values

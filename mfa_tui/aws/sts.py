@@ -24,7 +24,13 @@ from typing import Any
 
 from mfa_tui import locations
 from mfa_tui.errors import AwsRefusedError, InvalidMfaCodeError, MfaTuiError, NetworkError
-from mfa_tui.settings import MAX_CONCURRENT_STS_CALLS
+
+# How many STS calls mfa-tui makes at once (role refreshes of one session overlap).
+# A real call spends its 50-150 ms waiting on the network, so 32 at a time (Python's own
+# ceiling for I/O thread pools) bring fifty roles home in two round trips: a burst
+# STS's account-wide rate limit absorbs (a throttled call is retried with backoff),
+# without a thread or a connection per role for someone with hundreds of them.
+MAX_CONCURRENT_STS_CALLS = 32
 
 DEFAULT_REGION = "us-east-1"
 INVALID_CODE_TEXT = "invalid MFA one time pass code"

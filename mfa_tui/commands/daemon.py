@@ -95,6 +95,7 @@ class Daemon:
             self.snapshot = None
         if self.snapshot is None or self._watcher.changed():
             self.snapshot = self.backend.load()
+            self.policy.look_again()
             for problem in self.snapshot.problems:
                 if ("problem", problem) not in self._told:
                     self._told.add(("problem", problem))
@@ -105,7 +106,7 @@ class Daemon:
         """Refresh whatever is due now; returns what was tried and how it went."""
         snapshot = self.load_if_changed()
         statuses = {s.name: s for s in snapshot.statuses}
-        due = self.policy.due(
+        due = self.policy.take_due(
             statuses.values(), snapshot.settings, self.clock.now(), self.clock.monotonic()
         )
         # What we write changes the files' signatures, so the next pass re-reads them.
@@ -116,25 +117,20 @@ class Daemon:
         mono = self.clock.monotonic()
         try:
             result = self.backend.refresh(name)
-        except NeedsCodeError as exc:
-            self.policy.finished(
-                name, Outcome.NEEDS_CODE, mono=mono, expires_at=expires_at, error=exc.message
-            )
-            log.warning(
-                "%s needs an MFA code: %s (run 'mfa-tui refresh %s' or open mfa-tui)",
-                name,
-                exc.message,
-                name,
-            )
-            return PassResult(name, Outcome.NEEDS_CODE, exc.message, exc.exit_code)
         except MfaTuiError as exc:
-            backoff = self.policy.finished(
-                name, Outcome.FAILED, mono=mono, expires_at=expires_at, error=exc.message
-            )
+            backoff = self.policy.report(name, exc, mono=mono, expires_at=expires_at)
+            if isinstance(exc, NeedsCodeError):
+                log.warning(
+                    "%s needs an MFA code: %s (run 'mfa-tui refresh %s' or open mfa-tui)",
+                    name,
+                    exc.message,
+                    name,
+                )
+                return PassResult(name, Outcome.NEEDS_CODE, exc.message, exc.exit_code)
             wait = (backoff.retry_at - mono) if backoff else 0
             log.error("%s: %s: %s (retrying in %.0f s)", name, exc.title, exc.message, wait)
             return PassResult(name, Outcome.FAILED, exc.message, exc.exit_code)
-        self.policy.finished(name, Outcome.OK, mono=mono)
+        self.policy.report(name, None, mono=mono)
         until = result.expiration.strftime("%Y-%m-%dT%H:%M:%SZ")
         log.info("refreshed %s: %s valid until %s", name, result.session_profile, until)
         return PassResult(name, Outcome.OK, result.message)
@@ -143,13 +139,13 @@ class Daemon:
         """Seconds to sleep: until something is due, but never longer than `poll`."""
         if self.snapshot is None:
             return 0.0
-        wake = self.policy.next_wake(
+        wait = self.policy.seconds_to_next_look(
             self.snapshot.statuses,
             self.snapshot.settings,
             self.clock.now(),
             self.clock.monotonic(),
         )
-        return poll if wake is None else max(0.0, min(poll, wake))
+        return min(poll, wait)
 
     def run(self, stop: threading.Event, *, poll: float = POLL_SECONDS) -> None:
         """Loop until `stop` is set; a failed pass is logged and the loop goes on."""

@@ -1,9 +1,10 @@
 """When to refresh which session in the background, and how to back off after a failure.
 
-Pure bookkeeping shared by the dashboard and `mfa-tui daemon`: it never calls STS,
-opens a file or sleeps. The caller hands it the profiles' statuses and the time, asks
-which are due, runs the refreshes however it likes (thread workers, a plain loop) and
-reports each outcome back. Time comes in as arguments so tests never wait.
+The one background refresh loop of the dashboard and `mfa-tui daemon`, as bookkeeping:
+it never calls STS, opens a file or sleeps. Each face calls `take_due` on its tick with
+the profiles' statuses and the time, runs what it gets however it likes (thread
+workers, a plain loop) and `report`s each outcome back; `seconds_to_next_look` says how
+long nothing can become due. Time comes in as arguments so tests never wait.
 
 Rules:
 - A profile is due when it is managed, auto-refresh is on for it, it has a session
@@ -26,7 +27,11 @@ from enum import StrEnum
 
 from mfa_tui.aws.files import Kind
 from mfa_tui.core.status import ProfileStatus
+from mfa_tui.errors import MfaTuiError, NeedsCodeError
 from mfa_tui.settings import Settings
+
+# With nothing that can become due, look again after this long anyway.
+IDLE_LOOK_SECONDS = 3600.0
 
 BASE_BACKOFF = 30.0
 MAX_BACKOFF = 900.0
@@ -77,6 +82,65 @@ class RefreshPolicy:
         self.max_backoff = max_backoff
         self._in_flight: set[str] = set()
         self._backoff: dict[str, Backoff] = {}
+        # Monotonic time before which nothing can become due (see `take_due`).
+        self._next_look = 0.0
+
+    def take_due(
+        self,
+        statuses: Iterable[ProfileStatus],
+        settings: Settings,
+        now: datetime,
+        mono: float,
+    ) -> list[str]:
+        """What to refresh now, asked at most when something may have become due.
+
+        Asking every profile each second costs at 5,000 profiles; the answer also says
+        when the next one can become due, and until then this returns nothing (unless
+        `look_again` says something changed).
+        """
+        if mono < self._next_look:
+            return []
+        statuses = list(statuses)
+        names = self.due(statuses, settings, now, mono)
+        self._plan_next_look(statuses, settings, now, mono)
+        return names
+
+    def _plan_next_look(
+        self, statuses: list[ProfileStatus], settings: Settings, now: datetime, mono: float
+    ) -> None:
+        wake = self.next_wake(statuses, settings, now, mono)
+        self._next_look = mono + (wake if wake is not None else IDLE_LOOK_SECONDS)
+
+    def look_again(self) -> None:
+        """Something changed what is due (the files, a result, a switch)."""
+        self._next_look = 0.0
+
+    def seconds_to_next_look(
+        self,
+        statuses: Iterable[ProfileStatus],
+        settings: Settings,
+        now: datetime,
+        mono: float,
+    ) -> float:
+        """How long nothing can become due (after `look_again`, worked out anew)."""
+        if self._next_look == 0.0:
+            self._plan_next_look(list(statuses), settings, now, mono)
+        return max(0.0, self._next_look - mono)
+
+    def report(
+        self,
+        name: str,
+        error: MfaTuiError | None,
+        *,
+        mono: float,
+        expires_at: datetime | None = None,
+    ) -> Backoff | None:
+        """Record how a refresh of `name` ended (`error` None: it worked)."""
+        self.look_again()
+        if error is None:
+            return self.finished(name, Outcome.OK, mono=mono)
+        outcome = Outcome.NEEDS_CODE if isinstance(error, NeedsCodeError) else Outcome.FAILED
+        return self.finished(name, outcome, mono=mono, expires_at=expires_at, error=error.message)
 
     def wants_refresh(self, status: ProfileStatus, settings: Settings, now: datetime) -> bool:
         """True when the session is inside its margin, ignoring flight and backoff."""

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mfa_tui.aws.files import AwsPaths, Kind, Profile, ProfileSet
+from mfa_tui.aws.sts import MAX_CONCURRENT_STS_CALLS
 from mfa_tui.clock import SYSTEM_CLOCK, Clock
 from mfa_tui.core.asking import Asker, PromptAsker
 from mfa_tui.core.chain import Chain, Walk, check_cancel, profile_lock
@@ -33,7 +34,7 @@ from mfa_tui.core.refresh_policy import RefreshPolicy
 from mfa_tui.core.status import ProfileStatus, all_statuses
 from mfa_tui.core.store import Batch, RefreshResult, SessionStore, StoredSession
 from mfa_tui.errors import CodeRequest, MfaTuiError, NeedsCodeError, UsageError
-from mfa_tui.settings import MAX_CONCURRENT_STS_CALLS, Settings, load_settings
+from mfa_tui.settings import Settings, load_settings
 
 # Role refreshes that run at once (STS calls overlap; the file lock orders the writes).
 REFRESH_POOL = MAX_CONCURRENT_STS_CALLS

@@ -15,7 +15,6 @@ from mfa_tui.aws.files import (
     ProfileSet,
     State,
     mfa_serial_of,
-    session_values_of,
     state_of,
 )
 from mfa_tui.settings import Settings
@@ -38,6 +37,17 @@ class ProfileStatus:
     region: str | None
     refreshed_at: datetime | None
     active: bool
+
+
+def session_values_of(
+    profile_set: ProfileSet, settings: Settings, name: str
+) -> tuple[str, dict[str, str] | None]:
+    """The session profile for `name` and its values, if mfa-tui wrote it."""
+    session_name = settings.session_profile_for(name)
+    session = profile_set.profiles.get(session_name)
+    if session is None or session.kind is not Kind.SESSION:
+        return session_name, None
+    return session_name, session.values
 
 
 def status_of(

@@ -19,7 +19,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from mfa_tui.core.asking import Asker
 from mfa_tui.core.codes import Cancelled
-from mfa_tui.core.refresh_policy import Outcome, RefreshPolicy
+from mfa_tui.core.refresh_policy import RefreshPolicy
 from mfa_tui.errors import CodeRequest, MfaTuiError, NeedsCodeError
 from mfa_tui.tui.messages import CodeNeeded, ErrorShown, LoadFailed, RefreshFailed, SessionRefreshed
 from mfa_tui.tui.timefmt import format_left, format_local
@@ -144,7 +144,7 @@ class Refreshes:
         screen = self.screen
         name = message.profile
         result = message.result
-        self.policy.finished(name, Outcome.OK, mono=screen.clock.monotonic())
+        self.policy.report(name, None, mono=screen.clock.monotonic())
         self.errors.pop(name, None)
         self.waiting.pop(name, None)
         until = format_local(result.expiration)
@@ -178,12 +178,11 @@ class Refreshes:
         screen = self.screen
         name = message.profile
         status = screen.statuses.get(name)
-        backoff = self.policy.finished(
+        backoff = self.policy.report(
             name,
-            Outcome.FAILED,
+            MfaTuiError(message.message, title=message.title),
             mono=screen.clock.monotonic(),
             expires_at=status.expires_at if status else None,
-            error=message.message,
         )
         self.errors[name] = message.message
         screen.log_event(EventKind.ERROR, f"{name}: {message.title}: {message.message}")
@@ -200,12 +199,11 @@ class Refreshes:
         screen = self.screen
         name = message.profile
         status = screen.statuses.get(name)
-        self.policy.finished(
+        self.policy.report(
             name,
-            Outcome.NEEDS_CODE,
+            NeedsCodeError(message.message, request=message.request),
             mono=screen.clock.monotonic(),
             expires_at=status.expires_at if status else None,
-            error=message.message,
         )
         # One bell and one notification per device, not one per role it unlocks.
         device_known = any(

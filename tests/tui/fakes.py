@@ -93,6 +93,8 @@ class FakeBackend:
     calls: list[Call] = field(default_factory=list)
     # Set to make refresh() wait until it is cleared (a slow STS).
     gate: threading.Event | None = None
+    # Set to make the keyring's answer wait until it is set (a slow keyring).
+    keyring_gate: threading.Event | None = None
     fail_with: Exception | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -109,6 +111,8 @@ class FakeBackend:
         return Snapshot(statuses=statuses, settings=settings, problems=profile_set.problems)
 
     def seeded_serials(self, serials: Iterable[str]) -> frozenset[str]:
+        if self.keyring_gate is not None:
+            self.keyring_gate.wait(30)
         return frozenset(set(serials) & self.seeded)
 
     def _user_session_valid(self, user: str) -> bool:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,17 @@ async def settle(app: MfaTuiApp, pilot: object) -> None:
     for _ in range(3):
         await app.workers_settled()
         await pilot.pause()
+
+
+async def wait_for(pilot: object, condition: Callable[[], bool], bound: float = 30) -> None:
+    """Let the app run until `condition` holds (failing only if it never does)."""
+    from textual.pilot import Pilot
+
+    assert isinstance(pilot, Pilot)
+    deadline = time.monotonic() + bound
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        await pilot.pause(0.02)
 
 
 def left_cell(app: MfaTuiApp, name: str) -> str:
@@ -610,15 +623,14 @@ async def test_a_wider_cell_widens_its_column_on_every_row(
     backend: FakeBackend, clock: FrozenClock
 ) -> None:
     backend.seeded.add(SERIAL)  # the keyring answers after the first screen is up...
+    backend.keyring_gate = threading.Event()
     app = make_app(backend, clock)
     async with app.run_test(size=(160, 30)) as pilot:
         await settle(app, pilot)
         table = app.table
         assert "+totp" not in str(table.get_cell("test-user", "mfa"))
-        for _ in range(100):  # ...and its "+totp" widens the MFA column
-            await pilot.pause(0.05)
-            if "+totp" in str(table.get_cell("test-user", "mfa")):
-                break
+        backend.keyring_gate.set()  # ...and its "+totp" widens the MFA column
+        await wait_for(pilot, lambda: "+totp" in str(table.get_cell("test-user", "mfa")))
         await settle(app, pilot)
         lines = [table.render_line(y).text for y in range(table.size.height)]
         columns = {

@@ -113,7 +113,6 @@ class Dashboard(Screen[None]):
         self._watcher: FileWatcher | None = None
         self._loading = False
         self._load_again = False
-        self._next_due_check = 0.0
         self._active_source: str | None = None
         self._counts: dict[Urgency, int] = {}
         self._counts_until: datetime | None = None
@@ -198,20 +197,15 @@ class Dashboard(Screen[None]):
     def _start_due(self, now: datetime) -> None:
         if not self.mfa_app.background_refresh or self.snapshot is None:
             return
-        mono = self.clock.monotonic()
-        # Asking every profile each second costs at 5,000 profiles; ask when one may be due.
-        if mono < self._next_due_check:
-            return
-        settings = self.snapshot.settings
         policy = self.refreshes.policy
-        for name in policy.due(self.statuses.values(), settings, now, mono):
+        for name in policy.take_due(
+            self.statuses.values(), self.snapshot.settings, now, self.clock.monotonic()
+        ):
             self.refreshes.start(name, background=True)
-        wake = policy.next_wake(self.statuses.values(), settings, now, mono)
-        self._next_due_check = mono + (wake if wake is not None else 3600.0)
 
     def recheck_due(self) -> None:
         """Something changed what is due (files, a result, a switch): look at the next tick."""
-        self._next_due_check = 0.0
+        self.refreshes.policy.look_again()
 
     def _refresh_chrome(self, now: datetime | None = None) -> None:
         """Header and detail pane; each repaints only if its text changed."""
