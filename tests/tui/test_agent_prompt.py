@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 
 from mfa_tui.core import agent
 from mfa_tui.core.backend import ServiceBackend
@@ -85,4 +86,93 @@ async def test_cancelled_prompt_fails_the_caller(sandbox: Sandbox, agent_dir: Pa
         out, err = await asyncio.to_thread(proc.communicate, timeout=30)
     assert proc.returncode == 3
     assert out == "" and "cancelled" in err
+    assert sandbox.fault.actions() == []
+
+
+def credential_process(profile: str, **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "mfa_tui", "credential-process", profile],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **env},
+    )
+
+
+async def wait_for_prompt(app: MfaTuiApp, pilot: Pilot[None], callers: int) -> None:
+    """Until the prompt is up and `callers` programs wait on it."""
+    deadline = time.monotonic() + 30
+    while app.prompt is None or len(app.prompt.state.callers) < callers:
+        assert time.monotonic() < deadline, "the callers never all waited on the prompt"
+        await pilot.pause(0.05)
+
+
+async def test_five_tools_for_two_roles_of_one_user_get_one_prompt_and_one_code(
+    sandbox: Sandbox, agent_dir: Path
+) -> None:
+    backend = ServiceBackend(sandbox.paths, keyring_backend=MemoryKeyring())
+    app = MfaTuiApp(backend, agent=True, background_refresh=False)
+    opened: list[str] = []
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.3)
+        procs = [credential_process("my-test-role") for _ in range(3)]
+        procs += [credential_process("readonly-role") for _ in range(2)]
+        await wait_for_prompt(app, pilot, callers=5)
+        assert app.prompt is not None
+        opened.append(app.prompt.wanted.mfa_serial)
+        assert "(and 4 more waiting)" in app.prompt.purpose
+        await pilot.press(*"123456")
+        outputs = await asyncio.gather(
+            *(asyncio.to_thread(p.communicate, timeout=60) for p in procs)
+        )
+        await pilot.pause(0.2)
+        assert app.prompt is None, "no second prompt: the user session serves both roles"
+    assert [p.returncode for p in procs] == [0] * 5, [err for _, err in outputs]
+    keys = [json.loads(out)["AccessKeyId"] for out, _ in outputs]
+    assert len(set(keys[:3])) == 1 and len(set(keys[3:])) == 1 and keys[0] != keys[3]
+    assert sandbox.fault.actions().count("GetSessionToken") == 1
+    assert sandbox.fault.actions().count("AssumeRole") == 2
+    assert opened == [sandbox.test_user.mfa_serial]
+
+
+async def test_one_escape_fails_every_waiting_tool_at_once(
+    sandbox: Sandbox, agent_dir: Path
+) -> None:
+    backend = ServiceBackend(sandbox.paths, keyring_backend=MemoryKeyring())
+    app = MfaTuiApp(backend, agent=True, background_refresh=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.3)
+        procs = [credential_process(p) for p in ("my-test-role", "readonly-role") * 2]
+        await wait_for_prompt(app, pilot, callers=4)
+        await pilot.press("escape")
+        # Bounded far below agent_wait (120 s): each caller is told at once.
+        outputs = await asyncio.gather(
+            *(asyncio.to_thread(p.communicate, timeout=10) for p in procs)
+        )
+        await pilot.pause(0.2)
+        assert app.prompt is None, "the prompt is not reopened for the next caller"
+    assert [p.returncode for p in procs] == [3] * 4
+    assert all("cancelled in the dashboard" in err for _, err in outputs)
+    assert sandbox.fault.actions() == []
+
+
+async def test_a_prompt_closes_when_its_last_tool_gives_up(
+    sandbox: Sandbox, agent_dir: Path, isolated_env: Path
+) -> None:
+    settings = isolated_env / ".config" / "mfa-tui" / "config.toml"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text("agent_wait = 1\n")
+    backend = ServiceBackend(sandbox.paths, keyring_backend=MemoryKeyring())
+    app = MfaTuiApp(backend, agent=True, background_refresh=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.3)
+        proc = credential_process("my-test-role")
+        await wait_for_prompt(app, pilot, callers=1)
+        _, err = await asyncio.to_thread(proc.communicate, timeout=30)
+        assert proc.returncode == 3 and "nobody entered a code" in err
+        deadline = time.monotonic() + 30
+        while app.prompt is not None:
+            assert time.monotonic() < deadline, "the prompt stayed open with nobody waiting"
+            await pilot.pause(0.05)
+        assert any("nobody waits" in line for line in app.event_log.lines_written)
     assert sandbox.fault.actions() == []
