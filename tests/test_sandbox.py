@@ -313,8 +313,8 @@ def test_moto_default_expirations_and_session_identity_fact(
 
 
 ERRORS = [
-    (stsfault.invalid_code(), 403, "AccessDenied", stsfault.INVALID_CODE),
-    (stsfault.invalid_serial(), 403, "AccessDenied", stsfault.INVALID_SERIAL),
+    (stsfault.invalid_code(), 403, "AccessDenied", INVALID_CODE),
+    (stsfault.invalid_serial(), 403, "AccessDenied", INVALID_SERIAL),
     (stsfault.expired_token(), 400, "ExpiredToken", stsfault.EXPIRED_TOKEN),
     (stsfault.invalid_client_token_id(), 403, "InvalidClientTokenId", stsfault.INVALID_TOKEN),
     (stsfault.session_credentials_gst(), 403, "AccessDenied", stsfault.SESSION_CREDS_GST),

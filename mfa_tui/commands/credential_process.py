@@ -26,6 +26,8 @@ from mfa_tui.fastpath import MIN_SERVE_SECONDS
 # session is still worth serving when no fresh one can be had.
 MIN_USABLE_SECONDS = 10 * 60 + 60
 
+__all__ = ["MIN_SERVE_SECONDS", "MIN_USABLE_SECONDS", "run"]
+
 
 def _caller() -> str:
     """The program that ran us (terraform, kubectl...), to tell the person who waits."""

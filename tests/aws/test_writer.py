@@ -57,7 +57,7 @@ line = st.one_of(
     st.just("[unclosed\n"),
     st.just("no newline at end"),
     st.binary(min_size=1, max_size=6).map(lambda b: b.decode("latin-1") + "\n"),
-    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20).map(
+    st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=20).map(
         lambda t: t.replace("\r", "").replace("\n", "") + "\n"
     ),
 )

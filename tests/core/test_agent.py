@@ -72,35 +72,35 @@ def test_stale_socket_from_crashed_agent_is_replaced(sock_path: Path) -> None:
     dead.close()  # the file stays, nobody listens: what a SIGKILLed agent leaves
     assert sock_path.exists()
     assert agent.ping(sock_path) is None
-    with AgentServer(lambda r: {"credentials": CREDS}, sock_path):
+    with AgentServer(lambda r, gone: {"credentials": CREDS}, sock_path):
         assert agent.ping(sock_path) == os.getpid()
 
 
 def test_second_agent_refuses_to_steal_a_live_socket(sock_path: Path) -> None:
-    with AgentServer(lambda r: {"credentials": CREDS}, sock_path):
+    with AgentServer(lambda r, gone: {"credentials": CREDS}, sock_path):
         with pytest.raises(MfaTuiError, match="already listening"):
-            AgentServer(lambda r: {}, sock_path).start()
+            AgentServer(lambda r, gone: {}, sock_path).start()
         assert agent.ping(sock_path) == os.getpid()
 
 
 def test_socket_owned_by_someone_else_is_refused(
     sock_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with AgentServer(lambda r: {"credentials": CREDS}, sock_path):
+    with AgentServer(lambda r, gone: {"credentials": CREDS}, sock_path):
         real_uid = os.getuid()
         # Pretend we are another user: the socket and folder now belong to "someone else".
-        monkeypatch.setattr(agent.os, "getuid", lambda: real_uid + 1)
+        monkeypatch.setattr(os, "getuid", lambda: real_uid + 1)
         with pytest.raises(AgentUnsafeError, match="another user"):
             agent.request_session("u", min_valid=900, wait=5, path=sock_path)
         with pytest.raises(AgentUnsafeError):
-            AgentServer(lambda r: {}, sock_path).start()
+            AgentServer(lambda r, gone: {}, sock_path).start()
 
 
 def test_world_writable_folder_is_refused(sock_path: Path) -> None:
     sock_path.parent.mkdir(mode=0o700)
     os.chmod(sock_path.parent, 0o777)
     with pytest.raises(AgentUnsafeError, match="chmod 700"):
-        AgentServer(lambda r: {}, sock_path).start()
+        AgentServer(lambda r, gone: {}, sock_path).start()
 
 
 def test_caller_waits_for_slow_handler_then_times_out(sock_path: Path) -> None:

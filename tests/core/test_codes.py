@@ -27,7 +27,6 @@ from mfa_tui.core.codes import (
     Cancelled,
     Code,
     CodePrompt,
-    CodeRequest,
     CodeSources,
     SeedStore,
     UsedCodes,
@@ -37,7 +36,7 @@ from mfa_tui.core.codes import (
     run_code_command,
     totp_at,
 )
-from mfa_tui.errors import KeyringError, MfaTuiError, NeedsCodeError, UsageError
+from mfa_tui.errors import CodeRequest, KeyringError, MfaTuiError, NeedsCodeError, UsageError
 from tests.memkeyring import MemoryKeyring
 from tests.processes import running
 

@@ -24,10 +24,11 @@ from mfa_tui.aws import ini, sts
 from mfa_tui.aws.credentials import write_section
 from mfa_tui.aws.sts import DurationTooLongError
 from mfa_tui.clock import FrozenClock
-from mfa_tui.core.codes import Cancelled, CodeRequest, UsedCodes
+from mfa_tui.core.codes import Cancelled, UsedCodes
 from mfa_tui.core.sessions import SessionService
 from mfa_tui.errors import (
     AwsRefusedError,
+    CodeRequest,
     InvalidMfaCodeError,
     MfaTuiError,
     NeedsCodeError,
@@ -880,6 +881,7 @@ def test_many_role_refreshes_overlap_share_one_parse_and_one_connection_pool(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    from mfa_tui.aws import files as files_module
     from mfa_tui.core import sessions as sessions_module
     from mfa_tui.core import store as store_module
 
@@ -893,7 +895,7 @@ def test_many_role_refreshes_overlap_share_one_parse_and_one_connection_pool(
                 f"endpoint_url = {role.values['endpoint_url']}\nregion = us-east-1\n"
             )
     parses: list[int] = []
-    real_load = store_module.load_profiles
+    real_load = files_module.load_profiles
 
     def counting_load(*args: Any, **kwargs: Any) -> Any:
         parses.append(1)

@@ -14,6 +14,7 @@ import pytest
 from mfa_tui.aws import credentials, ini
 from mfa_tui.aws.credentials import write_section
 from mfa_tui.aws.files import AwsPaths, load_profiles
+from mfa_tui.errors import FileWriteError
 
 VALUES = {
     "aws_access_key_id": "ASIANEW",
@@ -64,7 +65,7 @@ def test_a_file_that_never_stops_changing_is_left_alone(
         return result
 
     monkeypatch.setattr(credentials, "_sections_written", racing)
-    with pytest.raises(credentials.FileWriteError, match="kept changing"):
+    with pytest.raises(FileWriteError, match="kept changing"):
         write_section(path, "dev-mfa", VALUES)
     assert "dev-mfa" not in path.read_text()
 
@@ -107,7 +108,7 @@ def test_planted_symlinks_cannot_redirect_a_write(aws_dir: Path, tmp_path: Path)
     path.write_text("[dev]\nx = 1\n")
     lock = aws_dir / "credentials.lock"
     lock.symlink_to(victim)
-    with pytest.raises(credentials.FileWriteError, match="cannot lock"):
+    with pytest.raises(FileWriteError, match="cannot lock"):
         write_section(path, "dev-mfa", VALUES)
     assert victim.read_text() == "precious\n"
     assert path.read_text() == "[dev]\nx = 1\n"
