@@ -627,7 +627,9 @@ async def test_a_wider_cell_widens_its_column_on_every_row(
     backend.keyring_gate = threading.Event()
     app = make_app(backend, clock)
     async with app.run_test(size=(160, 30)) as pilot:
-        await settle(app, pilot)
+        # Not `settle`: the keyring's worker waits for the gate, and settling would wait
+        # for it.
+        await wait_for(pilot, lambda: app.table.row_state("test-user") is not None)
         table = app.table
         assert "+totp" not in str(table.get_cell("test-user", "mfa"))
         backend.keyring_gate.set()  # ...and its "+totp" widens the MFA column
