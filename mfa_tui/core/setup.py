@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,7 +129,7 @@ class MfaSetup:
 
     Args:
         profile: the user profile (long-term keys in the credentials file).
-        paths, settings, clock, keyring_backend, code_prompt, used_codes: as for
+        paths, settings, clock, keyring_backend, code_prompt, used_codes, sleep: as for
             `SessionService`, which this drives for the config write and the session.
     """
 
@@ -143,6 +143,7 @@ class MfaSetup:
         keyring_backend: Any = None,
         code_prompt: CodePrompt | None = None,
         used_codes: UsedCodes | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.name = profile
         self.clock = clock
@@ -153,6 +154,7 @@ class MfaSetup:
             code_prompt,
             keyring_backend,
             used_codes=used_codes,
+            sleep=sleep,
         )
         self._keyring_backend = keyring_backend
         # Devices this setup enabled (never deleted), and what abandoning others gave.
@@ -311,9 +313,11 @@ class MfaSetup:
         except AwsRefusedError as exc:
             if exc.code == "InvalidAuthenticationCode":
                 raise
-            raise self._failed(pending, exc) from None
+            if not self._is_enabled(pending):
+                raise self._failed(pending, exc) from None
         except MfaTuiError as exc:
-            # A timeout may hide an enable that did happen: ask before deleting.
+            # A timeout may hide an enable AWS did (and botocore's retry then hears
+            # EntityAlreadyExists): ask before deleting anything.
             if not self._is_enabled(pending):
                 raise self._failed(pending, exc) from None
         self._enabled.add(pending.serial)
@@ -364,6 +368,8 @@ class MfaSetup:
             why = exc.message
         except MfaTuiError as exc:
             why = exc.message
+        else:
+            return None
         return (
             f"mfa-tui could not delete the unfinished device {pending.serial} ({why}); "
             "it is not enabled and protects nothing. Delete it in the IAM console or with "
