@@ -11,6 +11,9 @@ Wired in by tests/conftest.py with `pytest_plugins = ["tests.moto_fixtures"]`; t
 * `sandbox` (function): all of it -- account, AWS files in the isolated ~/.aws whose
   profiles point at a fault proxy in front of moto, STS timeout 2 s.
 * `memory_keyring` (function): an in-memory keyring backend.
+* `ec2_ready` (session): moto's EC2 loaded once, for tests whose code calls EC2 (the
+  "do these keys need MFA?" probe): the first EC2 call of a process takes moto about
+  2 s, more than the 2 s read timeout the sandbox sets.
 """
 
 from __future__ import annotations
@@ -33,6 +36,13 @@ LOOPBACK_NO_PROXY = "127.0.0.1,localhost"
 def moto_server() -> Iterator[MotoServer]:
     with MotoServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def ec2_ready(moto_server: MotoServer) -> None:
+    from mfa_tui.sandbox import _client
+
+    _client("ec2", moto_server.endpoint_url).describe_regions()
 
 
 @pytest.fixture

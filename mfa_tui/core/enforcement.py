@@ -120,8 +120,8 @@ def apply_user_policy(setup: MfaSetup, target: SetupTarget) -> list[str]:
     done.append(check.sentence)
     if check.state is iam.Enforcement.NOT_ENFORCED:
         done.append(
-            "IAM can take a few seconds to apply a new policy everywhere: check again "
-            "in a minute with 'mfa-tui doctor'."
+            "IAM can take a few seconds to apply a new policy everywhere: run this command "
+            "again in a minute to ask again (it puts the same policy)."
         )
     return done
 
@@ -230,16 +230,16 @@ def apply_role(
         done += _create_role(setup, target, plan, role, policy_arns, creds)
     if not configured:
         write_profile(setup, plan)
-        done.append(f"wrote [{config_section_for(role)}] into {setup.service.paths.config}")
+        done.append(f"Wrote [{config_section_for(role)}] into {setup.service.paths.config}.")
     try:
         result = setup.service.refresh(role)
     except MfaTuiError as exc:
         done.append(
-            f"assuming {role} did not work yet ({exc.message}); IAM can take a few "
-            "seconds to apply a new role: try 'mfa-tui refresh " + role + "' in a minute"
+            f"Assuming {role} did not work yet ({exc.message}); IAM can take a few seconds "
+            f"to apply a new role: try 'mfa-tui refresh {role}' in a minute."
         )
     else:
-        done.append(f"assumed {role} from the MFA session: {result.message}")
+        done.append(f"Assumed {role} from the MFA session: {result.message}.")
     return done
 
 
