@@ -248,13 +248,15 @@ def _enable_with_typed_codes(setup: MfaSetup, pending: PendingDevice) -> None:
 
 
 def _first_session(setup: MfaSetup, profile: str) -> None:
-
+    """The first session; without a way to get a code (a script), say how to get one."""
     try:
         result = setup.first_session()
-    except NeedsCodeError as exc:
-        raise NeedsCodeError(
-            f"the device is set up; the first session needs a code: {exc.message}"
-        ) from None
+    except NeedsCodeError:
+        _warn(
+            f"no session yet: the device is ready; get one with 'mfa-tui refresh {profile}' "
+            "(it asks for a code), or open the dashboard"
+        )
+        return
     _say(result.message)
 
 
