@@ -15,8 +15,10 @@ from pathlib import Path
 
 from mfa_tui.aws.credentials import OWNER_KEY, write_section
 from mfa_tui.aws.files import AwsPaths, Kind, format_expiration, load_profiles
+from mfa_tui.aws.iam import IamUser
 from mfa_tui.clock import Clock
 from mfa_tui.core.backend import CodeWanted, Refreshed, Snapshot
+from mfa_tui.core.setup import PendingDevice, SetupTarget
 from mfa_tui.core.status import all_statuses
 from mfa_tui.errors import InvalidMfaCodeError, NeedsCodeError, NetworkError
 from mfa_tui.settings import Settings, load_settings, save_settings
@@ -202,6 +204,34 @@ class FakeBackend:
 
     def save_settings(self, settings: Settings) -> None:
         save_settings(settings, self.settings_file)
+
+    def mfa_setup(self, profile: str) -> FakeSetup:
+        return FakeSetup(profile)
+
+
+# RFC 4226's example secret, repeated: a test seed, never a real device's.
+TEST_SEED = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+
+
+@dataclass
+class FakeSetup:
+    """The setup steps without IAM: a user with no device, a new one with TEST_SEED."""
+
+    name: str
+
+    def check_local(self, *, store_seed: bool = False) -> None:
+        pass
+
+    def inspect(self) -> SetupTarget:
+        user = IamUser(self.name, f"arn:aws:iam::{ACCOUNT}:user/{self.name}", ACCOUNT)
+        return SetupTarget(self.name, user, (), None)
+
+    def create(self, target: SetupTarget, device_name: str | None = None) -> PendingDevice:
+        serial = f"arn:aws:iam::{ACCOUNT}:mfa/{device_name or self.name}"
+        return PendingDevice(self.name, target.user, serial, TEST_SEED)
+
+    def abandon(self, pending: PendingDevice) -> None:
+        return None
 
 
 __all__ = ["FakeBackend", "NetworkError"]
