@@ -132,7 +132,7 @@ class MfaCheck:
         code = form.get("TokenCode", [""])[0]
         if action not in ("GetSessionToken", "AssumeRole") or not serial or not code:
             return None
-        seed = self._seed(serial)
+        seed = self.seed_of(serial)
         if seed is None:
             return (_STS_NS, "AccessDenied", INVALID_SERIAL)
         if self._take(serial, seed, code, (0, -1, 1)) is None:
@@ -140,7 +140,7 @@ class MfaCheck:
         return None
 
     def _enable_refusal(self, serial: str, codes: tuple[str, str]) -> tuple[str, str, str] | None:
-        seed = self._seed(serial)
+        seed = self.seed_of(serial)
         if seed is None:
             return None  # moto itself says NoSuchEntity
         import pyotp
@@ -165,7 +165,8 @@ class MfaCheck:
                     return step
         return None
 
-    def _seed(self, serial: str) -> str | None:
+    def seed_of(self, serial: str) -> str | None:
+        """The seed of a device: given in `devices`, or one moto made since."""
         seed = self.devices.get(serial)
         if seed is not None:
             return seed
