@@ -55,7 +55,6 @@ class Stage(StrEnum):
 class SetupScreen(ModalScreen[str | None]):
     """Set up an MFA device for one user profile."""
 
-
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     # --- requests (screen -> app) -------------------------------------------------------
