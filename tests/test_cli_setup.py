@@ -60,10 +60,11 @@ class Terminal:
         os.close(slave)
         self.screen = ""
 
-    def wait_for(self, pattern: str, timeout: float = 60) -> re.Match[str]:
+    def wait_for(self, pattern: str, timeout: float = 60, since: int = 0) -> re.Match[str]:
+        """The first match of `pattern` on the screen from character `since` on."""
         deadline = time.monotonic() + timeout
         while True:
-            found = re.search(pattern, self.screen)
+            found = re.compile(pattern).search(self.screen, since)
             if found:
                 return found
             left = deadline - time.monotonic()
@@ -140,8 +141,8 @@ def test_a_mistyped_code_is_asked_again_and_ctrl_c_deletes_the_device(sandbox: S
     term.type("123456\n")
     term.wait_for("The next code")
     term.type("654321\n")
-    term.wait_for("these codes are not from the new device .*; try again")
-    term.wait_for("First code the app shows for it: ")
+    refused = term.wait_for("these codes are not from the new device .*; try again")
+    term.wait_for("First code the app shows for it: ", since=refused.end())
     term.type("\x03")  # ctrl+c
     assert term.finish() == 1, term.screen
     assert "setup was cancelled before the device was enabled" in term.screen
@@ -235,3 +236,41 @@ def test_an_iam_refusal_mid_flow_exits_4_with_nothing_left(sandbox: Sandbox) -> 
         NEW_SERIAL
     ]
     assert (sandbox.paths.config.read_bytes(), sandbox.paths.credentials.read_bytes()) == before
+
+
+def test_enforce_apply_refused_prints_what_an_administrator_runs(
+    sandbox: Sandbox, ec2_ready: None
+) -> None:
+    from tests import stsfault
+
+    serial = sandbox.test_user.mfa_serial
+    sandbox.fault.queue(
+        stsfault.error(
+            "AccessDenied",
+            "User: arn:aws:iam::123456789012:user/test-user is not authorized to perform: "
+            "iam:PutUserPolicy on resource: user test-user",
+            403,
+            "PutUserPolicy",
+        )
+    )
+    done = mfa_tui(
+        "setup", "test-user", "--yes", "--device", serial, "--enforce", "user-policy", "--apply"
+    )
+    assert done.returncode == 4, done.stderr
+    assert "may not change its own policies" in done.stderr
+    assert "aws iam put-user-policy --user-name test-user" in done.stdout
+    assert '"BlockMostAccessUnlessSignedInWithMFA"' in done.stdout
+
+
+def test_a_person_is_offered_the_users_devices_and_picks_one(sandbox: Sandbox) -> None:
+    serial = sandbox.test_user.mfa_serial
+    term = Terminal("setup", "test-user")
+    term.wait_for(r"It has 1 MFA device\(s\) mfa-tui can use:\n  1\. " + re.escape(serial))
+    term.wait_for(r"Use which one\? \[1-1, or n for a new device\] ")
+    term.type("1\n")
+    term.wait_for(r"Saved mfa_serial = " + re.escape(serial))
+    term.wait_for(r"MFA code for .*: ")
+    term.type(sandbox.test_user.code() + "\n")
+    assert term.finish() == 0, term.screen
+    assert "test-user-mfa valid until" in term.screen
+    assert sandbox.fault.calls("CreateVirtualMFADevice") == []

@@ -118,7 +118,6 @@ def _device(
     setup: MfaSetup, target: SetupTarget, args: argparse.Namespace, interactive: bool
 ) -> str | None:
     """The serial the profile uses from now on (None: the person said no)."""
-
     if args.device:
         serial = target.device(args.device).serial
         _adopt(setup, target, serial, None, args.store_seed)
@@ -138,7 +137,7 @@ def _device(
         if not device.usable:
             _say(f"It has {device.serial}, a {device.kind.value}: not usable with the CLI.")
     if usable:
-        chosen = _choose(usable, target, args, interactive)
+        chosen = _choose(usable, target.room_for_another, args, interactive)
         if chosen is not None:
             _adopt(setup, target, chosen, None, args.store_seed)
             return chosen
@@ -148,11 +147,9 @@ def _device(
 
 
 def _choose(
-    usable: list[MfaDevice], target: SetupTarget, args: argparse.Namespace, interactive: bool
+    devices: list[MfaDevice], room: bool, args: argparse.Namespace, interactive: bool
 ) -> str | None:
-    """Pick one of the user's devices; None for a new one."""
-
-    devices = usable
+    """Pick one of the user's devices; None for a new one (when there is room)."""
     _say(f"It has {len(devices)} MFA device(s) mfa-tui can use:")
     for number, device in enumerate(devices, 1):
         since = device.enabled_at.strftime("%Y-%m-%d") if device.enabled_at else "?"
@@ -164,13 +161,14 @@ def _choose(
             "several devices: choose one with --device SERIAL "
             f"({', '.join(d.serial for d in devices)})"
         )
+    new = ", or n for a new device" if room else ""
     while interactive:
         try:
-            answer = input(f"Use which one? [1-{len(devices)}, or n for a new device] ")
+            answer = input(f"Use which one? [1-{len(devices)}{new}] ")
         except EOFError:
             break
         answer = answer.strip().lower()
-        if answer in ("n", "new"):
+        if room and answer in ("n", "new"):
             return None
         if answer.isdigit() and 1 <= int(answer) <= len(devices):
             return devices[int(answer) - 1].serial
@@ -180,7 +178,6 @@ def _choose(
 def _adopt(
     setup: MfaSetup, target: SetupTarget, serial: str, seed: str | None, store_seed: bool
 ) -> None:
-
     if store_seed and seed is None:
         _warn(
             f"AWS never shows an existing device's seed again, so --store-seed cannot "
@@ -193,7 +190,6 @@ def _adopt(
 def _new_device(
     setup: MfaSetup, target: SetupTarget, args: argparse.Namespace, interactive: bool
 ) -> str | None:
-
     shown = sys.stdout.isatty()
     if not args.store_seed and not (shown and interactive):
         raise UsageError(
@@ -207,33 +203,41 @@ def _new_device(
         _say("Nothing was changed.")
         return None
     with setup.new_device(target, name) as pending:
-        _say(f"Created {pending.serial}.")
-        if shown:
-            _say("Scan this QR code with your authenticator app:\n")
-            _say(qr_for_terminal(pending.uri))
-            _say(
-                "\nor add it by hand (time-based, 6 digits, every 30 s) with this secret "
-                f"key:\n  {grouped(pending.seed)}\n"
-            )
-        if args.store_seed:
-            code1, code2 = setup.codes_from_seed(pending)
-            setup.enable(pending, code1, code2)
-        else:
-            _enable_with_typed_codes(setup, pending)
-        _say(f"Enabled {pending.serial} for IAM user {target.user.name}.")
+        try:
+            _show_and_enable(setup, pending, target, args.store_seed)
+        except KeyboardInterrupt:
+            raise MfaTuiError("setup was cancelled before the device was enabled") from None
         seed = pending.seed if args.store_seed else None
     _adopt(setup, target, pending.serial, seed, store_seed=False)
     return pending.serial
 
 
-def _enable_with_typed_codes(setup: MfaSetup, pending: PendingDevice) -> None:
+def _show_and_enable(
+    setup: MfaSetup, pending: PendingDevice, target: SetupTarget, store_seed: bool
+) -> None:
+    """The QR code and the secret (on a terminal only), then the two codes."""
+    _say(f"Created {pending.serial}.")
+    if sys.stdout.isatty():
+        _say("Scan this QR code with your authenticator app:\n")
+        _say(qr_for_terminal(pending.uri))
+        _say(
+            "\nor add it by hand (time-based, 6 digits, every 30 s) with this secret "
+            f"key:\n  {grouped(pending.seed)}\n"
+        )
+    if store_seed:
+        setup.enable(pending, *setup.codes_from_seed(pending))
+    else:
+        _enable_with_typed_codes(setup, pending)
+    _say(f"Enabled {pending.serial} for IAM user {target.user.name}.")
 
+
+def _enable_with_typed_codes(setup: MfaSetup, pending: PendingDevice) -> None:
     ask: Callable[[str], str] = getpass.getpass
     for attempt in range(CODE_TRIES):
         try:
             first = ask("First code the app shows for it: ")
             second = ask("The next code (wait until the app shows a new one): ")
-        except (EOFError, KeyboardInterrupt):
+        except EOFError:
             raise MfaTuiError("setup was cancelled before the device was enabled") from None
         try:
             setup.enable(pending, first, second)
@@ -261,7 +265,6 @@ def _first_session(setup: MfaSetup, profile: str) -> None:
 
 
 def _report_enforcement(setup: MfaSetup, profile: str) -> None:
-
     try:
         check = keys_need_mfa(profile, setup.long_term_keys(), setup.session_credentials())
     except MfaTuiError as exc:

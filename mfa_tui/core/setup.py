@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mfa_tui.aws import iam
+from mfa_tui.aws.atomic import check_writable, resolve_target
+from mfa_tui.aws.credentials import OWNER_KEY
 from mfa_tui.aws.files import AwsPaths, Kind, Profile, config_section_for
 from mfa_tui.aws.iam import IamUser, MfaDevice
 from mfa_tui.aws.sts import Credentials
@@ -183,13 +185,9 @@ class MfaSetup:
                 "(letters, digits and _.@+=,:/- only); add the device to "
                 f"[{config_section_for(self.name)}] by hand"
             )
-        from mfa_tui.aws.atomic import check_writable, resolve_target
-
         for path in (service.paths.config, service.paths.credentials):
             check_writable(resolve_target(path))
         session_profile = service.settings.session_profile_for(self.name)
-        from mfa_tui.aws.credentials import OWNER_KEY
-
         sections = service.profile_set.credentials_doc.find(session_profile)
         if sections and not any(OWNER_KEY in s.values for s in sections):
             raise FileWriteError(

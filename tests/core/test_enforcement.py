@@ -52,8 +52,7 @@ def admin_iam(sandbox: Sandbox) -> Any:
 
 @pytest.fixture
 def ready(
-    ec2_ready: None,
-    sandbox: Sandbox, tmp_path: Path, clock: FrozenClock, keyring: MemoryKeyring
+    ec2_ready: None, sandbox: Sandbox, tmp_path: Path, clock: FrozenClock, keyring: MemoryKeyring
 ) -> Callable[[], tuple[MfaSetup, SetupTarget]]:
     """test-user set up as `setup` leaves it: mfa_serial saved, a valid MFA session."""
 

@@ -169,3 +169,22 @@ async def test_with_the_seed_stored_the_codes_and_the_session_need_nobody(
         assert not isinstance(app.screen, SetupScreen | MfaPrompt), app.event_log.lines_written
     assert memory_keyring.get_password("mfa-tui", NEW_SERIAL)
     assert ini.read(sandbox.paths.credentials).section_values()["new-user-mfa"]
+
+
+async def test_quitting_with_an_unfinished_device_deletes_it(
+    sandbox: Sandbox, now_clock: FrozenClock, memory_keyring: MemoryKeyring
+) -> None:
+    import threading
+
+    app = make_app(sandbox, now_clock, memory_keyring)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_setup(app, pilot, "new-user")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert screen.pending is not None
+    for thread in threading.enumerate():
+        if thread.name == "mfa-setup-abandon":
+            thread.join(30)
+    assert [c["SerialNumber"] for c in sandbox.fault.calls("DeleteVirtualMFADevice")] == [
+        NEW_SERIAL
+    ]
