@@ -331,7 +331,7 @@ class StsFaultServer:
                 if fault.delay:
                     time.sleep(fault.delay)
                 if fault.disconnect and fault.passthrough:
-                    self._forward(body, answer=False)
+                    self._forward(body, reply=False)
                 if fault.disconnect:
                     self.close_connection = True
                     with contextlib.suppress(OSError):
@@ -348,7 +348,7 @@ class StsFaultServer:
                 )
                 self._send(fault.status, payload, fault.content_type, fault.date, request_id)
 
-            def _forward(self, body: bytes, date: str | None = None, answer: bool = True) -> None:
+            def _forward(self, body: bytes, date: str | None = None, reply: bool = True) -> None:
                 skip = {"host", "connection", "keep-alive", "proxy-connection"}
                 request = urllib.request.Request(
                     owner.upstream + self.path,
@@ -364,7 +364,7 @@ class StsFaultServer:
                 except OSError:  # upstream down: answer like a gateway (nginx) would
                     self._send(502, BAD_GATEWAY, "text/html", date)
                     return
-                if not answer:
+                if not reply:
                     return
                 self._send(
                     status,
