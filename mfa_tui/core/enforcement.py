@@ -29,7 +29,7 @@ from mfa_tui.aws.mfa_policies import (
 )
 from mfa_tui.aws.sts import Credentials
 from mfa_tui.core.setup import MfaSetup, SetupTarget
-from mfa_tui.errors import AwsRefusedError, MfaTuiError, UsageError
+from mfa_tui.errors import AwsRefusedError, MfaTuiError, NeedsCodeError, UsageError
 
 _DENIED = ("AccessDenied", "AccessDeniedException")
 
@@ -233,6 +233,8 @@ def apply_role(
         done.append(f"Wrote [{config_section_for(role)}] into {setup.service.paths.config}.")
     try:
         result = setup.service.refresh(role)
+    except NeedsCodeError:
+        done.append(f"Get its first session with 'mfa-tui refresh {role}' (it asks for a code).")
     except MfaTuiError as exc:
         done.append(
             f"Assuming {role} did not work yet ({exc.message}); IAM can take a few seconds "
