@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,6 +69,19 @@ class Sandbox:
     @property
     def test_user(self) -> SandboxUser:
         return self.account.users["test-user"]
+
+    def admin(self, service: str) -> Any:
+        """A client with the account's admin keys, straight to moto (not the proxy):
+        to look at what a test did, or to set the stage."""
+        import boto3
+
+        return boto3.client(
+            service,
+            endpoint_url=self.moto_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
 
 @pytest.fixture

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 
 from mfa_tui.aws import iam
@@ -38,16 +36,6 @@ IMPLICIT = (
     "test-user is not authorized to perform: ec2:DescribeRegions because no identity-based "
     "policy allows the ec2:DescribeRegions action"
 )
-
-
-def admin_iam(sandbox: Sandbox) -> Any:
-    return boto3.client(
-        "iam",
-        endpoint_url=sandbox.moto_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
 
 
 @pytest.fixture
@@ -172,7 +160,7 @@ def test_user_policy_applied_with_the_mfa_session_then_checked(
     sandbox.fault.clear()
     sandbox.fault.queue(stsfault.error("UnauthorizedOperation", EXPLICIT, 403, "DescribeRegions"))
     done = enforcement.apply_user_policy(setup, target)
-    put = admin_iam(sandbox).get_user_policy(UserName="test-user", PolicyName=USER_POLICY_NAME)
+    put = sandbox.admin("iam").get_user_policy(UserName="test-user", PolicyName=USER_POLICY_NAME)
     assert put["PolicyDocument"] == self_managed_mfa_policy()
     (call,) = [r for r in sandbox.fault.requests if r.action == "PutUserPolicy"]
     assert call.session_token is not None  # made with the MFA session, not the bare keys
@@ -191,7 +179,7 @@ def test_user_policy_refused_gives_the_administrators_commands_and_changes_nothi
         enforcement.apply_user_policy(setup, target)
     assert "put-user-policy --user-name test-user" in refused.value.plan.script()
     assert refused.value.exit_code == 4
-    assert admin_iam(sandbox).list_user_policies(UserName="test-user")["PolicyNames"] == [
+    assert sandbox.admin("iam").list_user_policies(UserName="test-user")["PolicyNames"] == [
         "assume-roles"
     ]
     assert sandbox.paths.config.read_bytes() == before
@@ -205,16 +193,16 @@ def test_role_applied_creates_an_mfa_role_writes_its_profile_and_assumes_it(
 ) -> None:
     setup, target = ready()
     serial = sandbox.test_user.mfa_serial
-    admin_iam(sandbox).create_policy(
+    sandbox.admin("iam").create_policy(
         PolicyName="read-things", PolicyDocument=json.dumps(self_managed_mfa_policy())
     )
     policy = "arn:aws:iam::123456789012:policy/read-things"
     before = sandbox.paths.config.read_bytes()
     done = enforcement.apply_role(setup, target, "mfa-admin", serial, [policy])
-    role = admin_iam(sandbox).get_role(RoleName="mfa-admin")["Role"]
+    role = sandbox.admin("iam").get_role(RoleName="mfa-admin")["Role"]
     assert trust_requires_mfa(role["AssumeRolePolicyDocument"])
     assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"AWS": target.user.arn}
-    attached = admin_iam(sandbox).list_attached_role_policies(RoleName="mfa-admin")
+    attached = sandbox.admin("iam").list_attached_role_policies(RoleName="mfa-admin")
     assert [p["PolicyArn"] for p in attached["AttachedPolicies"]] == [policy]
     after = sandbox.paths.config.read_bytes()
     assert after.startswith(before)  # appended; every byte before it kept
@@ -243,7 +231,7 @@ def test_a_role_whose_attach_fails_is_deleted_again(
     )
     with pytest.raises(AwsRefusedError, match="was deleted again; nothing is left behind"):
         enforcement.apply_role(setup, target, "half-role", sandbox.test_user.mfa_serial, [policy])
-    names = [r["RoleName"] for r in admin_iam(sandbox).list_roles()["Roles"]]
+    names = [r["RoleName"] for r in sandbox.admin("iam").list_roles()["Roles"]]
     assert "half-role" not in names
     assert sandbox.fault.calls("DeleteRole") == [
         {"Action": "DeleteRole", "Version": "2010-05-08", "RoleName": "half-role"}
@@ -261,7 +249,7 @@ def test_role_refusals_come_before_anything_is_changed(
     with pytest.raises(UsageError, match="already exists"):
         enforcement.apply_role(setup, target, "ops-user", serial, [])
     # An existing role whose trust policy lets the user in without MFA.
-    admin_iam(sandbox).create_role(
+    sandbox.admin("iam").create_role(
         RoleName="open-role",
         AssumeRolePolicyDocument=json.dumps(
             {

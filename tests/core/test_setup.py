@@ -12,7 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pyotp
 import pytest
 
@@ -50,18 +49,8 @@ def make_setup(
     return make
 
 
-def admin_iam(sandbox: Sandbox) -> Any:
-    return boto3.client(
-        "iam",
-        endpoint_url=sandbox.moto_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
 def virtual_devices(sandbox: Sandbox) -> list[str]:
-    answer = admin_iam(sandbox).list_virtual_mfa_devices()
+    answer = sandbox.admin("iam").list_virtual_mfa_devices()
     return [d["SerialNumber"] for d in answer["VirtualMFADevices"]]
 
 
@@ -105,7 +94,7 @@ def test_a_new_device_gets_two_consecutive_codes_of_its_seed_then_a_session(
     assert consecutive_codes_of(
         pending.seed, sent["AuthenticationCode1"], sent["AuthenticationCode2"], clock.time()
     )
-    devices = admin_iam(sandbox).list_mfa_devices(UserName="new-user")["MFADevices"]
+    devices = sandbox.admin("iam").list_mfa_devices(UserName="new-user")["MFADevices"]
     assert [d["SerialNumber"] for d in devices] == [pending.serial]
     # The config gained exactly one line, in [profile new-user]; every other byte stays.
     line = f"mfa_serial = {pending.serial}\n".encode()
@@ -190,7 +179,7 @@ def test_an_iam_failure_at_enable_deletes_the_new_device_and_writes_nothing(
     assert virtual_devices(sandbox) == [
         d for d in virtual_devices(sandbox) if not d.endswith("/new-user")
     ]
-    assert admin_iam(sandbox).list_mfa_devices(UserName="new-user")["MFADevices"] == []
+    assert sandbox.admin("iam").list_mfa_devices(UserName="new-user")["MFADevices"] == []
     assert files(sandbox) == before
 
 
@@ -206,7 +195,7 @@ def test_an_enable_that_worked_behind_a_dropped_answer_is_kept(
         setup.enable(pending, *setup.codes_from_seed(pending))
     assert sandbox.fault.calls("DeleteVirtualMFADevice") == []
     assert sandbox.fault.pending() == []
-    devices = admin_iam(sandbox).list_mfa_devices(UserName="new-user")["MFADevices"]
+    devices = sandbox.admin("iam").list_mfa_devices(UserName="new-user")["MFADevices"]
     assert [d["SerialNumber"] for d in devices] == [pending.serial]
 
 
@@ -291,7 +280,7 @@ def test_iam_refusals_at_create_say_what_to_do_and_change_nothing(
     with pytest.raises(AwsRefusedError, match="iam:CreateVirtualMFADevice") as denied:
         setup.create(target)
     assert denied.value.exit_code == 4
-    admin_iam(sandbox).create_virtual_mfa_device(VirtualMFADeviceName="new-user")
+    sandbox.admin("iam").create_virtual_mfa_device(VirtualMFADeviceName="new-user")
     with pytest.raises(AwsRefusedError, match="--device-name") as taken:
         setup.create(target)
     assert taken.value.title == "Device name taken"

@@ -2,39 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pyotp
-import pytest
 from textual.pilot import Pilot
 
 from mfa_tui.aws import ini
 from mfa_tui.clock import FrozenClock
-from mfa_tui.core.backend import ServiceBackend
 from mfa_tui.tui.app import MfaTuiApp
 from mfa_tui.tui.screens.mfa_prompt import MfaPrompt
 from mfa_tui.tui.screens.mfa_setup import SetupScreen, Stage
 from tests import stsfault
 from tests.memkeyring import MemoryKeyring
 from tests.moto_fixtures import Sandbox
+from tests.tui.test_app_sts import make_app, now_clock, settle
+
+__all__ = ["now_clock"]  # the fixture, shared with the dashboard's other moto tests
 
 NEW_SERIAL = "arn:aws:iam::123456789012:mfa/new-user"
-
-
-@pytest.fixture
-def now_clock() -> FrozenClock:
-    return FrozenClock(datetime.now(UTC).replace(microsecond=0))
-
-
-def make_app(sandbox: Sandbox, clock: FrozenClock, keyring: MemoryKeyring) -> MfaTuiApp:
-    backend = ServiceBackend(sandbox.paths, clock=clock, keyring_backend=keyring)
-    return MfaTuiApp(backend, clock=clock, tick_seconds=10_000)
-
-
-async def settle(app: MfaTuiApp, pilot: Pilot[None]) -> None:
-    for _ in range(4):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 async def open_setup(app: MfaTuiApp, pilot: Pilot[None], profile: str) -> SetupScreen:
@@ -46,6 +29,15 @@ async def open_setup(app: MfaTuiApp, pilot: Pilot[None], profile: str) -> SetupS
     assert isinstance(screen, SetupScreen), app.event_log.lines_written
     assert screen.stage is Stage.CHOOSING, screen.query_one("#error").render()
     return screen
+
+
+async def new_device(app: MfaTuiApp, pilot: Pilot[None]) -> tuple[SetupScreen, str]:
+    """`s` on new-user, enter on "Create a new virtual MFA device": the QR step."""
+    screen = await open_setup(app, pilot, "new-user")
+    await pilot.press("enter")
+    await settle(app, pilot)
+    assert screen.stage is Stage.CODES and screen.pending is not None
+    return screen, screen.pending.seed
 
 
 def codes(seed: str, clock: FrozenClock, *offsets: int) -> list[str]:
@@ -62,10 +54,7 @@ async def test_a_new_device_from_the_qr_code_two_codes_then_the_first_session(
 ) -> None:
     app = make_app(sandbox, now_clock, memory_keyring)
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_setup(app, pilot, "new-user")
-        await pilot.press("enter")  # the only choice: a new virtual device
-        await settle(app, pilot)
-        assert screen.stage is Stage.CODES
+        screen, _ = await new_device(app, pilot)  # the only choice: a new virtual device
         pending = screen.pending
         assert pending is not None and pending.serial == NEW_SERIAL
         qr = str(screen.query_one("#qr").render())
@@ -95,9 +84,7 @@ async def test_codes_that_do_not_fit_are_shown_in_place_and_esc_deletes_the_devi
     before = files(sandbox)
     app = make_app(sandbox, now_clock, memory_keyring)
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_setup(app, pilot, "new-user")
-        await pilot.press("enter")
-        await settle(app, pilot)
+        screen, _ = await new_device(app, pilot)
         await pilot.press(*"123456", *"654321")
         await settle(app, pilot)
         assert screen.stage is Stage.CODES
@@ -123,11 +110,8 @@ async def test_an_iam_refusal_at_enable_leaves_nothing_and_offers_the_choice_aga
     )
     app = make_app(sandbox, now_clock, memory_keyring)
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_setup(app, pilot, "new-user")
-        await pilot.press("enter")
-        await settle(app, pilot)
-        assert screen.pending is not None
-        await pilot.press(*"".join(codes(screen.pending.seed, now_clock, -1, 0)))
+        screen, seed = await new_device(app, pilot)
+        await pilot.press(*"".join(codes(seed, now_clock, -1, 0)))
         await settle(app, pilot)
         error = str(screen.query_one("#error").render())
         assert "AWS denied EnableMFADevice" in error
@@ -178,10 +162,7 @@ async def test_quitting_with_an_unfinished_device_deletes_it(
 
     app = make_app(sandbox, now_clock, memory_keyring)
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_setup(app, pilot, "new-user")
-        await pilot.press("enter")
-        await settle(app, pilot)
-        assert screen.pending is not None
+        await new_device(app, pilot)
     for thread in threading.enumerate():
         if thread.name == "mfa-setup-abandon":
             thread.join(30)
