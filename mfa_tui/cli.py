@@ -99,6 +99,42 @@ def build_parser() -> argparse.ArgumentParser:
             t.add_argument("seed_in_argv", nargs="*", help=argparse.SUPPRESS)
         t.set_defaults(module="totp")
 
+    p = sub.add_parser(
+        "setup",
+        help="give a user's access keys an MFA device (QR code), then require it",
+        description=(
+            "Create and enable a virtual MFA device for the IAM user of PROFILE (or use "
+            "one it has), save mfa_serial in the config and get the first session. With "
+            "--enforce, show (or with --apply, make) the change that makes its keys need "
+            "MFA: AWS's self-managed MFA policy on the user, or a role that requires MFA."
+        ),
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("profile", help="a user profile with long-term access keys")
+    p.add_argument("--device", metavar="SERIAL", help="use this existing MFA device of the user")
+    p.add_argument("--device-name", metavar="NAME", help="name of a new virtual device")
+    p.add_argument(
+        "--store-seed",
+        action="store_true",
+        help="also keep the new device's seed in the OS keyring (see the warning it prints)",
+    )
+    p.add_argument("--yes", action="store_true", help="do not ask before changing AWS (scripts)")
+    p.add_argument(
+        "--enforce",
+        nargs="+",
+        metavar="METHOD",
+        help="'user-policy' or 'role NAME': how the keys are made to need MFA (a dry run)",
+    )
+    p.add_argument("--apply", action="store_true", help="make the --enforce change in AWS")
+    p.add_argument(
+        "--attach-policy",
+        action="append",
+        metavar="ARN",
+        help="with --enforce role: a managed policy for the role (repeatable)",
+    )
+    p.set_defaults(module="setup")
+
     p = sub.add_parser("daemon", help="refresh sessions in the background, headless")
     p.add_argument("--once", action="store_true", help="one pass, then exit")
     p.set_defaults(module="daemon")

@@ -8,7 +8,9 @@ folder is removed on exit unless `--keep`.
 
 `test-user` gets a TOTP seed in the (in-memory) keyring, so it refreshes silently;
 `ops-user` has none, so the dashboard asks for its code, and the demo shows the code
-its virtual device would display, as a hint in the prompt.
+its virtual device would display, as a hint in the prompt. `new-user` has keys and no
+MFA device: `s` sets one up; its QR code, scanned by a phone, makes the codes the
+sandbox accepts, and the hint shows them too.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import os
 import shutil
 import signal
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,12 +76,16 @@ class DemoSandbox:
     folder: Path
     endpoint_url: str
     seeds: dict[str, str]  # MFA serial -> seed, for the hint; never written anywhere
+    # The seed of a device made during the demo (`mfa-tui setup`), from the sandbox.
+    seed_of: Callable[[str], str | None] | None = None
 
     def hint(self, serial: str) -> str | None:
         """What the visitor's phone would show for a device without a stored seed."""
         from mfa_tui.core.codes import totp_at
 
         seed = self.seeds.get(serial)
+        if seed is None and self.seed_of is not None:
+            seed = self.seed_of(serial)
         if seed is None:
             return None
         import time
@@ -179,7 +185,7 @@ def demo_sandbox(keep: bool = False) -> Iterator[DemoSandbox]:
 
             SeedStore(ring).set(test_user.mfa_serial, test_user.seed)
             hints = {u.mfa_serial: u.seed for n, u in account.users.items() if n != "test-user"}
-            yield DemoSandbox(folder, server.endpoint_url, hints)
+            yield DemoSandbox(folder, server.endpoint_url, hints, server.mfa.seed_of)
     finally:
         for signum, handler in saved_signals.items():
             signal.signal(signum, handler)

@@ -9,6 +9,7 @@ The account is the one the README's setup guide builds: a user whose keys need M
 (`test-user`, with a virtual MFA device whose base32 seed moto hands back, so codes can
 be made the way a phone makes them), a second MFA user (`ops-user`), two roles whose
 trust policies require MFA, and a role that only another role may assume (a chain).
+`new-user` has access keys and no MFA device yet: what `mfa-tui setup` starts from.
 
 What moto 5.2 does *not* do (checked against moto 5.2.5 / botocore 1.44; the tests in
 tests/test_sandbox.py pin these facts so an upgrade that changes them is noticed):
@@ -53,6 +54,7 @@ REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
 ADMIN_KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 USER_NAMES = ("test-user", "ops-user")
+NEW_USER = "new-user"  # keys, no MFA device: `mfa-tui setup new-user` gives it one
 ROLE_NAMES = ("my-test-role", "readonly-role", "chained-role")
 
 MFA_TRUST: dict[str, Any] = {
@@ -75,17 +77,27 @@ INVALID_SERIAL = (
     "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA "
     "serial number is valid and associated with this user."
 )
+# IAM's answer to EnableMFADevice codes that are not two consecutive codes of the device.
+INVALID_AUTHENTICATION_CODE = "Authentication code for device is not valid."
+# How far back the first of EnableMFADevice's two codes may be, in 30 s steps (AWS gives
+# a person time to type; its exact window is not documented).
+ENABLE_WINDOW_STEPS = 10
+_STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
+_IAM_NS = "https://iam.amazonaws.com/doc/2010-05-08/"
 
 
 class MfaCheck:
-    """What moto leaves out: STS checking the MFA code, as AWS does.
+    """What moto leaves out: AWS checking MFA codes.
 
     A WSGI layer in front of moto. Once `devices` (serial -> base32 seed) are known, a
     GetSessionToken or AssumeRole that names a SerialNumber must carry the code that
     device shows (the 30-second step before, now or after, for clock drift), and each
     code is taken once: AWS refuses a used one with the wrong code's message. An unknown
-    serial gets AWS's serial message. So the demo answers a mistyped code the way AWS
-    would, instead of accepting any six digits.
+    serial gets AWS's serial message. EnableMFADevice must carry two consecutive codes
+    of the device, as IAM demands. Devices created after `devices` was set (by `mfa-tui
+    setup`) are looked up in moto's own IAM store, so a phone that scanned the new
+    device's QR code makes codes the sandbox accepts. So the demo answers a mistyped
+    code the way AWS would, instead of accepting any six digits.
     """
 
     def __init__(self, app: Any) -> None:
@@ -101,38 +113,77 @@ class MfaCheck:
             environ["wsgi.input"] = io.BytesIO(body)
             refusal = self._refusal(body)
             if refusal is not None:
-                return _sts_error(start_response, refusal)
+                return _aws_error(start_response, *refusal)
         return self.app(environ, start_response)
 
-    def _refusal(self, body: bytes) -> str | None:
+    def _refusal(self, body: bytes) -> tuple[str, str, str] | None:
+        """(namespace, code, message) of AWS's refusal, or None to let moto answer."""
         import urllib.parse
-
-        import pyotp
 
         form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
         action = form.get("Action", [""])[0]
         serial = form.get("SerialNumber", [""])[0]
+        if action == "EnableMFADevice":
+            codes = (
+                form.get("AuthenticationCode1", [""])[0],
+                form.get("AuthenticationCode2", [""])[0],
+            )
+            return self._enable_refusal(serial, codes)
         code = form.get("TokenCode", [""])[0]
         if action not in ("GetSessionToken", "AssumeRole") or not serial or not code:
             return None
-        seed = self.devices.get(serial)
+        seed = self.seed_of(serial)
         if seed is None:
-            return INVALID_SERIAL
+            return (_STS_NS, "AccessDenied", INVALID_SERIAL)
+        if self._take(serial, seed, code, (0, -1, 1)) is None:
+            return (_STS_NS, "AccessDenied", INVALID_CODE)
+        return None
+
+    def _enable_refusal(self, serial: str, codes: tuple[str, str]) -> tuple[str, str, str] | None:
+        seed = self.seed_of(serial)
+        if seed is None:
+            return None  # moto itself says NoSuchEntity
+        import pyotp
+
         totp, now = pyotp.TOTP(seed), int(time.time() // 30)
         with self._lock:
-            for step in (now, now - 1, now + 1):
+            for step in range(now - ENABLE_WINDOW_STEPS, now + 1):
+                if (totp.at(step * 30), totp.at((step + 1) * 30)) == codes:
+                    self._used.update({(serial, step), (serial, step + 1)})
+                    return None
+        return (_IAM_NS, "InvalidAuthenticationCode", INVALID_AUTHENTICATION_CODE)
+
+    def _take(self, serial: str, seed: str, code: str, offsets: tuple[int, ...]) -> int | None:
+        """The step `code` belongs to, marked used; None when no unused step has it."""
+        import pyotp
+
+        totp, now = pyotp.TOTP(seed), int(time.time() // 30)
+        with self._lock:
+            for step in (now + d for d in offsets):
                 if totp.at(step * 30) == code and (serial, step) not in self._used:
                     self._used.add((serial, step))
-                    return None
-        return INVALID_CODE
+                    return step
+        return None
+
+    def seed_of(self, serial: str) -> str | None:
+        """The seed of a device: given in `devices`, or one moto made since."""
+        seed = self.devices.get(serial)
+        if seed is not None:
+            return seed
+        # A device made since the demo started: moto keeps its seed (moto 5.2's store).
+        from moto.iam.models import iam_backends
+
+        device = iam_backends[ACCOUNT_ID]["global"].virtual_mfa_devices.get(serial)
+        found = getattr(device, "base32_string_seed", None)
+        return str(found) if found else None
 
 
-def _sts_error(start_response: Any, message: str) -> list[bytes]:
+def _aws_error(start_response: Any, namespace: str, code: str, message: str) -> list[bytes]:
     from xml.sax.saxutils import escape
 
     body = (
-        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error>'
-        f"<Type>Sender</Type><Code>AccessDenied</Code><Message>{escape(message)}</Message>"
+        f'<ErrorResponse xmlns="{namespace}"><Error>'
+        f"<Type>Sender</Type><Code>{code}</Code><Message>{escape(message)}</Message>"
         f"</Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
     ).encode()
     start_response(
@@ -237,12 +288,23 @@ class SandboxUser:
 
 
 @dataclass(frozen=True)
+class SandboxKeys:
+    """An IAM user with access keys and no MFA device."""
+
+    name: str
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    arn: str = ""
+
+
+@dataclass(frozen=True)
 class SandboxAccount:
     """What `seed_account` created, so tests can assert against real identifiers."""
 
     account_id: str
-    users: Mapping[str, SandboxUser]
+    users: Mapping[str, SandboxUser]  # with an MFA device
     roles: Mapping[str, str]  # role name -> ARN
+    new_user: SandboxKeys | None = None  # keys only: what `mfa-tui setup` starts from
 
     @property
     def user_names(self) -> tuple[str, ...]:
@@ -328,6 +390,9 @@ def seed_account(endpoint_url: str) -> SandboxAccount:
         ],
     }
     roles["chained-role"] = _role(iam, "chained-role", chained_trust)
+    arn = iam.create_user(UserName=NEW_USER)["User"]["Arn"]
+    key = iam.create_access_key(UserName=NEW_USER)["AccessKey"]
+    new_user = SandboxKeys(NEW_USER, key["AccessKeyId"], key["SecretAccessKey"], arn)
     assume_only = {
         "Version": "2012-10-17",
         "Statement": [
@@ -337,7 +402,7 @@ def seed_account(endpoint_url: str) -> SandboxAccount:
     iam.put_user_policy(
         UserName="test-user", PolicyName="assume-roles", PolicyDocument=json.dumps(assume_only)
     )
-    return SandboxAccount(ACCOUNT_ID, MappingProxyType(users), MappingProxyType(roles))
+    return SandboxAccount(ACCOUNT_ID, MappingProxyType(users), MappingProxyType(roles), new_user)
 
 
 def aws_files_text(account: SandboxAccount, endpoint_url: str) -> tuple[str, str]:
@@ -369,6 +434,8 @@ def aws_files_text(account: SandboxAccount, endpoint_url: str) -> tuple[str, str
         f"role_arn = {roles['chained-role']}\n{endpoint}\n"
         f"[profile ops-user]\nregion = eu-west-1\nmfa_serial = {ops.mfa_serial}\n{endpoint}"
         "s3 =\n    max_concurrent_requests = 20\n    addressing_style = path\n\n"
+        "# keys and no MFA device yet: 'mfa-tui setup new-user' gives it one\n"
+        f"[profile new-user]\nregion = {REGION}\n{endpoint}\n"
         "# IAM Identity Center: not an MFA profile, mfa-tui lists it and leaves it alone\n"
         "[profile corp-sso]\nsso_session = corp\n"
         f"sso_account_id = {ACCOUNT_ID}\nsso_role_name = ReadOnly\nregion = {REGION}\n"
@@ -387,6 +454,12 @@ def aws_files_text(account: SandboxAccount, endpoint_url: str) -> tuple[str, str
         f"[ops-user]\naws_access_key_id = {ops.access_key_id}\n"
         f"aws_secret_access_key = {ops.secret_access_key}\n"
     )
+    if account.new_user is not None:
+        new = account.new_user
+        credentials += (
+            f"\n[{new.name}]\naws_access_key_id = {new.access_key_id}\n"
+            f"aws_secret_access_key = {new.secret_access_key}\n"
+        )
     return config, credentials
 
 

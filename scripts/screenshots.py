@@ -2,8 +2,9 @@
 
 Run: `uv run python scripts/screenshots.py`. It drives the real dashboard headless on the
 same moto sandbox as `mfa-tui demo`: one user refreshed with its stored seed, a role
-switched to, then the main screen and the help screen are saved as SVG. Nothing secret is
-on screen: the dashboard never shows keys or tokens.
+switched to, then the main screen and the help screen are saved as SVG, and the QR step
+of `s` (MFA setup) for new-user. Nothing secret is on screen: the dashboard never shows
+keys or tokens, and the new device's seed is a fixed test seed, not one moto drew.
 """
 
 from __future__ import annotations
@@ -16,6 +17,21 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 ASSETS = ROOT / "assets"
+# RFC 4226's example secret, repeated: the seed the QR screenshot shows is no device's.
+TEST_SEED = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+
+
+def fixed_seed() -> None:
+    """Make moto give every new virtual MFA device TEST_SEED instead of a random one."""
+    from moto.iam import models
+
+    made = models.VirtualMfaDevice.__init__
+
+    def init(self: models.VirtualMfaDevice, *args: object, **kwargs: object) -> None:
+        made(self, *args, **kwargs)  # type: ignore[arg-type]
+        self.base32_string_seed = TEST_SEED
+
+    models.VirtualMfaDevice.__init__ = init  # type: ignore[method-assign]
 
 
 async def shoot() -> list[Path]:
@@ -24,22 +40,36 @@ async def shoot() -> list[Path]:
     from mfa_tui.tui.app import MfaTuiApp
 
     saved: list[Path] = []
+    fixed_seed()
     with demo_sandbox() as sandbox:
         app = MfaTuiApp(ServiceBackend(), code_hint=sandbox.hint, title_note="demo sandbox")
         async with app.run_test(size=(132, 34)) as pilot:
             await pilot.pause(0.5)
-            await pilot.press("down", "enter")  # test-user: silent, TOTP seed
+            app.table.select("test-user")
+            await pilot.press("enter")  # test-user: silent, TOTP seed
             await app.workers.wait_for_complete()
             await pilot.pause(0.3)
-            await pilot.press("down", "enter")  # my-test-role, from the user's session
+            app.table.select("my-test-role")
+            await pilot.press("enter")  # my-test-role, from the user's session
             await app.workers.wait_for_complete()
-            await pilot.press("down", "down")
+            app.table.select("readonly-role")
             await pilot.pause(1.2)
             ASSETS.mkdir(exist_ok=True)
             saved.append(Path(app.save_screenshot("dashboard.svg", str(ASSETS))))
             await pilot.press("question_mark")
             await pilot.pause(0.5)
             saved.append(Path(app.save_screenshot("help.svg", str(ASSETS))))
+            await pilot.press("escape")
+            app.table.select("new-user")
+            await pilot.press("s")  # MFA setup: new-user has keys and no device
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.3)
+            await pilot.press("enter")  # a new virtual device
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.5)
+            saved.append(Path(app.save_screenshot("setup.svg", str(ASSETS))))
+            await pilot.press("escape")  # cancel: the device is deleted again
+            await app.workers.wait_for_complete()
     return saved
 
 

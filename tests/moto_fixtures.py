@@ -11,6 +11,9 @@ Wired in by tests/conftest.py with `pytest_plugins = ["tests.moto_fixtures"]`; t
 * `sandbox` (function): all of it -- account, AWS files in the isolated ~/.aws whose
   profiles point at a fault proxy in front of moto, STS timeout 2 s.
 * `memory_keyring` (function): an in-memory keyring backend.
+* `ec2_ready` (session): moto's EC2 loaded once, for tests whose code calls EC2 (the
+  "do these keys need MFA?" probe): the first EC2 call of a process takes moto about
+  2 s, more than the 2 s read timeout the sandbox sets.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -33,6 +37,13 @@ LOOPBACK_NO_PROXY = "127.0.0.1,localhost"
 def moto_server() -> Iterator[MotoServer]:
     with MotoServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def ec2_ready(moto_server: MotoServer) -> None:
+    from mfa_tui.sandbox import _client
+
+    _client("ec2", moto_server.endpoint_url).describe_regions()
 
 
 @pytest.fixture
@@ -58,6 +69,19 @@ class Sandbox:
     @property
     def test_user(self) -> SandboxUser:
         return self.account.users["test-user"]
+
+    def admin(self, service: str) -> Any:
+        """A client with the account's admin keys, straight to moto (not the proxy):
+        to look at what a test did, or to set the stage."""
+        import boto3
+
+        return boto3.client(
+            cast(Any, service),
+            endpoint_url=self.moto_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
 
 @pytest.fixture

@@ -185,6 +185,12 @@ def disconnect(action: str | None = None, delay: float = 0.0) -> Fault:
     return Fault(disconnect=True, action=action, delay=delay)
 
 
+def lost_answer(action: str | None = None) -> Fault:
+    """The call reaches moto (and takes effect), then the connection drops unanswered:
+    a timeout that hides a change AWS did make."""
+    return Fault(disconnect=True, passthrough=True, action=action)
+
+
 def http_date(when: datetime) -> str:
     """`when` (timezone-aware) as an HTTP `Date` header value."""
     return email.utils.format_datetime(when, usegmt=True)
@@ -324,6 +330,8 @@ class StsFaultServer:
                     return
                 if fault.delay:
                     time.sleep(fault.delay)
+                if fault.disconnect and fault.passthrough:
+                    self._forward(body, reply=False)
                 if fault.disconnect:
                     self.close_connection = True
                     with contextlib.suppress(OSError):
@@ -340,7 +348,7 @@ class StsFaultServer:
                 )
                 self._send(fault.status, payload, fault.content_type, fault.date, request_id)
 
-            def _forward(self, body: bytes, date: str | None = None) -> None:
+            def _forward(self, body: bytes, date: str | None = None, reply: bool = True) -> None:
                 skip = {"host", "connection", "keep-alive", "proxy-connection"}
                 request = urllib.request.Request(
                     owner.upstream + self.path,
@@ -355,6 +363,8 @@ class StsFaultServer:
                     status, payload, headers = exc.code, exc.read(), exc.headers
                 except OSError:  # upstream down: answer like a gateway (nginx) would
                     self._send(502, BAD_GATEWAY, "text/html", date)
+                    return
+                if not reply:
                     return
                 self._send(
                     status,

@@ -80,6 +80,49 @@ async def test_demo_flow_refresh_with_the_shown_code_then_switch_to_the_role(
     assert os.environ["HOME"] == real_home, "the environment is restored"
 
 
+async def test_demo_setup_of_new_user_with_the_codes_its_qr_code_makes(
+    isolated_env: Path,
+) -> None:
+    """The sandbox checks codes as AWS does; the secret under the QR code (what a phone
+    scans) makes codes it accepts, for EnableMFADevice and then the first session."""
+    import pyotp
+
+    from mfa_tui.tui.screens.mfa_prompt import MfaPrompt
+    from mfa_tui.tui.screens.mfa_setup import SetupScreen, Stage
+
+    with demo_sandbox() as sandbox:
+        app = MfaTuiApp(ServiceBackend(), code_hint=sandbox.hint, title_note="demo sandbox")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.workers_settled()
+            await pilot.pause(0.3)
+            app.table.select("new-user")
+            await pilot.press("s")
+            await app.workers_settled()
+            await pilot.pause(0.3)
+            screen = app.screen
+            assert isinstance(screen, SetupScreen) and screen.stage is Stage.CHOOSING
+            await pilot.press("enter")
+            await app.workers_settled()
+            await pilot.pause(0.3)
+            secret = str(screen.query_one("#secret").render()).rsplit("\n", 1)[-1]
+            phone = pyotp.TOTP(secret.replace(" ", ""))
+            serial = "arn:aws:iam::123456789012:mfa/new-user"
+            hint = sandbox.hint(serial) or ""
+            step = int(time.time() // 30)
+            assert any(phone.at((step + d) * 30) in hint for d in (-1, 0)), hint
+            await pilot.press(*phone.at((step - 1) * 30), *phone.at(step * 30))
+            await app.workers_settled()
+            await pilot.pause(0.3)
+            prompt = app.screen
+            assert isinstance(prompt, MfaPrompt), app.event_log.lines_written
+            await pilot.press(*phone.at((step + 1) * 30))
+            await app.workers_settled()
+            await pilot.pause(0.3)
+            assert not isinstance(app.screen, MfaPrompt), prompt.error_text
+        creds = ini.read(Path(os.environ["AWS_SHARED_CREDENTIALS_FILE"])).section_values()
+        assert creds["new-user-mfa"]["mfa_tui_source"] == "new-user"
+
+
 def _start_demo_in_tmux(sock: str, env: dict[str, str], *, then_report: bool = False) -> str:
     """`mfa-tui demo` in a detached tmux session with only `env`; its first screen.
 

@@ -28,6 +28,7 @@ import pyotp
 import pytest
 
 from mfa_tui.sandbox import (
+    INVALID_AUTHENTICATION_CODE,
     INVALID_CODE,
     INVALID_SERIAL,
     MotoServer,
@@ -97,7 +98,7 @@ def test_reset_forgets_the_account(moto_server: MotoServer, moto_account: Sandbo
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-    assert len(iam.list_users()["Users"]) == 2
+    assert len(iam.list_users()["Users"]) == 3
     moto_server.reset()
     assert iam.list_users()["Users"] == []
 
@@ -117,7 +118,18 @@ def test_seeded_account_has_mfa_users_and_mfa_roles(
         aws_secret_access_key="testing",
     )
     assert account.user_names == ("test-user", "ops-user")
-    assert sorted(u["UserName"] for u in iam.list_users()["Users"]) == ["ops-user", "test-user"]
+    assert sorted(u["UserName"] for u in iam.list_users()["Users"]) == [
+        "new-user",
+        "ops-user",
+        "test-user",
+    ]
+    # new-user is where `mfa-tui setup` starts: keys, no MFA device.
+    new = account.new_user
+    assert new is not None and new.arn == f"arn:aws:iam::{account.account_id}:user/new-user"
+    assert iam.list_mfa_devices(UserName="new-user")["MFADevices"] == []
+    keys = iam.list_access_keys(UserName="new-user")["AccessKeyMetadata"]
+    assert [k["AccessKeyId"] for k in keys] == [new.access_key_id]
+    assert new.secret_access_key not in repr(new)
     for name, user in account.users.items():
         assert user.arn == f"arn:aws:iam::{account.account_id}:user/{name}"
         devices = iam.list_mfa_devices(UserName=name)["MFADevices"]
@@ -173,6 +185,7 @@ def test_aws_files_are_private_and_botocore_reads_every_profile(
         "readonly-role",
         "chained-role",
         "ops-user",
+        "new-user",
         "corp-sso",
         "vault-tool",
     }
@@ -190,6 +203,9 @@ def test_aws_files_are_private_and_botocore_reads_every_profile(
         "max_concurrent_requests": "20",
         "addressing_style": "path",
     }
+    assert "mfa_serial" not in profiles["new-user"]
+    assert direct.new_user is not None
+    assert profiles["new-user"]["aws_access_key_id"] == direct.new_user.access_key_id
     assert profiles["corp-sso"]["sso_session"] == "corp"
     assert full["sso_sessions"]["corp"]["sso_region"] == "us-east-1"
     assert profiles["vault-tool"]["credential_process"].startswith("/usr/local/bin/get-creds")
@@ -599,3 +615,67 @@ def test_the_mfa_check_answers_codes_as_aws_does(
                 SerialNumber=user.mfa_serial,
                 TokenCode=wrong,
             )
+
+
+def test_the_mfa_check_enables_a_device_only_with_two_consecutive_codes(
+    moto_account: SandboxAccount,
+) -> None:
+    """What lets `mfa-tui setup` run end to end in the demo: a device made after the
+    check started is known to it (from moto's IAM store), EnableMFADevice takes only two
+    consecutive codes of it (IAM's error otherwise), and those codes are spent."""
+    new = moto_account.new_user
+    assert new is not None
+    retries = botocore.config.Config(retries={"total_max_attempts": 1})
+    with MotoServer() as server:  # moto's state is per process: the same account
+        assert server.mfa is not None
+        server.mfa.devices = {u.mfa_serial: u.seed for u in moto_account.users.values()}
+        keys = {
+            "aws_access_key_id": new.access_key_id,
+            "aws_secret_access_key": new.secret_access_key,
+        }
+        iam: Any = boto3.client(
+            "iam",
+            endpoint_url=server.endpoint_url,
+            region_name="us-east-1",
+            config=retries,
+            aws_access_key_id=keys["aws_access_key_id"],
+            aws_secret_access_key=keys["aws_secret_access_key"],
+        )
+        sts: Any = boto3.client(
+            "sts",
+            endpoint_url=server.endpoint_url,
+            region_name="us-east-1",
+            config=retries,
+            aws_access_key_id=keys["aws_access_key_id"],
+            aws_secret_access_key=keys["aws_secret_access_key"],
+        )
+        device = iam.create_virtual_mfa_device(VirtualMFADeviceName="new-user")["VirtualMFADevice"]
+        serial, totp = device["SerialNumber"], pyotp.TOTP(device["Base32StringSeed"].decode())
+        step = int(time.time() // 30)
+        earlier, now = totp.at((step - 1) * 30), totp.at(step * 30)
+        for codes in ((now, earlier), (earlier, earlier), ("123456", "654321")):
+            with pytest.raises(botocore.exceptions.ClientError) as caught:
+                iam.enable_mfa_device(
+                    UserName="new-user",
+                    SerialNumber=serial,
+                    AuthenticationCode1=codes[0],
+                    AuthenticationCode2=codes[1],
+                )
+            answer = caught.value.response
+            assert answer["Error"]["Code"] == "InvalidAuthenticationCode"
+            assert answer["Error"]["Message"] == INVALID_AUTHENTICATION_CODE
+            assert answer["ResponseMetadata"]["HTTPStatusCode"] == 403
+        assert iam.list_mfa_devices(UserName="new-user")["MFADevices"] == []
+        iam.enable_mfa_device(
+            UserName="new-user",
+            SerialNumber=serial,
+            AuthenticationCode1=earlier,
+            AuthenticationCode2=now,
+        )
+        assert [
+            d["SerialNumber"] for d in iam.list_mfa_devices(UserName="new-user")["MFADevices"]
+        ] == [serial]
+        # Its codes are checked at STS from now on; the two that enabled it are spent.
+        with pytest.raises(botocore.exceptions.ClientError, match="invalid MFA one time"):
+            sts.get_session_token(SerialNumber=serial, TokenCode=earlier)
+        assert sts.get_session_token(SerialNumber=serial, TokenCode=totp.at((step + 1) * 30))

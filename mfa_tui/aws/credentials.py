@@ -256,17 +256,25 @@ def is_owned(path: Path, header: str) -> bool:
 
 
 def set_config_key(path: Path, profile: str, key: str, value: str) -> None:
-    """Set `key` in config profile `profile`, adding the profile's section if it has none.
+    """Set `key` in config profile `profile` (see `set_config_keys`)."""
+    set_config_keys(path, profile, {key: value})
 
-    Only that key's line changes (or one line, or one section, is added); everything
+
+def set_config_keys(path: Path, profile: str, values: Mapping[str, str]) -> None:
+    """Set keys of config profile `profile`, adding the profile's section if it has none.
+
+    Only those keys' lines change (or lines, or one section, are added); everything
     else in the file stays as it was.
     """
     header = "default" if profile == "default" else f"profile {profile}"
-    _check_value(key, value)
+    for key, value in values.items():
+        _check_value(key, value)
     with locked(path) as target:
         doc = _read_for_write(target)
         if doc.find(header):
-            doc.lines = _key_set(doc, header, key, value, target)
+            for key, value in values.items():
+                doc.lines = _key_set(doc, header, key, value, target)
+                doc = ini.parse_bytes(doc.to_bytes(), target)
         else:
-            doc.lines = _apply_sections(doc, {header: {key: value}})
+            doc.lines = _apply_sections(doc, {header: values})
         replace_locked(target, doc.to_bytes())

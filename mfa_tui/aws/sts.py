@@ -155,6 +155,7 @@ class CallContext:
     role_arn: str | None = None
     mfa_serial: str | None = None
     with_session: bool = False
+    service: str = "STS"
 
 
 _SESSIONS_GUARD = threading.Lock()
@@ -344,7 +345,7 @@ def translate(exc: Exception, ctx: CallContext, endpoint: str) -> MfaTuiError:
     import botocore.exceptions as bx
     from botocore.parsers import ResponseParserError
 
-    service = "IAM" if ctx.action == "ListMFADevices" else "STS"
+    service = "IAM" if ctx.action == "ListMFADevices" else ctx.service
     where = f"{ctx.action} for '{ctx.profile}'"
     if isinstance(exc, bx.ClientError):
         error = exc.response.get("Error", {})
@@ -353,6 +354,11 @@ def translate(exc: Exception, ctx: CallContext, endpoint: str) -> MfaTuiError:
         meta = exc.response.get("ResponseMetadata", {})
         status = int(meta.get("HTTPStatusCode", 0) or 0)
         retried = int(meta.get("RetryAttempts", 0) or 0)
+        if ctx.service != "STS":
+            # IAM and the enforcement probe have their own words (aws/iam.py).
+            from mfa_tui.aws.iam import client_error
+
+            return client_error(code, text, status, ctx, endpoint)
         return _client_error(code, text, status, ctx, endpoint, retried)
     if isinstance(exc, bx.ReadTimeoutError | bx.ConnectTimeoutError):
         return NetworkError(

@@ -24,6 +24,7 @@ from mfa_tui.settings import Settings, load_settings, save_settings, settings_pa
 if TYPE_CHECKING:
     from mfa_tui.core.asking import Asker
     from mfa_tui.core.sessions import Served, SessionService
+    from mfa_tui.core.setup import MfaSetup
 
 SEED_CACHE_SECONDS = 60.0
 
@@ -81,6 +82,9 @@ class Backend(Protocol):
 
     def save_settings(self, settings: Settings) -> None:
         """Write the settings file."""
+
+    def mfa_setup(self, profile: str) -> MfaSetup:
+        """The steps of `mfa-tui setup` for a user profile, on these files and keyring."""
 
 
 class ServiceBackend:
@@ -183,3 +187,14 @@ class ServiceBackend:
 
     def save_settings(self, settings: Settings) -> None:
         save_settings(settings, self.settings_file)
+
+    def mfa_setup(self, profile: str) -> MfaSetup:
+        from mfa_tui.core.setup import MfaSetup
+
+        return MfaSetup(
+            profile,
+            paths=self.paths,
+            settings=load_settings(self.settings_file),
+            clock=self.clock,
+            keyring_backend=self.keyring_backend,
+        )

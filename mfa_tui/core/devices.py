@@ -87,13 +87,15 @@ class Devices:
         if not serials:
             raise MfaTuiError(
                 f"user profile '{user.name}' has no mfa_serial and IAM lists no MFA device "
-                "for its user; assign one in the IAM console (Security credentials → "
-                f"Assign MFA device), then add 'mfa_serial = <its ARN>' to {where}",
+                f"for its user: 'mfa-tui setup {user.name}' (or 's' in the dashboard) "
+                "creates one from a QR code and saves it in the config; or assign one in "
+                f"the IAM console, then add 'mfa_serial = <its ARN>' to {where}",
                 title="No MFA device",
             )
         raise MfaTuiError(
             f"user profile '{user.name}' has no mfa_serial and its user has "
-            f"{len(serials)} MFA devices ({', '.join(serials)}); choose one and add "
+            f"{len(serials)} MFA devices ({', '.join(serials)}); 'mfa-tui setup "
+            f"{user.name}' lists them and saves the one you choose, or add "
             f"'mfa_serial = ...' to {where}",
             title="Several MFA devices",
         )

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import timedelta
+from functools import partial
 from typing import Any, ClassVar, NoReturn
 
 from textual import events, on
@@ -33,6 +34,7 @@ from mfa_tui.tui.messages import PromptChanged
 from mfa_tui.tui.prompts import PromptDesk
 from mfa_tui.tui.screens.dashboard import Dashboard
 from mfa_tui.tui.screens.mfa_prompt import MfaPrompt
+from mfa_tui.tui.screens.mfa_setup import SetupScreen
 from mfa_tui.tui.typeahead import TypeAhead
 from mfa_tui.tui.widgets.event_log import EventKind, EventLog
 from mfa_tui.tui.widgets.profile_table import ProfileTable
@@ -258,7 +260,24 @@ class MfaTuiApp(App[None]):
     def _prompt_cancelled(self, message: MfaPrompt.Cancelled) -> None:
         self.desk.cancel(message.mfa_serial)
 
+    # --- MFA setup: the screen asks, a worker runs the step (tui/setup_steps.py) ---------
+
+    @on(SetupScreen.Request)
+    def _setup_step(self, message: SetupScreen.Request) -> None:
+        from mfa_tui.tui.setup_steps import run_step
+
+        self.run_worker(
+            partial(run_step, self.backend, message),
+            thread=True,
+            group="setup",
+            exit_on_error=False,
+            name=f"setup {message.step} {message.profile}",
+        )
+
     # --- for the command palette -----------------------------------------------------------
+
+    def action_setup(self, name: str | None = None) -> None:
+        self.dashboard.action_setup(name)
 
     def managed_profile_names(self) -> list[str]:
         return self.dashboard.managed_profile_names()

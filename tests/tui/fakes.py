@@ -17,10 +17,12 @@ from pathlib import Path
 
 from mfa_tui.aws.credentials import OWNER_KEY, write_section
 from mfa_tui.aws.files import AwsPaths, Kind, format_expiration, load_profiles
+from mfa_tui.aws.iam import IamUser
 from mfa_tui.clock import Clock
 from mfa_tui.core.asking import Asker, PromptAsker
 from mfa_tui.core.backend import Snapshot
 from mfa_tui.core.sessions import Served
+from mfa_tui.core.setup import MfaSetup, PendingDevice, SetupTarget
 from mfa_tui.core.status import all_statuses
 from mfa_tui.core.store import RefreshResult, stored_session
 from mfa_tui.errors import CodeRequest, InvalidMfaCodeError, NeedsCodeError, NetworkError
@@ -252,6 +254,35 @@ class FakeBackend:
 
     def save_settings(self, settings: Settings) -> None:
         save_settings(settings, self.settings_file)
+
+    def mfa_setup(self, profile: str) -> MfaSetup:
+        # The screen uses the steps only; a fake of them stands in for IAM.
+        return FakeSetup(profile)  # type: ignore[return-value]
+
+
+# RFC 4226's example secret, repeated: a test seed, never a real device's.
+TEST_SEED = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+
+
+@dataclass
+class FakeSetup:
+    """The setup steps without IAM: a user with no device, a new one with TEST_SEED."""
+
+    name: str
+
+    def check_local(self, *, store_seed: bool = False) -> None:
+        pass
+
+    def inspect(self) -> SetupTarget:
+        user = IamUser(self.name, f"arn:aws:iam::{ACCOUNT}:user/{self.name}", ACCOUNT)
+        return SetupTarget(self.name, user, (), None)
+
+    def create(self, target: SetupTarget, device_name: str | None = None) -> PendingDevice:
+        serial = f"arn:aws:iam::{ACCOUNT}:mfa/{device_name or self.name}"
+        return PendingDevice(self.name, target.user, serial, TEST_SEED)
+
+    def abandon(self, pending: PendingDevice) -> None:
+        return None
 
 
 __all__ = ["FakeBackend", "NetworkError"]

@@ -95,3 +95,21 @@ def test_mfa_prompt_with_a_wrong_code(
             await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=wrong_code)
+
+
+def test_setup_screen_qr_step(snap_compare: SnapCompare, app: MfaTuiApp) -> None:
+    """The QR step of `s`, with the fake setup's test seed (never a real device's)."""
+
+    async def qr_step(pilot: Pilot[None]) -> None:
+        await ready(pilot)
+        app.table.select("test-user")
+        await pilot.press("s")
+        for _ in range(3):
+            await app.workers_settled()
+            await pilot.pause()
+        await pilot.press("enter")
+        for _ in range(3):
+            await app.workers_settled()
+            await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(110, 36), run_before=qr_step)

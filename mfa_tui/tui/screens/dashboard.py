@@ -47,6 +47,7 @@ from mfa_tui.tui.model import NoteKind, RowState, shown_in_table, sort_key
 from mfa_tui.tui.refreshing import Refreshes
 from mfa_tui.tui.screens.export import ExportScreen
 from mfa_tui.tui.screens.help import HelpScreen
+from mfa_tui.tui.screens.mfa_setup import SetupScreen
 from mfa_tui.tui.screens.totp_setup import TotpSetup
 from mfa_tui.tui.seed_marks import SeedMarks
 from mfa_tui.tui.timefmt import Urgency, urgency
@@ -93,6 +94,7 @@ class Dashboard(Screen[None]):
         Binding("R", "refresh_due", "Refresh due", key_display="R"),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("t", "totp", "TOTP"),
+        Binding("s", "setup", "MFA setup", show=False),
         Binding("a", "toggle_auto", "Auto"),
         Binding("e", "export", "Export"),
         Binding("l", "toggle_log", "Log"),
@@ -616,6 +618,33 @@ class Dashboard(Screen[None]):
     def _seed_failed(self, message: SeedFailed) -> None:
         self.log_event(EventKind.ERROR, f"{message.profile}: {message.message}")
         self.notify(message.message, title=message.title, severity="error", markup=False)
+
+    # --- MFA setup (the domain steps run in mfa_tui/tui/setup_steps.py) ---------------------
+
+    def action_setup(self, name: str | None = None) -> None:
+        """The setup screen for the selected user (or the user a role starts from)."""
+        row = None if name else self.table.selected
+        status = self.statuses.get(name) if name else row.status if row else None
+        if status is None:
+            return
+        user = self.statuses.get(status.chain[-1] if status.chain else status.name)
+        if user is None or user.kind is not Kind.USER:
+            self.notify(
+                f"{status.name}: setup gives an IAM user's access keys an MFA device; "
+                "select a user profile (or one of its roles)",
+                markup=False,
+            )
+            return
+        self.app.push_screen(
+            SetupScreen(user.name, hint=self.app_desk().code_hint), self._setup_done
+        )
+
+    def _setup_done(self, profile: str | None) -> None:
+        if profile is None:
+            return
+        self.log_event(EventKind.OK, f"{profile} has an MFA device in use: getting a session")
+        self.poll_files()
+        self.refresh_profile(profile, force=True)
 
     # --- misc --------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("R", "refresh every session inside its refresh margin"),
     ("/", "filter by name (esc clears)"),
     ("t", "set up a TOTP seed for the selected user (codes without your phone)"),
+    ("s", "MFA setup for the selected user: a new device (QR code) or one it has"),
     ("a", "auto-refresh on/off for the selected profile (saved)"),
     ("e", "show the export lines for your shell"),
     ("l", "show or hide the event log"),
