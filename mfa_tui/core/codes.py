@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mfa_tui import locations
 from mfa_tui.errors import KeyringError, MfaTuiError, NeedsCodeError, UsageError
 
 KEYRING_SERVICE = "mfa-tui"
@@ -357,13 +358,11 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
 
 
 def state_file() -> Path:
-    """`codes.json` in platformdirs' state dir (or MFA_TUI_STATE_DIR)."""
+    """`codes.json` in the user state folder (see locations.py) or MFA_TUI_STATE_DIR."""
     override = os.environ.get("MFA_TUI_STATE_DIR")
     if override:
         return Path(override) / STATE_FILE
-    from platformdirs import user_state_dir
-
-    return Path(user_state_dir("mfa-tui")) / STATE_FILE
+    return Path(locations.user_dir("state")) / STATE_FILE
 
 
 def _code_hash(serial: str, code: str) -> str:
