@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 from typing import Any
 
@@ -31,13 +32,30 @@ from mfa_tui.settings import Settings
 MIN_USABLE_SECONDS = 10 * 60 + 60
 
 
+# Where Linux tells a process's name; macOS has no /proc, and `ps` tells it there.
+PROC = "/proc"
+
+
 def _caller() -> str:
     """The program that ran us (terraform, kubectl...), to tell the person who waits."""
+    parent = os.getppid()
     try:
-        with open(f"/proc/{os.getppid()}/comm", encoding="utf-8") as fh:
+        with open(f"{PROC}/{parent}/comm", encoding="utf-8") as fh:
             return fh.read().strip() or "a program"
     except OSError:
+        pass
+    try:
+        done = subprocess.run(
+            ["ps", "-o", "comm=", "-p", str(parent)],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
         return "a program"
+    # macOS's ps prints the program's path: its name is what a person recognises.
+    return os.path.basename(done.stdout.strip()) or "a program"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,11 +98,18 @@ def _fresh(name: str, settings: Settings) -> dict[str, Any]:
     service = SessionService(settings=settings)
     request = service.needs_code(name)
     if request is not None:
+        how = (
+            f"run 'mfa-tui refresh {name}', or store the device's seed with "
+            f"'mfa-tui totp set {request.user}'"
+        )
+        needs = f"profile '{name}' needs an MFA code from {request.mfa_serial}"
+        if agent.UNAVAILABLE is not None:
+            raise NeedsCodeError(
+                f"{needs}, and no dashboard can be asked for it here ({agent.UNAVAILABLE}): {how}"
+            )
         raise NeedsCodeError(
-            f"profile '{name}' needs an MFA code from {request.mfa_serial} and no mfa-tui "
-            "dashboard is running to ask for it. Open 'mfa-tui' in a terminal (it asks "
-            f"when a tool needs a code), run 'mfa-tui refresh {name}', or store the "
-            f"device's seed with 'mfa-tui totp set {request.user}'"
+            f"{needs} and no mfa-tui dashboard is running to ask for it. Open 'mfa-tui' in "
+            f"a terminal (it asks when a tool needs a code), {how}"
         )
     service.refresh(name, min_valid=MIN_SERVE_SECONDS)
     fresh = service.credentials(name)

@@ -91,6 +91,8 @@ def _ask_agent(service: object, name: str, needed: NeedsCodeError) -> int:
     from mfa_tui.listing import human_left
 
     assert isinstance(service, SessionService)
+    if agent.UNAVAILABLE is not None:
+        raise needed  # no dashboard can be asked on this system: its own words say how
     if agent.ping() is None:
         raise NeedsCodeError(
             f"{needed.message}; or keep 'mfa-tui' open in a terminal: it asks for the code "
