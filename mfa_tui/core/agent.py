@@ -24,6 +24,7 @@ import json
 import os
 import socket
 import stat
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -236,15 +237,40 @@ class AgentServer:
         return {"ok": True, **body}
 
 
-def _peer_is_us(conn: socket.socket) -> bool:
-    so_peercred = getattr(socket, "SO_PEERCRED", None)
-    if so_peercred is None:
-        return True  # the 0600 socket in a 0700 folder already keeps others out
+# macOS (and the BSDs) tell a Unix socket's peer by getsockopt(SOL_LOCAL=0,
+# LOCAL_PEERCRED=1): a struct xucred {u_int cr_version (0); uid_t cr_uid; short
+# cr_ngroups; gid_t cr_groups[16]}, 76 bytes. Python names neither constant.
+LOCAL_PEERCRED: tuple[int, int, int] | None = (
+    (0, 0x001, 76) if sys.platform == "darwin" or sys.platform.startswith("freebsd") else None
+)
+
+
+def _peer_uid(conn: socket.socket) -> int | None:
+    """The connecting process's uid, where the system tells it."""
     import struct
 
-    creds = conn.getsockopt(socket.SOL_SOCKET, so_peercred, struct.calcsize("3i"))
-    _pid, uid, _gid = struct.unpack("3i", creds)
-    return bool(uid == os.getuid())
+    so_peercred = getattr(socket, "SO_PEERCRED", None)
+    if so_peercred is not None:  # Linux
+        creds = conn.getsockopt(socket.SOL_SOCKET, so_peercred, struct.calcsize("3i"))
+        _pid, uid, _gid = struct.unpack("3i", creds)
+        return int(uid)
+    if LOCAL_PEERCRED is not None:
+        level, option, size = LOCAL_PEERCRED
+        try:
+            xucred = conn.getsockopt(level, option, size)
+        except OSError:
+            return None
+        if len(xucred) >= 8:
+            version, uid = struct.unpack_from("=2I", xucred)
+            if version == 0:
+                return int(uid)
+    return None
+
+
+def _peer_is_us(conn: socket.socket) -> bool:
+    uid = _peer_uid(conn)
+    # Where the system cannot tell, the 0600 socket in a 0700 folder keeps others out.
+    return uid is None or uid == os.getuid()
 
 
 def _send(conn: socket.socket, message: dict[str, Any]) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import socket
 import stat
+import struct
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -155,3 +157,34 @@ def test_without_proc_the_waiting_program_is_still_named(
     assert credential_process._caller() == parent
     monkeypatch.setattr(credential_process, "PROC", str(tmp_path / "no-proc"))
     assert credential_process._caller() == parent
+
+
+class XucredSocket:
+    """What macOS's getsockopt(SOL_LOCAL, LOCAL_PEERCRED) gives for a peer."""
+
+    def __init__(self, version: int, uid: int | None) -> None:
+        self.version, self.uid = version, uid
+
+    def getsockopt(self, level: int, option: int, size: int) -> bytes:
+        assert (level, option, size) == (0, 1, 76)
+        if self.uid is None:
+            raise OSError("not supported here")
+        return struct.pack("=2Ih16I", self.version, self.uid, 1, *[20] * 16)
+
+
+@pytest.mark.parametrize(
+    ("version", "uid", "allowed"),
+    [
+        (0, os.getuid(), True),
+        (0, os.getuid() + 1, False),  # another user at our socket: refused
+        (1, os.getuid() + 1, True),  # a layout we do not know: the folder's 0700 decides
+        (0, None, True),
+    ],
+)
+def test_on_macos_the_peers_uid_is_checked_too(
+    monkeypatch: pytest.MonkeyPatch, version: int, uid: int | None, allowed: bool
+) -> None:
+    monkeypatch.delattr(socket, "SO_PEERCRED", raising=False)
+    monkeypatch.setattr(agent, "LOCAL_PEERCRED", (0, 0x001, 76))
+    conn = XucredSocket(version, uid)
+    assert agent._peer_is_us(conn) is allowed  # type: ignore[arg-type]
