@@ -11,6 +11,7 @@ was taken away, is replaced by a stand-in (each test here runs one process at a 
 from __future__ import annotations
 
 import json
+import os
 import stat
 import subprocess
 import sys
@@ -46,12 +47,14 @@ main()
 """
 
 
-def windows(*args: str) -> subprocess.CompletedProcess[str]:
+def windows(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
         [sys.executable, "-c", WITHOUT_UNIX, *args],
         capture_output=True,
         text=True,
-        stdin=subprocess.DEVNULL,
+        input=stdin,
+        # A file keyring stands in for the Windows Credential Manager.
+        env={**os.environ, "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"},
         timeout=60,
         check=False,
     )
@@ -77,6 +80,17 @@ def test_the_commands_that_need_no_agent_work(sandbox: Sandbox) -> None:
     exported = windows("export", "test-user")
     assert exported.returncode == 0 and "AWS_SESSION_TOKEN" in exported.stdout
     assert windows("daemon", "--once").returncode == 0
+
+
+def test_a_seed_in_the_keyring_gives_the_codes(sandbox: Sandbox) -> None:
+    seed = sandbox.test_user.seed
+    assert windows("totp", "set", "test-user", stdin=seed + "\n").returncode == 0
+    code = windows("totp", "code", "test-user")
+    assert code.returncode == 0 and code.stdout.strip().isdigit()
+    # With the seed, a tool's credential-process gets a session without anybody.
+    served = windows("credential-process", "my-test-role")
+    assert served.returncode == 0, served.stderr
+    assert windows("totp", "remove", "test-user").returncode == 0
 
 
 def test_a_code_nobody_can_give_says_why_and_what_to_do(sandbox: Sandbox) -> None:
