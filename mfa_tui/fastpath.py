@@ -29,6 +29,8 @@ from mfa_tui.regular_file import read_regular
 MIN_SERVE_SECONDS = 15 * 60 + 60
 _KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "expiration")
 _SAFE = frozenset(map(chr, range(0x20, 0x7F))) - {'"', "\\"}
+# Far above any credentials file people keep; a bigger one goes the long way.
+MAX_CREDENTIALS_BYTES = 64 * 1024 * 1024
 
 
 def _epoch(stamp: str) -> int | None:
@@ -51,10 +53,6 @@ def _epoch(stamp: str) -> int | None:
     doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
     days = era * 146097 + doe - 719468
     return days * 86400 + hour * 3600 + minute * 60 + second
-
-
-# Far above any credentials file people keep; a bigger one goes the long way.
-MAX_CREDENTIALS_BYTES = 64 * 1024 * 1024
 
 
 def _settings(name: str) -> tuple[str, str] | None:
