@@ -1,9 +1,10 @@
 """On Windows: what works works, and what cannot work says so, never a traceback.
 
 No Windows machine runs these tests. Each command runs in a child process with the
-parts of Python that Windows lacks taken away (AF_UNIX, SIGHUP, SIGKILL, os.fchmod,
-os.getuid, os.killpg, O_DIRECTORY, O_NONBLOCK) and the platform set to one whose
-folders mfa-tui does not know: code of ours that leans on any of them fails here.
+parts of Python that Windows lacks taken away (AF_UNIX, SIGHUP, os.fchmod, os.getuid,
+os.killpg, O_DIRECTORY, O_NONBLOCK) and the platform set to one whose folders mfa-tui
+does not know: code of ours that leans on any of them fails here. (SIGKILL stays:
+Python's own POSIX subprocess code, which Windows does not run, needs it here.)
 filelock, which picks its own Windows lock on Windows and whose Unix locks need what
 was taken away, is replaced by a stand-in (each test here runs one process at a time).
 """
@@ -34,8 +35,8 @@ class StandInLock:  # filelock's own Windows lock is filelock's to test
         pass
 filelock.FileLock = StandInLock
 for module, name in (
-    (socket, "AF_UNIX"), (signal, "SIGHUP"), (signal, "SIGKILL"), (os, "fchmod"),
-    (os, "getuid"), (os, "killpg"), (os, "O_DIRECTORY"), (os, "O_NONBLOCK"),
+    (socket, "AF_UNIX"), (signal, "SIGHUP"), (os, "fchmod"), (os, "getuid"),
+    (os, "killpg"), (os, "O_DIRECTORY"), (os, "O_NONBLOCK"),
 ):
     if hasattr(module, name):
         delattr(module, name)
@@ -101,6 +102,17 @@ def test_a_code_nobody_can_give_says_why_and_what_to_do(sandbox: Sandbox) -> Non
     done = windows("refresh", "test-user")
     assert done.returncode == 3 and "keep 'mfa-tui' open" not in done.stderr
     assert "--code" in done.stderr
+
+
+def test_a_code_command_that_hangs_is_given_up(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = tmp_path / "settings.toml"
+    hang = f"{sys.executable} -c 'import time; time.sleep(60)'"
+    settings.write_text(f'code_command = "{hang}"\ncode_command_timeout = 1\n')
+    monkeypatch.setenv("MFA_TUI_CONFIG", str(settings))
+    done = windows("refresh", "test-user")
+    assert done.returncode == 1 and "did not finish in 1s" in done.stderr
 
 
 @pytest.mark.parametrize("face", [[], ["ui"], ["demo"]])

@@ -348,8 +348,12 @@ def run_code_command(
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
+    killpg = getattr(os, "killpg", None)
     with contextlib.suppress(OSError):
-        os.killpg(proc.pid, signal.SIGKILL)
+        if killpg is not None:
+            killpg(proc.pid, signal.SIGKILL)
+        else:  # Windows has no process groups: the shell at least
+            proc.kill()
     with contextlib.suppress(OSError, subprocess.TimeoutExpired, ValueError):
         proc.communicate(timeout=2)
 
