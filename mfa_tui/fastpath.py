@@ -3,15 +3,16 @@
 botocore runs `mfa-tui credential-process NAME` before the first AWS call of every
 process that uses the profile; most of the time the stored session is good, and the
 answer is four keys copied from the credentials file. This module gives that answer
-without argparse, dataclasses, the INI document model or platformdirs, which together
-cost several times Python's own start-up.
+without argparse, dataclasses, tomllib, the INI document model or platformdirs, which
+together cost several times Python's own start-up.
 
 It is deliberately narrow: it serves only a plain, well-formed, mfa-tui-owned section
-with more than the serving margin left, written the way mfa-tui writes it. Anything
-else — a settings file it cannot read simply, a duplicated section, odd bytes, an
-expiring session, another platform's config location — returns None, and the full
-command (same rules, refresh, agent, messages) takes over. `MFA_TUI_NO_FASTPATH=1`
-turns it off.
+with more than the serving margin left, written the way mfa-tui writes it, on a system
+whose folders it knows (Linux, macOS: see locations.py). The settings file is read
+with the full path's own rules (settings_rules.py); anything else — a settings file it
+cannot judge or that breaks a rule, a duplicated section, odd bytes, an expiring
+session, an unknown system — returns None, and the full command (same rules, refresh,
+agent, messages) takes over. `MFA_TUI_NO_FASTPATH=1` turns it off.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from __future__ import annotations
 import os
 import time
 
-from mfa_tui import locations
+from mfa_tui import locations, settings_rules
+from mfa_tui.regular_file import read_regular
 
 # botocore refreshes credentials with less than 15 minutes left: serve more than that,
 # with a minute's slack for the time between this answer and the caller's first call.
@@ -27,6 +29,8 @@ from mfa_tui import locations
 MIN_SERVE_SECONDS = 15 * 60 + 60
 _KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "expiration")
 _SAFE = frozenset(map(chr, range(0x20, 0x7F))) - {'"', "\\"}
+# Far above any credentials file people keep; a bigger one goes the long way.
+MAX_CREDENTIALS_BYTES = 64 * 1024 * 1024
 
 
 def _epoch(stamp: str) -> int | None:
@@ -52,12 +56,16 @@ def _epoch(stamp: str) -> int | None:
 
 
 def _settings(name: str) -> tuple[str, str] | None:
-    """(session profile of `name`, active profile name) from defaults, or None if the
-    settings file exists (the full path reads and validates it)."""
+    """(session profile of `name`, active profile name) by the settings file, or None
+    when the file must be read the long way (see settings_rules.read_checked)."""
     path = locations.settings_file()
-    if path is None or os.path.exists(path):
+    if path is None:
         return None
-    return f"{name}-mfa", "mfa-tui"
+    values = settings_rules.read_checked(path)
+    if values is None:
+        return None
+    active: str = settings_rules.value(values, "active_profile")
+    return settings_rules.session_profile_for(values, name), active
 
 
 def _sections(text: str, wanted: set[str]) -> dict[str, dict[str, str]] | None:
@@ -105,8 +113,10 @@ def cached_answer(name: str, now: float | None = None) -> str | None:
     session_name, active = names
     path = locations.aws_files()[1]
     try:
-        with open(path, "rb") as fh:
-            text = fh.read().decode("utf-8")
+        raw = read_regular(path, MAX_CREDENTIALS_BYTES)
+        if raw is None:
+            return None  # a FIFO, a device, something huge: the full path names it
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
     if text.startswith("\ufeff"):

@@ -68,8 +68,7 @@ def test_fast_path_imports_no_cli(files: Path) -> None:
         "from mfa_tui.__main__ import main\n"
         "main()\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('argparse', 'dataclasses', 'json', 'platformdirs', 'boto3', 'textual', 'keyring')"
-        " or m in ('mfa_tui.cli', 'mfa_tui.aws.ini'))\n"
+        f"{HEAVY!r} or m in {OURS!r})\n"
         "print('HEAVY', heavy, file=sys.stderr)\n"
     )
     done = subprocess.run(
@@ -105,16 +104,167 @@ def test_expiring_session_goes_the_long_way(files: Path) -> None:
     assert cached_answer("test-user") is not None
 
 
-def test_a_settings_file_or_the_switch_turns_it_off(
-    files: Path, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_switch_turns_it_off(files: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert cached_answer("test-user") is not None
     monkeypatch.setenv("MFA_TUI_NO_FASTPATH", "1")
     assert cached_answer("test-user") is None
-    monkeypatch.delenv("MFA_TUI_NO_FASTPATH")
-    settings = isolated_env / ".config" / "mfa-tui" / "config.toml"
-    settings.parent.mkdir(parents=True)
-    settings.write_text('session_profile_pattern = "{profile}-other"\n')
+
+
+SETTINGS = (
+    "# mine\n"
+    'session_profile_pattern = "{profile}-session"\n'
+    "active_profile = 'current'  # what the dashboard switches\n"
+    "user_refresh_margin = 900\n\n"
+    '[profiles."ops"]\nsession_profile = "ops-sess"\nauto_refresh = false\n'
+)
+
+
+@pytest.fixture
+def with_settings(aws_dir: Path, isolated_env: Path) -> Path:
+    (aws_dir / "config").write_text(
+        "[profile test-user]\nregion = eu-west-1\n[profile ops]\nregion = eu-west-1\n"
+    )
+    (aws_dir / "credentials").write_text(
+        "[test-user]\naws_access_key_id = AKIA\naws_secret_access_key = K\n\n"
+        + session("test-user-mfa", "test-user", 3600, token="default-pattern")
+        + session("test-user-session", "test-user", 3600, token="by-pattern")
+        + session("ops-session", "ops", 3600, token="pattern-not-override")
+        + session("ops-sess", "ops", 3600, token="by-override")
+        + session("current", "ops", 3600, token="active")
+    )
+    path = isolated_env / ".config" / "mfa-tui" / "config.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text(SETTINGS)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "token"),
+    [("test-user", "by-pattern"), ("ops", "by-override"), ("current", "active")],
+)
+def test_with_a_settings_file_the_same_answer_as_the_full_command(
+    with_settings: Path, name: str, token: str
+) -> None:
+    answer = cached_answer(name)
+    assert answer is not None and f'"SessionToken": "{token}"' in answer
+    fast, full = run(name, True), run(name, False)
+    assert full.returncode == 0, full.stderr
+    assert (fast.returncode, fast.stdout) == (0, full.stdout)
+
+
+def test_the_active_profile_the_settings_name_is_never_served_from_the_pattern(
+    with_settings: Path, aws_dir: Path
+) -> None:
+    # The active profile holds a session itself; without its section, what the
+    # pattern would give ('current-session') must not be served in its place.
+    creds = aws_dir / "credentials"
+    creds.write_text(creds.read_text().replace("[current]", "[current-session]"))
+    assert cached_answer("current") is None
+    done = run("current", True)
+    assert done.returncode == 2 and "unknown profile 'current'" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("user_duration = 100\n", "user_duration = 100 is not valid"),
+        ('session_profile_pattern = "fixed"\n', "session_profile_pattern = 'fixed'"),
+        ('[profiles."test-user"]\nsession_profile = "a]b"\n', "session_profile = 'a]b'"),
+        ("colour = 1\n", "unknown key 'colour'"),
+        ("not toml =\n", "not valid TOML"),
+    ],
+)
+def test_a_settings_file_that_breaks_a_rule_is_never_served_from(
+    with_settings: Path, text: str, words: str
+) -> None:
+    with_settings.write_text(text)
     assert cached_answer("test-user") is None
+    done = run("test-user", True)  # the full command says what is wrong
+    assert done.returncode == 1 and done.stdout == ""
+    assert str(with_settings) in done.stderr and words in done.stderr, done.stderr
+
+
+def test_settings_beyond_plain_toml_go_the_long_way(with_settings: Path) -> None:
+    # An escape is tomllib's to read: the full path serves it, by the same rules.
+    with_settings.write_text('session_profile_pattern = "{profile}-s\\u0065ssion"\n')
+    assert cached_answer("test-user") is None
+    done = run("test-user", True)
+    assert done.returncode == 0 and '"SessionToken": "by-pattern"' in done.stdout
+
+
+PROBE = """
+import sys
+from mfa_tui import locations
+locations.SYSTEM = {system!r}
+sys.argv = ['mfa-tui', 'credential-process', {name!r}]
+from mfa_tui.__main__ import main
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+heavy = sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r} or m in {ours!r})
+print('HEAVY', heavy, file=sys.stderr)
+"""
+# What the cached answer must not import: each costs more than the answer may take.
+HEAVY = (
+    "argparse", "dataclasses", "json", "typing", "re", "tomllib", "platformdirs", "boto3",
+    "botocore", "textual", "keyring",
+)  # fmt: skip
+OURS = ("mfa_tui.cli", "mfa_tui.aws.ini", "mfa_tui.settings")
+
+
+def probe(
+    system: str | None, name: str, fast: bool, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """`credential-process NAME` in a child process whose platform is `system`."""
+    code = PROBE.format(system=system, name=name, heavy=HEAVY, ours=OURS)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**env, **({} if fast else {"MFA_TUI_NO_FASTPATH": "1"})},
+        timeout=60,
+        check=False,
+    )
+
+
+def test_on_macos_with_a_settings_file_the_cached_answer_is_the_full_ones(
+    with_settings: Path, isolated_env: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XDG_")}
+    # Not Linux's folder, which macOS does not read: the setting there must not count.
+    with_settings.write_text('session_profile_pattern = "{profile}-other"\n')
+    mac = isolated_env / "Library" / "Application Support" / "mfa-tui" / "config.toml"
+    mac.parent.mkdir(parents=True)
+    mac.write_text(SETTINGS)
+    for name, token in (("test-user", "by-pattern"), ("ops", "by-override")):
+        fast = probe("macos", name, True, env)
+        full = probe("macos", name, False, env)
+        assert f'"SessionToken": "{token}"' in full.stdout, full.stderr
+        assert fast.stdout == full.stdout
+        assert "HEAVY []" in fast.stderr, fast.stderr
+        assert "'boto3'" not in full.stderr  # a cached answer needs no AWS call either way
+    # And on a system whose folders the fast path does not know, it steps aside.
+    elsewhere = probe(None, "test-user", True, env)
+    assert "'argparse'" in elsewhere.stderr
+
+
+def test_something_not_a_file_is_never_waited_on(with_settings: Path, aws_dir: Path) -> None:
+    with_settings.unlink()
+    os.mkfifo(with_settings)  # nobody will ever write to it
+    check = "from mfa_tui.fastpath import cached_answer; print(cached_answer('test-user'))"
+    done = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.stdout == "None\n", done.stderr
+    with_settings.unlink()
+    creds = aws_dir / "credentials"
+    creds.unlink()
+    os.mkfifo(creds)
+    done = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.stdout == "None\n", done.stderr
 
 
 def test_margin_and_clock_match_the_full_command() -> None:

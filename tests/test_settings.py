@@ -12,8 +12,6 @@ import pytest
 
 from mfa_tui.errors import ConfigError
 from mfa_tui.settings import (
-    _PROFILE_KEYS,
-    _TOP_KEYS,
     ProfileSettings,
     Settings,
     is_safe_profile_name,
@@ -21,6 +19,7 @@ from mfa_tui.settings import (
     save_settings,
     settings_path,
 )
+from mfa_tui.settings_rules import PROFILE_KEYS, TOP_KEYS
 
 
 def test_defaults_without_a_file(isolated_env: Path) -> None:
@@ -123,13 +122,13 @@ def test_defaults_are_not_written(tmp_path: Path) -> None:
 
 def test_the_settings_file_never_holds_a_secret(tmp_path: Path) -> None:
     # Everything a settings file can hold is a known key, and none of them is a secret.
-    allowed = set(_TOP_KEYS) | {"profiles"}
-    for key in [*_TOP_KEYS, *_PROFILE_KEYS]:
+    allowed = set(TOP_KEYS) | {"profiles"}
+    for key in [*TOP_KEYS, *PROFILE_KEYS]:
         assert not re.search(r"secret|token|seed|password|access_key", key), key
     path = tmp_path / "config.toml"
     save_settings(Settings(user_duration=1_000).with_profile("p", duration=1_000), path)
     data = tomllib.loads(path.read_text())
-    assert set(data) <= allowed and set(data["profiles"]["p"]) <= set(_PROFILE_KEYS)
+    assert set(data) <= allowed and set(data["profiles"]["p"]) <= set(PROFILE_KEYS)
     path.write_text('aws_secret_access_key = "x"\n')
     with pytest.raises(ConfigError, match="unknown key 'aws_secret_access_key'"):
         load_settings(path)

@@ -116,7 +116,8 @@ def replace_locked(target: Path, data: bytes) -> None:
         ) from None
     try:
         try:
-            os.fchmod(fd, 0o600)
+            if hasattr(os, "fchmod"):  # Windows (before Python 3.13): mkstemp's ACL holds
+                os.fchmod(fd, 0o600)
             view = memoryview(data)
             while view:
                 written = os.write(fd, view)
@@ -137,7 +138,8 @@ def replace_locked(target: Path, data: bytes) -> None:
 def _fsync_folder(folder: Path) -> None:
     # The rename is durable only once the folder entry is on disk.
     with contextlib.suppress(OSError):
-        dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        # Windows has no O_DIRECTORY and cannot open a folder: its rename is its own.
+        dir_fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
         try:
             os.fsync(dir_fd)
         finally:

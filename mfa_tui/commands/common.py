@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 
 from mfa_tui.aws.files import Profile, ProfileSet, load_profiles
-from mfa_tui.errors import UsageError
+from mfa_tui.errors import MfaTuiError, UsageError
 from mfa_tui.listing import WARNING
 from mfa_tui.settings import Settings, load_settings
 
@@ -30,3 +31,17 @@ def require_profile(profile_set: ProfileSet, name: str | None) -> Profile:
             f"{profile_set.paths.credentials} (known: {known})"
         )
     return profile
+
+
+def require_hangup_signal(face: str) -> None:
+    """Refuse, in words, to open `face` (the dashboard) where it could only crash.
+
+    The dashboard leaves cleanly on SIGHUP and SIGTERM (tui/app.py), and Python on
+    Windows has no SIGHUP; the commands that need no terminal UI work there.
+    """
+    if not hasattr(signal, "SIGHUP"):
+        raise MfaTuiError(
+            f"{face} does not run on Windows yet (it needs POSIX signals); 'mfa-tui list', "
+            "'refresh', 'export', 'credential-process', 'totp' and 'daemon' do. Under WSL "
+            "everything works as on Linux"
+        )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 
 from mfa_tui.commands.common import load_world, require_profile
@@ -29,13 +30,30 @@ MIN_USABLE_SECONDS = 10 * 60 + 60
 __all__ = ["MIN_SERVE_SECONDS", "MIN_USABLE_SECONDS", "run"]
 
 
+# Where Linux tells a process's name; macOS has no /proc, and `ps` tells it there.
+PROC = "/proc"
+
+
 def _caller() -> str:
     """The program that ran us (terraform, kubectl...), to tell the person who waits."""
+    parent = os.getppid()
     try:
-        with open(f"/proc/{os.getppid()}/comm", encoding="utf-8") as fh:
+        with open(f"{PROC}/{parent}/comm", encoding="utf-8") as fh:
             return fh.read().strip() or "a program"
     except OSError:
+        pass
+    try:
+        done = subprocess.run(
+            ["ps", "-o", "comm=", "-p", str(parent)],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
         return "a program"
+    # macOS's ps prints the program's path: its name is what a person recognises.
+    return os.path.basename(done.stdout.strip()) or "a program"
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,7 +5,7 @@ auto-refresh on are refreshed a margin before they expire, when that needs no pe
 (a role from its user's valid session, a user with a TOTP seed or a code_command).
 A session that needs a typed code is logged once, not retried, until its file changes.
 Failures back off (30 s doubling to 15 min). The files are re-read only when their
-signature changes. It logs to platformdirs' user log dir (`daemon.log`, rotated), never
+signature changes. It logs to the user log folder (`daemon.log`, rotated), never
 a secret; `--once` makes one pass and exits (0 ok, else the first failure's exit code).
 
 Run it as a systemd user service (`~/.config/systemd/user/mfa-tui.service`):
@@ -41,6 +41,7 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from types import FrameType
 
+from mfa_tui import locations
 from mfa_tui.clock import SYSTEM_CLOCK, Clock
 from mfa_tui.core.agent import AgentServer
 from mfa_tui.core.backend import Backend, Snapshot
@@ -56,9 +57,8 @@ log = logging.getLogger("mfa_tui.daemon")
 
 
 def log_path() -> Path:
-    from platformdirs import user_log_dir
-
-    return Path(user_log_dir("mfa-tui")) / LOG_NAME
+    """`daemon.log` in the user log folder (see locations.py)."""
+    return Path(locations.user_dir("log")) / LOG_NAME
 
 
 @dataclass(frozen=True)

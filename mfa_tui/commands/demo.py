@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from mfa_tui.commands.common import require_hangup_signal
 from mfa_tui.errors import ExitCode
 
 
 def run(args: argparse.Namespace) -> int:
+    require_hangup_signal("the demo")
     from mfa_tui.demo import demo_sandbox
 
     with demo_sandbox(keep=args.keep) as sandbox:

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import argparse
 
+from mfa_tui.commands.common import require_hangup_signal
 from mfa_tui.errors import ExitCode
 
 
 def run(args: argparse.Namespace) -> int:
+    require_hangup_signal("the dashboard")
     from mfa_tui.core.backend import ServiceBackend
     from mfa_tui.tui.app import MfaTuiApp
 

@@ -24,16 +24,31 @@ import json
 import os
 import socket
 import stat
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mfa_tui import locations
 from mfa_tui.errors import ExitCode, MfaTuiError, NeedsCodeError
 
 SOCKET_NAME = "agent.sock"
 MAX_LINE = 64 * 1024
+# The size of a Unix socket address's path, its closing NUL included: 108 bytes on
+# Linux, 104 on macOS and the BSDs. A longer path cannot be bound or connected to.
+SUN_PATH_BYTES = {locations.LINUX: 108}
+DEFAULT_SUN_PATH_BYTES = 104
+# Where the socket goes when the usual folder's path is too long for a Unix socket (a
+# deep home folder on macOS): short, per user, and checked like any other (0700, ours).
+SHORT_BASE = "/tmp"  # noqa: S108 - the folder is checked: ours, 0700, not a link
+# Why there is no agent on this system, or None. Python on Windows has no AF_UNIX.
+UNAVAILABLE = (
+    None
+    if hasattr(socket, "AF_UNIX")
+    else "the agent needs Unix sockets, which Python on Windows does not offer"
+)
 
 
 class AgentUnsafeError(MfaTuiError):
@@ -42,21 +57,53 @@ class AgentUnsafeError(MfaTuiError):
     title = "Agent socket refused"
 
 
+class AgentUnavailableError(MfaTuiError):
+    """No agent can listen here: the system lacks Unix sockets, or the path is too long."""
+
+    title = "No agent socket"
+
+
+def _fits(path: Path) -> bool:
+    """Whether `path` can be a Unix socket's address on this system."""
+    limit = SUN_PATH_BYTES.get(locations.SYSTEM or "", DEFAULT_SUN_PATH_BYTES)
+    return len(os.fsencode(path)) < limit  # room left for the closing NUL
+
+
 def socket_dir() -> Path:
-    """Runtime dir when the OS gives one (tmpfs, per-user), else the state dir."""
+    """The agent's folder, worked out the same way by the agent and by every caller.
+
+    `MFA_TUI_AGENT_DIR` when set; else the runtime folder the OS gives (XDG_RUNTIME_DIR:
+    per user, emptied at logout), else the user state folder (macOS has no runtime
+    folder: `~/Library/Application Support/mfa-tui`). When the socket's path there is
+    too long for a Unix socket, `/tmp/mfa-tui-<uid>`, with the same checks.
+    """
     override = os.environ.get("MFA_TUI_AGENT_DIR")
     if override:
         return Path(override)
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     if runtime and Path(runtime).is_dir():
-        return Path(runtime) / "mfa-tui"
-    from platformdirs import user_state_dir
-
-    return Path(user_state_dir("mfa-tui"))
+        folder = Path(runtime) / "mfa-tui"
+    else:
+        folder = Path(locations.user_dir("state"))
+    if _fits(folder / SOCKET_NAME) or not hasattr(os, "getuid"):
+        return folder
+    return Path(SHORT_BASE) / f"mfa-tui-{os.getuid()}"
 
 
 def socket_path() -> Path:
     return socket_dir() / SOCKET_NAME
+
+
+def _check_usable(path: Path) -> None:
+    """Refuse, in words, a socket path this system cannot use."""
+    if UNAVAILABLE is not None:
+        raise AgentUnavailableError(f"{UNAVAILABLE}; credential-process callers cannot ask it")
+    if not _fits(path):
+        limit = SUN_PATH_BYTES.get(locations.SYSTEM or "", DEFAULT_SUN_PATH_BYTES) - 1
+        raise AgentUnavailableError(
+            f"the agent socket path {path} is {len(os.fsencode(path))} bytes; a Unix socket "
+            f"path here may have at most {limit}. Set MFA_TUI_AGENT_DIR to a shorter folder"
+        )
 
 
 def _check_owner(path: Path, *, want_dir: bool) -> None:
@@ -169,6 +216,7 @@ class AgentServer:
         self._hangups = _HangupWatch(self._stop)
 
     def start(self) -> None:
+        _check_usable(self.path)
         _prepare_dir(self.path.parent)
         if self.path.exists() or self.path.is_symlink():
             _check_owner(self.path, want_dir=False)
@@ -256,15 +304,40 @@ class AgentServer:
         return {"ok": True, **body}
 
 
-def _peer_is_us(conn: socket.socket) -> bool:
-    so_peercred = getattr(socket, "SO_PEERCRED", None)
-    if so_peercred is None:
-        return True  # the 0600 socket in a 0700 folder already keeps others out
+# macOS (and the BSDs) tell a Unix socket's peer by getsockopt(SOL_LOCAL=0,
+# LOCAL_PEERCRED=1): a struct xucred {u_int cr_version (0); uid_t cr_uid; short
+# cr_ngroups; gid_t cr_groups[16]}, 76 bytes. Python names neither constant.
+LOCAL_PEERCRED: tuple[int, int, int] | None = (
+    (0, 0x001, 76) if sys.platform == "darwin" or sys.platform.startswith("freebsd") else None
+)
+
+
+def _peer_uid(conn: socket.socket) -> int | None:
+    """The connecting process's uid, where the system tells it."""
     import struct
 
-    creds = conn.getsockopt(socket.SOL_SOCKET, so_peercred, struct.calcsize("3i"))
-    _pid, uid, _gid = struct.unpack("3i", creds)
-    return bool(uid == os.getuid())
+    so_peercred = getattr(socket, "SO_PEERCRED", None)
+    if so_peercred is not None:  # Linux
+        creds = conn.getsockopt(socket.SOL_SOCKET, so_peercred, struct.calcsize("3i"))
+        _pid, uid, _gid = struct.unpack("3i", creds)
+        return int(uid)
+    if LOCAL_PEERCRED is not None:
+        level, option, size = LOCAL_PEERCRED
+        try:
+            xucred = conn.getsockopt(level, option, size)
+        except OSError:
+            return None
+        if len(xucred) >= 8:
+            version, uid = struct.unpack_from("=2I", xucred)
+            if version == 0:
+                return int(uid)
+    return None
+
+
+def _peer_is_us(conn: socket.socket) -> bool:
+    uid = _peer_uid(conn)
+    # Where the system cannot tell, the 0600 socket in a 0700 folder keeps others out.
+    return uid is None or uid == os.getuid()
 
 
 def _send(conn: socket.socket, message: dict[str, Any]) -> None:
@@ -290,6 +363,9 @@ def _recv(conn: socket.socket, timeout: float | None) -> dict[str, Any]:
 
 def _connect(path: Path, timeout: float) -> socket.socket | None:
     """A connection to a live agent we trust, or None when none is running."""
+    if UNAVAILABLE is not None:
+        return None
+    _check_usable(path)
     try:
         _check_owner(path.parent, want_dir=True)
         _check_owner(path, want_dir=False)

@@ -111,16 +111,25 @@ class AgentAsker(Asker):
         ),
         path: Path | None = None,
     ) -> None:
+        from mfa_tui.core import agent
+
         self.caller = caller
         self.wait = wait
-        self.hint = hint
         self.path = path
+        self.hint = hint
+        if agent.UNAVAILABLE is not None:
+            self.hint = (
+                f"; no dashboard can be asked for it here ({agent.UNAVAILABLE}): run "
+                "'mfa-tui refresh' in a terminal first"
+            )
 
     def delegate(self, name: str, min_valid: float) -> StoredSession | None:
         from mfa_tui.aws.files import parse_expiration
         from mfa_tui.core import agent
         from mfa_tui.core.store import StoredSession
 
+        if agent.UNAVAILABLE is not None:
+            return None  # no agent on this system (no Unix sockets): the hint says so
         where = self.path or agent.socket_path()
         if agent.ping(where) is None:
             return None

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mfa_tui import locations
 from mfa_tui.errors import CodeRequest, KeyringError, MfaTuiError, NeedsCodeError, UsageError
 
 KEYRING_SERVICE = "mfa-tui"
@@ -350,8 +351,12 @@ def run_code_command(
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
+    killpg = getattr(os, "killpg", None)
     with contextlib.suppress(OSError):
-        os.killpg(proc.pid, signal.SIGKILL)
+        if killpg is not None:
+            killpg(proc.pid, signal.SIGKILL)
+        else:  # Windows has no process groups: the shell at least
+            proc.kill()
     with contextlib.suppress(OSError, subprocess.TimeoutExpired, ValueError):
         proc.communicate(timeout=2)
 
@@ -360,13 +365,11 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
 
 
 def state_file() -> Path:
-    """`codes.json` in platformdirs' state dir (or MFA_TUI_STATE_DIR)."""
+    """`codes.json` in the user state folder (see locations.py) or MFA_TUI_STATE_DIR."""
     override = os.environ.get("MFA_TUI_STATE_DIR")
     if override:
         return Path(override) / STATE_FILE
-    from platformdirs import user_state_dir
-
-    return Path(user_state_dir("mfa-tui")) / STATE_FILE
+    return Path(locations.user_dir("state")) / STATE_FILE
 
 
 def _code_hash(serial: str, code: str) -> str:

@@ -1,0 +1,207 @@
+"""The rules a settings file must follow, over plain values: one set for every path.
+
+The full commands read the file with tomllib and build `Settings` (settings.py) from
+what `validate` returns. The cached paths (`credential-process`, and any command that
+must answer in about Python's start-up time) read it with `toml_lite` (`read_checked`)
+and use the same checked values as they are, since dataclasses and typing alone would
+cost them more than their whole answer. So a rule written here holds on both paths:
+
+- a rule about one value: its type and range in TOP_KEYS / PROFILE_KEYS, anything more
+  in `_value_ok`;
+- a rule about a profile name mfa-tui writes: `is_safe_profile_name`;
+- a rule across values (say, two profiles sharing one session profile): in `validate`,
+  after the loop, over the checked values.
+
+A file that breaks a rule is never served from on a cached path: it goes the long way,
+where the full command says what is wrong. Only the standard library's core is
+imported here (tests/test_fastpath.py checks what the cached answer imports).
+"""
+
+from __future__ import annotations
+
+from mfa_tui import toml_lite
+from mfa_tui.regular_file import read_regular
+
+# Not `typing.TYPE_CHECKING`: importing typing would cost the cached paths dearly.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    # (default, the types a value may have, (low, high) or None, what is allowed in words)
+    Spec = tuple[Any, tuple[type, ...], tuple[float, float] | None, str]
+
+GET_SESSION_TOKEN_MIN = 900
+GET_SESSION_TOKEN_MAX = 129_600
+ASSUME_ROLE_MIN = 900
+ASSUME_ROLE_MAX = 43_200
+
+DEFAULT_SESSION_PATTERN = "{profile}-mfa"
+DEFAULT_ACTIVE_PROFILE = "mfa-tui"
+
+_USER_SECONDS = (GET_SESSION_TOKEN_MIN, GET_SESSION_TOKEN_MAX)
+_CODE_COMMAND = "a shell command that prints a 6-digit code"
+
+TOP_KEYS: dict[str, Spec] = {
+    "session_profile_pattern": (
+        DEFAULT_SESSION_PATTERN,
+        (str,),
+        None,
+        "a name containing '{profile}', e.g. '{profile}-mfa'",
+    ),
+    "active_profile": (
+        DEFAULT_ACTIVE_PROFILE,
+        (str,),
+        None,
+        "a credentials profile name, e.g. 'mfa-tui'",
+    ),
+    "user_duration": (43_200, (int,), _USER_SECONDS, "seconds, {}..{}"),
+    "role_duration": (3_600, (int,), (ASSUME_ROLE_MIN, ASSUME_ROLE_MAX), "seconds, {}..{}"),
+    "user_refresh_margin": (600, (int,), (0, 86_400), "seconds before expiry, {}..{}"),
+    "role_refresh_margin": (300, (int,), (0, 86_400), "seconds before expiry, {}..{}"),
+    "auto_refresh": (True, (bool,), None, "true or false"),
+    "code_command": (None, (str,), None, _CODE_COMMAND),
+    "code_command_timeout": (30.0, (int, float), (1, 600), "seconds, {}..{}"),
+    "agent_wait": (120.0, (int, float), (1, 3_600), "seconds, {}..{}"),
+}
+# Per-profile overrides ([profiles."NAME"]); their default None means "the global one".
+PROFILE_KEYS: dict[str, Spec] = {
+    "session_profile": (None, (str,), None, "a credentials profile name"),
+    "duration": (None, (int,), _USER_SECONDS, "seconds, {}..{}"),
+    "auto_refresh": (None, (bool,), None, "true or false"),
+    "code_command": (None, (str,), None, _CODE_COMMAND),
+}
+DEFAULTS: dict[str, Any] = {key: spec[0] for key, spec in TOP_KEYS.items()}
+
+# A settings file is a few lines; one this big is not one, and goes the long way.
+MAX_FILE_BYTES = 256 * 1024
+
+_NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+_NAME_CHARS = _NAME_START | frozenset("_.@+=,:/-")
+_NAME_MAX = 128
+
+
+def is_safe_profile_name(name: str) -> bool:
+    """Names we are willing to write as an INI section header.
+
+    Anything that could break out of `[...]` (brackets, newlines), start a comment, or
+    read differently to botocore (spaces, which `[profile a b]` shlex-splits) is refused
+    rather than escaped: there is no escaping in these files.
+    """
+    return 0 < len(name) <= _NAME_MAX and name[0] in _NAME_START and _NAME_CHARS.issuperset(name)
+
+
+class SettingsProblem(ValueError):
+    """What is wrong with a settings file, in words that name the file and the key."""
+
+
+def _allowed(spec: Spec) -> str:
+    _, _, bounds, words = spec
+    return words if bounds is None else words.format(*bounds)
+
+
+def _value_ok(key: str, value: object, spec: Spec) -> bool:
+    _, types, bounds, _ = spec
+    # bool is an int in Python; a TOML `true` is never a valid number of seconds.
+    if isinstance(value, bool) and bool not in types:
+        return False
+    if not isinstance(value, types):
+        return False
+    if bounds is not None and isinstance(value, int | float):
+        low, high = bounds
+        return low <= value <= high
+    if key == "session_profile_pattern" and isinstance(value, str):
+        return "{profile}" in value and is_safe_profile_name(value.replace("{profile}", "p"))
+    if key in ("active_profile", "session_profile") and isinstance(value, str):
+        return is_safe_profile_name(value)
+    return True
+
+
+def _checked(key: str, value: object, spec: Spec, path: str, where: str) -> object:
+    if not _value_ok(key, value, spec):
+        raise SettingsProblem(
+            f"{path}: {where}{key} = {value!r} is not valid; allowed: {_allowed(spec)}"
+        )
+    return value
+
+
+def validate(data: dict[str, Any], path: str) -> dict[str, Any]:
+    """The checked values of a settings file that parsed into `data`.
+
+    Returns the top-level keys the file sets, and 'profiles': each profile's name mapped
+    to the keys set for it. Raises SettingsProblem naming `path`, the key and what is
+    allowed.
+    """
+    checked: dict[str, Any] = {}
+    profiles: dict[str, dict[str, Any]] = {}
+    for key, value in data.items():
+        if key == "profiles":
+            if not isinstance(value, dict):
+                raise SettingsProblem(f"{path}: [profiles] must be a table")
+            for name, table in value.items():
+                if not isinstance(table, dict):
+                    raise SettingsProblem(f"{path}: [profiles.{name}] must be a table")
+                fields: dict[str, Any] = {}
+                for pkey, pvalue in table.items():
+                    if pkey not in PROFILE_KEYS:
+                        raise SettingsProblem(
+                            f"{path}: unknown key '{pkey}' in [profiles.\"{name}\"]; "
+                            f"known keys: {', '.join(PROFILE_KEYS)}"
+                        )
+                    where = f'[profiles."{name}"] '
+                    fields[pkey] = _checked(pkey, pvalue, PROFILE_KEYS[pkey], path, where)
+                profiles[name] = fields
+            continue
+        if key not in TOP_KEYS:
+            raise SettingsProblem(
+                f"{path}: unknown key '{key}'; known keys: {', '.join([*TOP_KEYS, 'profiles'])}"
+            )
+        checked[key] = _checked(key, value, TOP_KEYS[key], path, "")
+    checked["profiles"] = profiles
+    return checked
+
+
+def session_profile(pattern: str, override: str | None, name: str) -> str:
+    """Where `name`'s temporary credentials go: its own override, else the pattern's."""
+    if override:
+        return override
+    # A valid pattern holds no brace but those of '{profile}', so this is str.format.
+    return pattern.replace("{profile}", name)
+
+
+def session_profile_for(values: dict[str, Any], name: str) -> str:
+    """`session_profile` for checked values (as `validate` or `read_checked` give them)."""
+    override = values["profiles"].get(name, {}).get("session_profile")
+    return session_profile(value(values, "session_profile_pattern"), override, name)
+
+
+def value(values: dict[str, Any], key: str) -> Any:
+    """A top-level setting from checked values: the file's, else its default."""
+    return values.get(key, DEFAULTS[key])
+
+
+def read_checked(path: str) -> dict[str, Any] | None:
+    """The checked values of the settings file at `path`, for a cached path.
+
+    No file gives the values of an empty one (every default). None means the cached
+    path cannot judge the file and must go the long way: it is not plain TOML (see
+    toml_lite), cannot be read, is not a regular file, or breaks a rule, which the full
+    command then names.
+    """
+    try:
+        raw = read_regular(path, MAX_FILE_BYTES)
+    except FileNotFoundError:
+        return validate({}, path)
+    except OSError:
+        return None
+    if raw is None:
+        return None
+    try:
+        data = toml_lite.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None
+    if data is None:
+        return None
+    try:
+        return validate(data, path)
+    except SettingsProblem:
+        return None
