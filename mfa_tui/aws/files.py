@@ -10,7 +10,6 @@ sessions it wrote, and the source chain of every role.
 from __future__ import annotations
 
 import re
-import shlex
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -20,7 +19,10 @@ from pathlib import Path
 from mfa_tui import locations
 from mfa_tui.aws import ini
 from mfa_tui.aws.credentials import OWNER_KEY
+from mfa_tui.aws.names import config_header_for, config_profile_name, why_not_a_profile
 from mfa_tui.listing import state_at
+from mfa_tui.settings import ASSUME_ROLE_MAX as DURATION_MAX
+from mfa_tui.settings import ASSUME_ROLE_MIN as DURATION_MIN
 from mfa_tui.settings import Settings
 
 SECRET_KEYS = frozenset({"aws_secret_access_key", "aws_session_token", "aws_security_token"})
@@ -78,6 +80,8 @@ class Profile:
     error: str | None = None
     # Why mfa-tui does not manage it (None for users and roles it can refresh).
     unmanaged_reason: str | None = None
+    # Values the AWS tools cannot use, each naming its key, file and line.
+    notes: tuple[str, ...] = ()
 
     @property
     def managed(self) -> bool:
@@ -132,40 +136,114 @@ def format_expiration(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-_SHLEX_SPACE = re.compile(r"[ \t\r\n]+")  # shlex's whitespace, not str.split()'s
-
-
-def _config_profile_name(section: str) -> str | None:
-    if section == "default":
-        return "default"
-    if not section.startswith("profile"):
-        return None
-    if not any(c in section for c in "\"'\\#"):
-        # No quoting, escaping or comment: shlex would split on whitespace, only slower
-        # (it dominates a 5,000-profile parse otherwise).
-        parts = [p for p in _SHLEX_SPACE.split(section) if p]
-        return parts[1] if len(parts) == 2 else None
-    try:
-        parts = shlex.split(section)
-    except ValueError:
-        return None
-    return parts[1] if len(parts) == 2 else None
-
-
 def config_section_for(name: str) -> str:
-    """The config-file header for a profile name."""
-    return "default" if name == "default" else f"profile {name}"
+    """The config-file header for a profile name (quoted as botocore needs it)."""
+    return config_header_for(name)
 
 
-def _apply_defaults(doc: ini.IniDocument) -> dict[str, dict[str, str]]:
-    # configparser gives every section the keys of [DEFAULT] and hides DEFAULT itself.
-    sections = doc.section_values()
-    defaults = sections.pop("DEFAULT", None)
-    if defaults:
-        for values in sections.values():
-            for key, value in defaults.items():
-                values.setdefault(key, value)
-    return sections
+# What STS takes: a virtual device's ARN, or a hardware token's serial number.
+_MFA_SERIAL = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:mfa/[\w+=,.@/-]+|[\w+=/,.@-]{9,256}", re.A)
+_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+", re.A)
+
+
+def _maybe_unusable(values: dict[str, str]) -> bool:
+    """Whether a value botocore or STS cannot use may be among these (cheap to ask)."""
+    serial, arn = values.get("mfa_serial"), values.get("role_arn")
+    return (
+        (bool(serial) and _MFA_SERIAL.fullmatch(serial or "") is None)
+        or (bool(arn) and _ROLE_ARN.fullmatch(arn or "") is None)
+        or "duration_seconds" in values
+    )
+
+
+def _note_unusable_values(profile: Profile, docs: tuple[ini.IniDocument, ...]) -> bool:
+    """Set aside what the AWS tools cannot use, with a note naming key, file and line.
+
+    botocore ignores a `duration_seconds` that is not a number (an inline comment is
+    part of the value: `1800 ; half an hour`) and STS refuses one outside 900..43200, an
+    `mfa_serial` or `role_arn` that is not an ARN. mfa-tui says so, and uses the
+    setting's default duration, the user's other device, or nothing in their place.
+    Returns whether its role_arn is unusable.
+    """
+    values, notes = profile.values, list(profile.notes)
+    raw = values.get("duration_seconds")
+    if raw is not None:
+        seconds = _int_or_none(raw)
+        if seconds is None:
+            why = (
+                "is not a whole number of seconds (for the AWS tools an inline comment is "
+                "part of the value)"
+            )
+        elif not DURATION_MIN <= seconds <= DURATION_MAX:
+            why = f"is outside {DURATION_MIN}..{DURATION_MAX} seconds"
+        else:
+            why = ""
+        if why:
+            where = _where(profile, "duration_seconds", docs)
+            notes.append(f"duration_seconds = {raw} ({where}) {why}; it is ignored")
+            profile.duration_seconds = None
+    serial = values.get("mfa_serial")
+    if serial and _MFA_SERIAL.fullmatch(serial) is None:
+        notes.append(
+            f"mfa_serial = {serial} ({_where(profile, 'mfa_serial', docs)}) is not an MFA "
+            "device ARN (arn:aws:iam::<account>:mfa/<name>); it is ignored"
+        )
+        profile.mfa_serial = None
+    arn = values.get("role_arn")
+    bad_arn = bool(arn) and _ROLE_ARN.fullmatch(arn or "") is None
+    if bad_arn:
+        note = (
+            f"role_arn = {arn} ({_where(profile, 'role_arn', docs)}) is not a role ARN "
+            "(arn:aws:iam::<account>:role/<name>)"
+        )
+        notes.append(note)
+        if profile.kind is Kind.ROLE and profile.unmanaged_reason is None:
+            profile.unmanaged_reason = note
+    profile.notes = tuple(notes)
+    return bad_arn
+
+
+def _refuse_roles_through(profiles: dict[str, Profile], bad_arns: set[str]) -> None:
+    """A role assumed through a role with an unusable role_arn cannot be had either."""
+    if not bad_arns:
+        return
+    for profile in profiles.values():
+        hop = next((name for name in profile.chain[1:-1] if name in bad_arns), None)
+        if hop is not None and profile.unmanaged_reason is None:
+            profile.unmanaged_reason = (
+                f"it is assumed through '{hop}', whose role_arn is not a role ARN"
+            )
+
+
+def _where(profile: Profile, key: str, docs: tuple[ini.IniDocument, ...]) -> str:
+    """`file:line` of the value of `key` the AWS tools read for `profile`."""
+    creds, config = docs
+    headers = [
+        s.name
+        for s in config.sections
+        if not s.broken and config_profile_name(s.name) == profile.name
+    ]
+    for doc, header in (
+        (creds, profile.name),
+        (config, headers[-1] if headers else None),
+        (creds, ini.DEFAULT_SECTION),
+        (config, ini.DEFAULT_SECTION),
+    ):
+        for section in reversed(doc.find(header) if header is not None else []):
+            if key in section.key_spans:
+                return f"{doc.path}:{section.key_spans[key][0] + 1}"
+    return str(config.path)
+
+
+def _dropped_profiles(config: ini.IniDocument) -> list[str]:
+    """`[profile team dev]` and the like: headers botocore drops without a word."""
+    found = []
+    for section in config.sections:
+        if not section.broken and section.name.startswith("profile"):
+            why = why_not_a_profile(section.name)
+            if why is not None:
+                found.append(str(ini.Problem(config.path, section.start + 1, why)))
+    return found
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -203,23 +281,25 @@ def load_profiles(paths: AwsPaths | None = None) -> ProfileSet:
     paths = paths or AwsPaths.from_env()
     problems: list[str] = []
     config_doc = _read_doc(paths.config, problems)
+    config_read = len(problems)
     creds_doc = _read_doc(paths.credentials, problems)
 
     merged: dict[str, dict[str, str]] = {}
     origin: dict[str, list[Path]] = {}
-    for section, values in _apply_defaults(config_doc).items():
-        name = _config_profile_name(section)
+    for section, values in config_doc.values_with_defaults().items():
+        name = config_profile_name(section)
         if name is None:
             continue
         # Two headers for one profile (`[default]` and `[profile default]`, or
         # `[profile a]` and `[profile  a]`): botocore keeps the later one whole.
         merged[name] = dict(values)
         origin[name] = [paths.config]
-    for name, values in _apply_defaults(creds_doc).items():
+    for name, values in creds_doc.values_with_defaults().items():
         merged.setdefault(name, {}).update(values)
         origin.setdefault(name, []).append(paths.credentials)
 
     profiles: dict[str, Profile] = {}
+    unusable: list[Profile] = []
     for name, values in merged.items():
         kind, reason = classify(name, values)
         profiles[name] = Profile(
@@ -239,7 +319,13 @@ def load_profiles(paths: AwsPaths | None = None) -> ProfileSet:
             expiration=parse_expiration(values.get("expiration")),
             unmanaged_reason=reason,
         )
+        if _maybe_unusable(values):
+            unusable.append(profiles[name])
     _resolve_chains(profiles)
+    docs = (creds_doc, config_doc)
+    bad_arns = {p.name for p in unusable if _note_unusable_values(p, docs)}
+    _refuse_roles_through(profiles, bad_arns)
+    problems[config_read:config_read] = _dropped_profiles(config_doc)
     return ProfileSet(paths, profiles, config_doc, creds_doc, problems)
 
 
@@ -364,9 +450,10 @@ _STATES = {state.value: state for state in State}  # State(value) is slow at 5,0
 def session_values_of(
     profile_set: ProfileSet, settings: Settings, name: str
 ) -> tuple[str, dict[str, str] | None]:
-    """The session profile for `name` and its values, if mfa-tui wrote it."""
+    """The session profile for `name` and its values, if mfa-tui wrote it for `name`
+    (a section marked for another profile holds that one's session, not this one's)."""
     session_name = settings.session_profile_for(name)
     session = profile_set.profiles.get(session_name)
-    if session is None or session.kind is not Kind.SESSION:
+    if session is None or session.kind is not Kind.SESSION or session.session_of != name:
         return session_name, None
     return session_name, session.values

@@ -86,6 +86,17 @@ class IniDocument:
             merged.setdefault(section.name, {}).update(section.values)
         return merged
 
+    def values_with_defaults(self) -> dict[str, dict[str, str]]:
+        """`section_values` as configparser hands them out: every section also gets the
+        keys of [DEFAULT] it does not set itself, and DEFAULT is no section of its own."""
+        sections = self.section_values()
+        defaults = sections.pop(DEFAULT_SECTION, None)
+        if defaults:
+            for values in sections.values():
+                for key, value in defaults.items():
+                    values.setdefault(key, value)
+        return sections
+
     def find(self, name: str) -> list[Section]:
         """Every unbroken section with this exact header, in file order."""
         return [s for s in self.sections if s.name == name and not s.broken]
