@@ -8,13 +8,13 @@ is an error naming the key, the file and what is allowed.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from mfa_tui import locations
+from mfa_tui.aws.names import session_name_problem
 from mfa_tui.errors import ConfigError
 
 GET_SESSION_TOKEN_MIN = 900
@@ -31,19 +31,6 @@ MAX_CONCURRENT_STS_CALLS = 32
 DEFAULT_SESSION_PATTERN = "{profile}-mfa"
 DEFAULT_ACTIVE_PROFILE = "mfa-tui"
 
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+=,:/-]{0,127}$")
-
-
-def is_safe_profile_name(name: str) -> bool:
-    """Names we are willing to write as an INI section header.
-
-    Anything that could break out of `[...]` (brackets, newlines), start a comment, or
-    read differently to botocore (spaces, which `[profile a b]` shlex-splits) is refused
-    rather than escaped: there is no escaping in these files.
-    """
-    # fullmatch: with match, `$` would also accept a name ending in a newline.
-    return bool(_SAFE_NAME.fullmatch(name))
-
 
 @dataclass(frozen=True)
 class ProfileSettings:
@@ -53,6 +40,9 @@ class ProfileSettings:
     duration: int | None = None
     auto_refresh: bool | None = None
     code_command: str | None = None
+
+
+_NO_OVERRIDES = ProfileSettings()
 
 
 @dataclass(frozen=True)
@@ -71,7 +61,7 @@ class Settings:
     path: Path | None = None
 
     def for_profile(self, name: str) -> ProfileSettings:
-        return self.profiles.get(name, ProfileSettings())
+        return self.profiles.get(name, _NO_OVERRIDES)
 
     def session_profile_for(self, name: str) -> str:
         """Where `name`'s temporary credentials go (never its own section)."""
@@ -140,19 +130,69 @@ def _check(
     expected, allowed = spec
     # bool is an int in Python; a TOML `true` is never a valid number of seconds.
     ok = not (isinstance(value, bool) and expected is not bool) and isinstance(value, expected)
+    why: str | None = None
     if ok and key in _RANGES and not isinstance(value, bool):
         low, high = _RANGES[key]
         ok = low <= value <= high
-    if ok and key in ("session_profile_pattern",):
-        ok = "{profile}" in value and is_safe_profile_name(value.replace("{profile}", "p"))
+    if ok and key == "session_profile_pattern":
+        why = _pattern_problem(value)
     if ok and key in ("active_profile", "session_profile"):
-        ok = is_safe_profile_name(value)
-    if not ok:
+        # Credentials section names, read verbatim by botocore: refused is only what
+        # breaks the file, and DEFAULT, whose keys configparser gives every profile.
+        why = session_name_problem(value)
+    if not ok or why is not None:
+        because = f" ({why})" if why else ""
         raise ConfigError(
-            f"{path}: {where}{key} = {value!r} is not valid; allowed: {allowed}",
+            f"{path}: {where}{key} = {value!r} is not valid{because}; allowed: {allowed}",
             title="Settings",
         )
     return value
+
+
+def _pattern_problem(pattern: str) -> str | None:
+    """Why `session_profile_pattern` cannot name session profiles, or None."""
+    if "{profile}" not in pattern:
+        return "it has no '{profile}', so every profile would share one session profile"
+    if "{" in pattern.replace("{profile}", "") or "}" in pattern.replace("{profile}", ""):
+        return "'{profile}' is the only place holder it may have"
+    if pattern == "{profile}":
+        return "the session profile would be the profile itself, with its own keys"
+    return session_name_problem(pattern.replace("{profile}", "p"))
+
+
+def _check_session_names(
+    values: dict[str, Any], profiles: dict[str, ProfileSettings], path: Path
+) -> None:
+    """Refuse settings that send two profiles' sessions to one section.
+
+    One section holds one session: a role's would overwrite its user's twelve-hour
+    session, and `list` would show the user holding the role's keys.
+    """
+    active = values.get("active_profile", DEFAULT_ACTIVE_PROFILE)
+    seen: dict[str, str] = {}
+    for name, table in profiles.items():
+        session = table.session_profile
+        if session is None:
+            continue
+        where = f'{path}: [profiles."{name}"] session_profile = {session!r}'
+        if session == name:
+            raise ConfigError(
+                f"{where} is the profile itself; its session would go over its own keys",
+                title="Settings",
+            )
+        if session == active:
+            raise ConfigError(
+                f"{where} is the active profile (active_profile), which mirrors whichever "
+                "session was switched to last; choose another name",
+                title="Settings",
+            )
+        if session in seen:
+            raise ConfigError(
+                f'{where} is also the session profile of [profiles."{seen[session]}"]; one '
+                "session would overwrite the other, so give each its own",
+                title="Settings",
+            )
+        seen[session] = name
 
 
 def parse_settings(data: dict[str, Any], path: Path) -> Settings:
@@ -186,6 +226,7 @@ def parse_settings(data: dict[str, Any], path: Path) -> Settings:
                 title="Settings",
             )
         values[key] = _check(key, value, _TOP_KEYS[key], path, "")
+    _check_session_names(values, profiles, path)
     return Settings(**values, profiles=profiles, path=path)
 
 

@@ -30,7 +30,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from mfa_tui.aws.credentials import OWNER_KEY, write_section, write_sections
@@ -364,15 +363,18 @@ class SessionService:
 
     def save_serial(self, user: str, serial: str) -> None:
         """Write a device into the config file as the user's mfa_serial (losslessly)."""
-        from mfa_tui.aws.credentials import set_key
-        from mfa_tui.aws.ini import read
+        from mfa_tui.aws.credentials import set_profile_keys
+        from mfa_tui.errors import FileWriteError
 
-        header = config_section_for(user)
-        if not read(self.paths.config).find(header):
-            # The user lives only in the credentials file: give it a config section.
-            _append_config_section(self.paths.config, header, {"mfa_serial": serial})
-        else:
-            set_key(self.paths.config, header, "mfa_serial", serial)
+        for section in self.profile_set.credentials_doc.find(user):
+            if "mfa_serial" in section.key_spans:
+                line = section.key_spans["mfa_serial"][0] + 1
+                raise FileWriteError(
+                    f"{self.paths.credentials}:{line}: this mfa_serial of '{user}' wins over "
+                    "the config file, so saving the device there would change nothing; "
+                    f"set it on that line ('mfa_serial = {serial}') instead"
+                )
+        set_profile_keys(self.paths.config, user, {"mfa_serial": serial})
         self.reload()
 
     def _serial_for_refresh(
@@ -1030,7 +1032,7 @@ class SessionService:
             if values.get(k)
         }
         mirrored[OWNER_KEY] = name
-        write_section(self.paths.credentials, self.settings.active_profile, mirrored)
+        write_section(self.paths.credentials, self.settings.active_profile, mirrored, mirror=True)
         self.reload()
 
     def _mirror_active(self, name: str) -> None:
@@ -1165,20 +1167,3 @@ class SessionService:
         code, step = totp_at(seed, now)
         return serial, code, int((step + 1) * 30 - now)
 
-
-def _append_config_section(path: Path, header: str, values: dict[str, str]) -> None:
-    """Add a new `[profile X]` section at the end of the config file, losslessly."""
-    from mfa_tui.aws import ini
-    from mfa_tui.aws.atomic import locked, replace_locked
-    from mfa_tui.aws.credentials import render_section
-
-    with locked(path) as target:
-        doc = ini.read(target)
-        lines = list(doc.lines)
-        if lines and not lines[-1].endswith(("\n", "\r")):
-            lines[-1] += doc.newline
-        if lines and lines[-1].strip():
-            lines.append(doc.newline)
-        lines.extend(render_section(header, values, doc.newline))
-        doc.lines = lines
-        replace_locked(target, doc.to_bytes())
