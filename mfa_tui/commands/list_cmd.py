@@ -42,10 +42,12 @@ def entry_of(status: ProfileStatus) -> Entry:
     tail = (
         f'", "chain": [{", ".join(map(encode_basestring_ascii, status.chain))}], '
         f'"region": {_js(status.region)}, "reason": {_js(status.reason)}, '
-        f'"active": {"true" if status.active else "false"}}}'
+        f'"active": {"true" if status.active else "false"}, '
+        f'"notes": [{", ".join(map(encode_basestring_ascii, status.notes))}]}}'
     )
     mfa = status.mfa_serial.rsplit("/", 1)[-1] if status.mfa_serial else "-"
-    note = "" if status.managed else (status.reason or "")
+    said = status.notes if status.managed else (status.reason or "", *status.notes)
+    note = "; ".join(dict.fromkeys(n for n in said if n))
     return (
         expires.timestamp() if expires else None,
         status.refresh_margin,

@@ -10,7 +10,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from mfa_tui.aws.files import Kind, ProfileSet, format_expiration, parse_expiration
+from mfa_tui.aws.files import (
+    Kind,
+    ProfileSet,
+    format_expiration,
+    parse_expiration,
+    session_values_of,
+)
 from mfa_tui.settings import Settings
 
 
@@ -52,8 +58,7 @@ def stored_session(
     if profile is not None and profile.kind is Kind.SESSION:
         values: dict[str, str] | None = profile.values
     else:
-        session = profile_set.get(settings.session_profile_for(name))
-        values = session.values if session is not None and session.kind is Kind.SESSION else None
+        values = session_values_of(profile_set, settings, name)[1]
     if values is None:
         return None
     stored = session_from_values(values)

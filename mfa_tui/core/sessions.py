@@ -43,6 +43,7 @@ from mfa_tui.aws.files import (
     load_profiles,
     mfa_serial_of,
     parse_expiration,
+    session_values_of,
     user_of,
 )
 from mfa_tui.clock import SYSTEM_CLOCK, Clock
@@ -291,10 +292,7 @@ class SessionService:
         return profile
 
     def session_values(self, name: str) -> dict[str, str] | None:
-        session = self.profile_set.get(self.settings.session_profile_for(name))
-        if session is None or session.kind is not Kind.SESSION:
-            return None
-        return session.values
+        return session_values_of(self.profile_set, self.settings, name)[1]
 
     def credentials(self, name: str) -> SessionCredentials | None:
         """The stored session of a user, a role or the active profile; None if none or
@@ -498,37 +496,11 @@ class SessionService:
             self._role_duration(profile, duration)
 
     def _check_writable(self, profile: Profile, *, active: bool = False) -> None:
-        """Refuse before any STS call what the writer would refuse after it.
+        """Refuse before any STS call what the writer would refuse after it (see
+        `preflight`): a session mfa-tui could not store would waste the MFA code."""
+        from mfa_tui.core.preflight import check_refresh
 
-        A session mfa-tui could not store (a section of the same name that holds the
-        person's own keys, a read-only credentials file) would waste the MFA code spent
-        on it; better to say so first.
-        """
-        import os
-
-        from mfa_tui.aws.atomic import resolve_target
-        from mfa_tui.errors import FileWriteError
-
-        path = resolve_target(self.paths.credentials)
-        if path.exists() and not os.access(path, os.W_OK):
-            raise FileWriteError(
-                f"{path} is read-only, so no session could be stored; nothing was asked of "
-                f"AWS. Run 'chmod u+w {path}' to let mfa-tui write sessions there"
-            )
-        names = [self.settings.session_profile_for(n) for n in profile.chain or [profile.name]]
-        if active:
-            names.append(self.settings.active_profile)
-        doc = self.profile_set.credentials_doc
-        for header in names:
-            sections = doc.find(header)
-            if sections and not any(OWNER_KEY in section.values for section in sections):
-                raise FileWriteError(
-                    f"[{header}] in {path} was not written by mfa-tui (it has no "
-                    f"'{OWNER_KEY}' line), so it may hold your own keys; mfa-tui will not "
-                    "overwrite it, and asked nothing of AWS. Choose another session profile "
-                    "name in the settings",
-                    title="Not mfa-tui's section",
-                )
+        check_refresh(self.profile_set, self.settings, profile, active=active)
 
     def _session_name(self, role: Profile, user: Profile) -> str:
         name = role.role_session_name
@@ -558,10 +530,15 @@ class SessionService:
             session_profile,
             expiration,
             refreshed=False,
-            message=(
-                f"{session_profile} still valid until {human_time(expiration)} "
-                f"({human_left(left)} left); {message}"
+            message="; ".join(
+                (
+                    f"{session_profile} still valid until {human_time(expiration)} "
+                    f"({human_left(left)} left)",
+                    message,
+                    *profile.notes,
+                )
             ),
+            notes=profile.notes,
         )
 
     def _still_valid(self, profile: Profile, min_valid: float | None) -> RefreshResult | None:
@@ -606,7 +583,8 @@ class SessionService:
             code = normalize_code(code)
         profile = self._managed(name)
         self._check_duration(profile, duration)
-        self._check_writable(profile, active=self.active_source() == profile.name)
+        active = self.active_source() in (profile.chain or [profile.name])
+        self._check_writable(profile, active=active)
         entry = _profile_lock(self.paths, profile.name)
         seen = entry.generation
         with entry.lock:
@@ -981,7 +959,8 @@ class SessionService:
         message = (
             f"{session_profile} valid until {human_time(expiration)} ({human_left(left)} left)"
         )
-        all_notes = tuple(notes or ())
+        # What the files hold that the AWS tools cannot use is said at every refresh.
+        all_notes = tuple(dict.fromkeys([*(notes or ()), *profile.notes]))
         if all_notes:
             message += "; " + "; ".join(all_notes)
         return RefreshResult(
@@ -1166,4 +1145,3 @@ class SessionService:
         now = self.clock.time()
         code, step = totp_at(seed, now)
         return serial, code, int((step + 1) * 30 - now)
-

@@ -15,9 +15,11 @@ from mfa_tui.aws.files import (
     ProfileSet,
     State,
     mfa_serial_of,
+    parse_expiration,
     session_values_of,
     state_of,
 )
+from mfa_tui.core.preflight import Owners, session_owners, write_problem
 from mfa_tui.settings import Settings
 
 
@@ -38,17 +40,30 @@ class ProfileStatus:
     region: str | None
     refreshed_at: datetime | None
     active: bool
+    # Values the AWS tools cannot use, each naming key, file and line (see files.py).
+    notes: tuple[str, ...] = ()
 
 
 def status_of(
-    profile: Profile, profile_set: ProfileSet, settings: Settings, now: datetime
+    profile: Profile,
+    profile_set: ProfileSet,
+    settings: Settings,
+    now: datetime,
+    owners: Owners | None = None,
 ) -> ProfileStatus:
-    from mfa_tui.aws.files import parse_expiration
-
+    """`profile` as the faces show it; `owners` (from `session_owners`) when asking for
+    many profiles, so it is worked out once."""
     margin = settings.refresh_margin_for(profile.kind.value)
     session_profile: str | None = None
     expires: datetime | None = None
     refreshed: datetime | None = None
+    managed, reason = profile.managed, profile.unmanaged_reason
+    if managed:
+        # A session it could not store makes a profile one mfa-tui cannot refresh.
+        if owners is None:
+            owners = session_owners(profile_set, settings)
+        reason = write_problem(profile_set, settings, profile, owners)
+        managed = reason is None
     if profile.kind in (Kind.USER, Kind.ROLE):
         session_profile, values = session_values_of(profile_set, settings, profile.name)
         if values is not None:
@@ -65,21 +80,23 @@ def status_of(
     return ProfileStatus(
         name=profile.name,
         kind=profile.kind,
-        mfa_serial=(mfa_serial_of(profile_set, profile) if profile.managed else profile.mfa_serial),
+        mfa_serial=(mfa_serial_of(profile_set, profile) if managed else profile.mfa_serial),
         source_profile=profile.source_profile or profile.session_of,
         role_arn=profile.role_arn,
         session_profile=session_profile,
         expires_at=expires,
         state=state_of(expires, now, margin),
         refresh_margin=margin,
-        managed=profile.managed,
-        reason=profile.unmanaged_reason,
+        managed=managed,
+        reason=reason,
         chain=tuple(profile.chain),
         region=profile.region,
         refreshed_at=refreshed,
         active=active,
+        notes=profile.notes,
     )
 
 
 def all_statuses(profile_set: ProfileSet, settings: Settings, now: datetime) -> list[ProfileStatus]:
-    return [status_of(p, profile_set, settings, now) for p in profile_set.profiles.values()]
+    owners = session_owners(profile_set, settings)
+    return [status_of(p, profile_set, settings, now, owners) for p in profile_set.profiles.values()]
