@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from mfa_tui.aws.connection import Connection, connection_for
 from mfa_tui.aws.credentials import OWNER_KEY, write_section, write_sections
 from mfa_tui.aws.files import (
     AwsPaths,
@@ -340,7 +341,9 @@ class SessionService:
     def _discover_serial(self, user: Profile) -> str:
         from mfa_tui.aws import sts
 
-        serials = sts.list_mfa_devices(user.name, self._long_term(user))
+        serials = sts.list_mfa_devices(
+            user.name, self._long_term(user), self._connection(user.name)
+        )
         if len(serials) == 1:
             _discovered[self._discovery_key(user)] = serials[0]
             return serials[0]
@@ -669,7 +672,12 @@ class SessionService:
             sources,
             first,
             lambda value: sts.get_session_token(
-                user.name, keys, serial=serial, code=value, duration=seconds
+                user.name,
+                keys,
+                serial=serial,
+                code=value,
+                duration=seconds,
+                connection=self._connection(user.name),
             ),
             cancel,
         )
@@ -898,6 +906,7 @@ class SessionService:
                 external_id=role.external_id,
                 serial=serial,
                 code=code,
+                connection=self._connection(role.name),
             )
 
         try:
@@ -909,6 +918,11 @@ class SessionService:
             why = "role chaining limit" if exc.chained else "the role's maximum session duration"
             notes.append(f"duration capped to {allowed} s ({why}; STS refused {duration} s)")
             return call(allowed)
+
+    def _connection(self, name: str) -> Connection:
+        """How `name` reaches STS, from the files as this service read them (the reading
+        `list` shows: botocore never parses the files itself)."""
+        return connection_for(self.profile_set, name)
 
     def _connection_values(self, name: str) -> dict[str, str]:
         profile = self.profile_set.get(name)
