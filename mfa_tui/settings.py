@@ -8,14 +8,17 @@ is an error naming the key, the file and what is allowed.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from mfa_tui import locations
 from mfa_tui.aws.names import session_name_problem
 from mfa_tui.errors import ConfigError
+
+# Not typing.TYPE_CHECKING: `list` would pay for importing typing.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 GET_SESSION_TOKEN_MIN = 900
 GET_SESSION_TOKEN_MAX = 129_600
@@ -241,6 +244,8 @@ def load_settings(path: Path | None = None) -> Settings:
         raise ConfigError(
             f"{path}: cannot read settings: {exc.strerror}", title="Settings"
         ) from None
+    import tomllib  # only with a settings file: it costs `list` without one
+
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

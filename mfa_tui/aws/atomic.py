@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -148,6 +147,8 @@ def _remove_stale_temps(target: Path) -> None:
 
 def replace_locked(target: Path, data: bytes) -> None:
     """Atomically replace `target` with `data`; the caller holds `locked(target)`."""
+    import tempfile  # here: a `list` that writes nothing does not pay for it
+
     check_writable(target)
     folder = target.parent
     try:

@@ -56,7 +56,7 @@ class AwsPaths:
         return cls(config=Path(config), credentials=Path(creds))
 
 
-@dataclass
+@dataclass(slots=True)
 class Profile:
     """One profile as the AWS tools see it, plus what mfa-tui knows about it."""
 
@@ -118,22 +118,24 @@ class ProfileSet:
 
 
 def parse_expiration(value: str | None) -> datetime | None:
+    """An ISO 8601 time (`...Z`, an offset, or none: UTC) as an aware UTC datetime."""
     if not value:
         return None
-    text = value.strip()
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
     try:
-        parsed = datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(value.strip())  # takes `Z` since Python 3.11
     except ValueError:
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    zone = parsed.tzinfo
+    if zone is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed if zone is UTC else parsed.astimezone(UTC)
 
 
 def format_expiration(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """`YYYY-MM-DDTHH:MM:SSZ`, as botocore and the AWS CLI write expiry times."""
+    if when.tzinfo is not UTC:
+        when = when.astimezone(UTC)
+    return f"{when.isoformat(timespec='seconds')[:19]}Z"
 
 
 def config_section_for(name: str) -> str:
@@ -235,11 +237,14 @@ def _where(profile: Profile, key: str, docs: tuple[ini.IniDocument, ...]) -> str
     return str(config.path)
 
 
-def _dropped_profiles(config: ini.IniDocument) -> list[str]:
+def _dropped_profiles(config: ini.IniDocument, headers: list[str]) -> list[str]:
     """`[profile team dev]` and the like: headers botocore drops without a word."""
+    if not headers:
+        return []
+    wanted = set(headers)
     found = []
     for section in config.sections:
-        if not section.broken and section.name.startswith("profile"):
+        if not section.broken and section.name in wanted:
             why = why_not_a_profile(section.name)
             if why is not None:
                 found.append(str(ini.Problem(config.path, section.start + 1, why)))
@@ -284,19 +289,29 @@ def load_profiles(paths: AwsPaths | None = None) -> ProfileSet:
     config_read = len(problems)
     creds_doc = _read_doc(paths.credentials, problems)
 
+    # Fresh dicts from values_with_defaults: a profile's own, merged in place.
     merged: dict[str, dict[str, str]] = {}
-    origin: dict[str, list[Path]] = {}
+    sources: dict[str, tuple[Path, ...]] = {}
+    config_only, both = (paths.config,), tuple(dict.fromkeys((paths.config, paths.credentials)))
+    dropped: list[str] = []
     for section, values in config_doc.values_with_defaults().items():
         name = config_profile_name(section)
         if name is None:
+            if section.startswith("profile"):
+                dropped.append(section)
             continue
         # Two headers for one profile (`[default]` and `[profile default]`, or
         # `[profile a]` and `[profile  a]`): botocore keeps the later one whole.
-        merged[name] = dict(values)
-        origin[name] = [paths.config]
+        merged[name] = values
+        sources[name] = config_only
+    credentials_only = (paths.credentials,)
     for name, values in creds_doc.values_with_defaults().items():
-        merged.setdefault(name, {}).update(values)
-        origin.setdefault(name, []).append(paths.credentials)
+        if name in merged:
+            merged[name].update(values)
+            sources[name] = both
+        else:
+            merged[name] = values
+            sources[name] = credentials_only
 
     profiles: dict[str, Profile] = {}
     unusable: list[Profile] = []
@@ -306,7 +321,7 @@ def load_profiles(paths: AwsPaths | None = None) -> ProfileSet:
             name=name,
             kind=kind,
             values=values,
-            sources=tuple(dict.fromkeys(origin[name])),
+            sources=sources[name],
             mfa_serial=values.get("mfa_serial") or None,
             source_profile=values.get("source_profile") or None,
             credential_source=values.get("credential_source") or None,
@@ -325,7 +340,7 @@ def load_profiles(paths: AwsPaths | None = None) -> ProfileSet:
     docs = (creds_doc, config_doc)
     bad_arns = {p.name for p in unusable if _note_unusable_values(p, docs)}
     _refuse_roles_through(profiles, bad_arns)
-    problems[config_read:config_read] = _dropped_profiles(config_doc)
+    problems[config_read:config_read] = _dropped_profiles(config_doc, dropped)
     return ProfileSet(paths, profiles, config_doc, creds_doc, problems)
 
 

@@ -85,6 +85,10 @@ def config_header_for(name: str) -> str:
     return f"profile {shlex.quote(name)}"
 
 
+# Names that need no closer look (nearly all of them): asked first, for speed.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.@+=,:/-][A-Za-z0-9_.@+=,:/ -]*[A-Za-z0-9_.@+=,:/-]|\w")
+
+
 def name_problem(name: str) -> str | None:
     """Why `name` cannot be a section header mfa-tui writes, or None when it can.
 
@@ -92,6 +96,8 @@ def name_problem(name: str) -> str | None:
     breaks, a leading `#` or `;` (a comment to many INI readers), blanks at either end
     (stripped by readers), an empty name. Spaces inside, quotes, non-ASCII are fine.
     """
+    if _PLAIN_NAME.fullmatch(name):
+        return None
     if not name:
         return "it is empty"
     if "]" in name:

@@ -17,6 +17,7 @@ they show and what a refresh does never disagree.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from mfa_tui.aws.atomic import check_can_write
@@ -26,17 +27,28 @@ from mfa_tui.aws.names import session_name_problem
 from mfa_tui.errors import FileWriteError, UsageError
 from mfa_tui.settings import Settings
 
-# Session profile name -> the profiles (users and roles) whose sessions go there.
-Owners = dict[str, list[str]]
+
+@dataclass(frozen=True)
+class SessionNames:
+    """Where every user's and role's session goes, worked out once for many profiles."""
+
+    of: dict[str, str]  # profile -> its session profile
+    owners: dict[str, list[str]]  # session profile -> the profiles whose sessions go there
+
+    def session_of(self, settings: Settings, name: str) -> str:
+        known = self.of.get(name)
+        return known if known is not None else settings.session_profile_for(name)
 
 
-def session_owners(profile_set: ProfileSet, settings: Settings) -> Owners:
-    """Where every user's and role's session goes; two names in one list share one."""
-    owners: Owners = {}
+def session_names(profile_set: ProfileSet, settings: Settings) -> SessionNames:
+    """Where every user's and role's session goes; two in one owners list share one."""
+    of: dict[str, str] = {}
+    owners: dict[str, list[str]] = {}
     for profile in profile_set.profiles.values():
         if profile.kind is Kind.USER or profile.kind is Kind.ROLE:
-            owners.setdefault(settings.session_profile_for(profile.name), []).append(profile.name)
-    return owners
+            session = of[profile.name] = settings.session_profile_for(profile.name)
+            owners.setdefault(session, []).append(profile.name)
+    return SessionNames(of, owners)
 
 
 def written_by(profile_set: ProfileSet, profile: Profile) -> list[str]:
@@ -60,16 +72,36 @@ def setting_for(settings: Settings, name: str | None) -> str:
 
 
 def name_problem(
-    profile_set: ProfileSet, settings: Settings, owner: str | None, session: str, owners: Owners
+    profile_set: ProfileSet,
+    settings: Settings,
+    owner: str | None,
+    session: str,
+    names: SessionNames,
 ) -> str | None:
     """Why `session` cannot hold `owner`'s session (`owner` None: the active profile).
 
     Decided from the parsed files alone (the profile map, no section scan), so `list`
-    can ask it of every profile.
+    can ask it of every profile; the words are only put together for a problem.
     """
+    problem = session_name_problem(session)
+    existing = profile_set.profiles.get(session)
+    others = [n for n in names.owners.get(session, ()) if n != owner]
+    config, credentials = profile_set.paths.config, profile_set.paths.credentials
+    in_config = existing is not None and config in existing.sources
+    if (
+        problem is None
+        and session != owner
+        and (owner is None or session != settings.active_profile)
+        and not in_config
+        and not others
+        and (
+            existing is None
+            or (existing.kind is Kind.SESSION and (owner is None or existing.session_of == owner))
+        )
+    ):
+        return None
     who = f"'{owner}'" if owner is not None else "the active profile"
     fix = setting_for(settings, owner)
-    problem = session_name_problem(session)
     if problem is not None:
         return f"the session profile of {who}, '{session}', cannot be written: {problem}; {fix}"
     if owner is not None and session == settings.active_profile:
@@ -82,45 +114,36 @@ def name_problem(
             f"the session profile of {who} would be the profile itself; mfa-tui never "
             f"writes over a profile's own keys; {fix}"
         )
-    existing = profile_set.get(session)
-    config = profile_set.paths.config
-    if existing is not None and config in existing.sources:
-        header = config_section_for(session)
+    if in_config:
         return (
-            f"the session profile of {who}, '{session}' in {profile_set.paths.credentials}, "
-            f"is also [{header}] in {config}: the AWS tools would merge the two, and its "
-            f"settings there (a role_arn, a region) would win over the session's keys. "
-            f"Rename that profile, or {fix}"
+            f"the session profile of {who}, '{session}' in {credentials}, is also "
+            f"[{config_section_for(session)}] in {config}: the AWS tools would merge the "
+            "two, and its settings there (a role_arn, a region) would win over the "
+            f"session's keys. Rename that profile, or {fix}"
         )
-    sharing = [n for n in owners.get(session, []) if n != owner]
-    if sharing:
-        other = f"'{sharing[0]}'"
+    if others:
         return (
-            f"{who} and {other} would both keep their sessions in '{session}', each "
-            f"overwriting the other's; {setting_for(settings, owner or sharing[0])}"
+            f"{who} and '{others[0]}' would both keep their sessions in '{session}', each "
+            f"overwriting the other's; {setting_for(settings, owner or others[0])}"
         )
-    if existing is not None and profile_set.paths.credentials in existing.sources:
-        if existing.kind is not Kind.SESSION:
-            return (
-                f"[{session}] in {profile_set.paths.credentials} was not written by mfa-tui "
-                f"(it has no '{OWNER_KEY}' line), so it may hold your own keys; {fix}"
-            )
-        if owner is not None and existing.session_of != owner:
-            return (
-                f"[{session}] in {profile_set.paths.credentials} holds the session of "
-                f"'{existing.session_of}', not of '{owner}'; delete that section, or {fix}"
-            )
-    return None
+    assert existing is not None
+    if existing.kind is not Kind.SESSION:
+        return (
+            f"[{session}] in {credentials} was not written by mfa-tui (it has no "
+            f"'{OWNER_KEY}' line), so it may hold your own keys; {fix}"
+        )
+    return (
+        f"[{session}] in {credentials} holds the session of '{existing.session_of}', not "
+        f"of '{owner}'; delete that section, or {fix}"
+    )
 
 
 def write_problem(
-    profile_set: ProfileSet, settings: Settings, profile: Profile, owners: Owners
+    profile_set: ProfileSet, settings: Settings, profile: Profile, names: SessionNames
 ) -> str | None:
     """Why a refresh of `profile` could not store what it gets, or None when it can."""
-    for name in written_by(profile_set, profile):
-        problem = name_problem(
-            profile_set, settings, name, settings.session_profile_for(name), owners
-        )
+    for name in written_by(profile_set, profile) if profile.chain else (profile.name,):
+        problem = name_problem(profile_set, settings, name, names.session_of(settings, name), names)
         if problem is not None:
             return problem
     return None
@@ -139,14 +162,14 @@ def check_refresh(
         FileWriteError: a section that is not this profile's, or files, folders or a
             lock that cannot be written (exit 1).
     """
-    owners = session_owners(profile_set, settings)
-    problem = write_problem(profile_set, settings, profile, owners)
+    names = session_names(profile_set, settings)
+    problem = write_problem(profile_set, settings, profile, names)
     targets: list[tuple[str, str | None]] = [
         (settings.session_profile_for(n), n) for n in written_by(profile_set, profile)
     ]
     if active:
         session = settings.active_profile
-        problem = problem or name_problem(profile_set, settings, None, session, owners)
+        problem = problem or name_problem(profile_set, settings, None, session, names)
         targets.append((session, None))
     if problem is not None:
         raise UsageError(f"{problem}; nothing was asked of AWS")

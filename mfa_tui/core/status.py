@@ -16,15 +16,18 @@ from mfa_tui.aws.files import (
     State,
     mfa_serial_of,
     parse_expiration,
-    session_values_of,
     state_of,
 )
-from mfa_tui.core.preflight import Owners, session_owners, write_problem
+from mfa_tui.core.preflight import SessionNames, session_names, write_problem
 from mfa_tui.settings import Settings
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ProfileStatus:
+    """One profile as every face shows it. Read-only by convention: not `frozen`, whose
+    checked assignments would make building 5,000 of them (one `list`) four times as
+    slow."""
+
     name: str
     kind: Kind
     mfa_serial: str | None
@@ -49,37 +52,38 @@ def status_of(
     profile_set: ProfileSet,
     settings: Settings,
     now: datetime,
-    owners: Owners | None = None,
+    names: SessionNames | None = None,
 ) -> ProfileStatus:
-    """`profile` as the faces show it; `owners` (from `session_owners`) when asking for
+    """`profile` as the faces show it; `names` (from `session_names`) when asking for
     many profiles, so it is worked out once."""
-    margin = settings.refresh_margin_for(profile.kind.value)
+    kind = profile.kind
+    margin = settings.refresh_margin_for(kind)
     session_profile: str | None = None
     expires: datetime | None = None
     refreshed: datetime | None = None
     managed, reason = profile.managed, profile.unmanaged_reason
+    if names is None:
+        names = session_names(profile_set, settings)
     if managed:
         # A session it could not store makes a profile one mfa-tui cannot refresh.
-        if owners is None:
-            owners = session_owners(profile_set, settings)
-        reason = write_problem(profile_set, settings, profile, owners)
+        reason = write_problem(profile_set, settings, profile, names)
         managed = reason is None
-    if profile.kind in (Kind.USER, Kind.ROLE):
-        session_profile, values = session_values_of(profile_set, settings, profile.name)
-        if values is not None:
-            expires = parse_expiration(values.get("expiration"))
-            refreshed = parse_expiration(values.get("mfa_tui_refreshed"))
-    elif profile.kind is Kind.SESSION or profile.values.get("aws_session_token"):
+    if kind is Kind.USER or kind is Kind.ROLE:
+        session_profile = names.session_of(settings, profile.name)
+        session = profile_set.profiles.get(session_profile)
+        if session is not None and session.session_of == profile.name:
+            expires = session.expiration
+            refreshed = parse_expiration(session.values.get("mfa_tui_refreshed"))
+    elif kind is Kind.SESSION or profile.values.get("aws_session_token"):
         expires = profile.expiration
         refreshed = parse_expiration(profile.values.get("mfa_tui_refreshed"))
         if profile.session_of:
             source = profile_set.profiles.get(profile.session_of)
             if source is not None:
-                margin = settings.refresh_margin_for(source.kind.value)
-    active = profile.kind is Kind.SESSION and profile.name == settings.active_profile
+                margin = settings.refresh_margin_for(source.kind)
     return ProfileStatus(
         name=profile.name,
-        kind=profile.kind,
+        kind=kind,
         mfa_serial=(mfa_serial_of(profile_set, profile) if managed else profile.mfa_serial),
         source_profile=profile.source_profile or profile.session_of,
         role_arn=profile.role_arn,
@@ -92,11 +96,11 @@ def status_of(
         chain=tuple(profile.chain),
         region=profile.region,
         refreshed_at=refreshed,
-        active=active,
+        active=kind is Kind.SESSION and profile.name == settings.active_profile,
         notes=profile.notes,
     )
 
 
 def all_statuses(profile_set: ProfileSet, settings: Settings, now: datetime) -> list[ProfileStatus]:
-    owners = session_owners(profile_set, settings)
-    return [status_of(p, profile_set, settings, now, owners) for p in profile_set.profiles.values()]
+    names = session_names(profile_set, settings)
+    return [status_of(p, profile_set, settings, now, names) for p in profile_set.profiles.values()]

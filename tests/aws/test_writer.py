@@ -111,8 +111,10 @@ def test_rewrite_keeps_place_and_every_other_byte(
     if head_text and not head_text.endswith("\n"):
         head_text += "\n"
     tail_text = "".join(tail)
-    # A tail that starts with an indented line would continue our section's last value.
-    if tail_text[:1] in (" ", "\t") or f"[{name}" in head_text + tail_text:
+    # A tail whose first line with content is indented (comments are transparent)
+    # would continue our section's last value.
+    content = [t for t in tail_text.splitlines() if t.strip() and t.strip()[0] not in "#;"]
+    if (content and content[0][:1] in (" ", "\t")) or f"[{name}" in head_text + tail_text:
         return
     if tail_text and not tail_text.lstrip("\n").startswith(("[", "#", ";")) and tail_text.strip():
         tail_text = "[after]\n" + tail_text
