@@ -105,7 +105,7 @@ def test_save_serial_edits_a_quoted_profile_in_place(
 
     done = mfa_tui("refresh", credentials_name, "--code", CODE, "--save-serial")
     assert done.returncode == 0, done.stderr
-    assert f"saved mfa_serial = {serial}" in done.stdout
+    assert f"saved mfa_serial = {serial} in [{header}] in {sandbox.paths.config}" in done.stdout
     after = sandbox.paths.config.read_bytes()
     # One line added inside the quoted section; no second section shadows it.
     assert after.replace(f"    addressing_style = path\nmfa_serial = {serial}\n".encode(),

@@ -264,7 +264,7 @@ def _next_line_if_indented(lines: list[str], start: int) -> int | None:
 ProfileValue = str | Mapping[str, str]
 
 
-def set_profile_keys(config_file: Path, profile: str, values: Mapping[str, ProfileValue]) -> None:
+def set_profile_keys(config_file: Path, profile: str, values: Mapping[str, ProfileValue]) -> str:
     """Add or change keys of one profile in the AWS config file, in place.
 
     The profile's section is the one botocore reads for it: `[profile "my profile"]`
@@ -280,6 +280,9 @@ def set_profile_keys(config_file: Path, profile: str, values: Mapping[str, Profi
         profile: the profile's name as botocore knows it (`default` for the default).
         values: key -> value, or key -> {sub-key: value} for a nested block.
 
+    Returns:
+        The header of the section that holds the profile, e.g. `profile "my profile"`.
+
     Raises:
         FileWriteError: nothing was written, and the message names the file and line:
             a name or value that cannot be written (a line break, padding, a `]` in
@@ -294,15 +297,25 @@ def set_profile_keys(config_file: Path, profile: str, values: Mapping[str, Profi
         for sub_key, sub_value in value.items() if not isinstance(value, str) else ():
             _check_value(sub_key, sub_value)
         _check_value(key, value if isinstance(value, str) else "")
-    _rewrite(config_file, lambda doc, target: _profile_edited(doc, target, profile, values))
+    written: list[str] = []
+    _rewrite(
+        config_file, lambda doc, target: _profile_edited(doc, target, profile, values, written)
+    )
+    return written[-1]
 
 
 def _profile_edited(
-    doc: ini.IniDocument, target: Path, profile: str, values: Mapping[str, ProfileValue]
+    doc: ini.IniDocument,
+    target: Path,
+    profile: str,
+    values: Mapping[str, ProfileValue],
+    written: list[str],
 ) -> bytes | None:
-    """The config file with `values` set on `profile`, checked by reading it back."""
+    """The config file with `values` set on `profile`, checked by reading it back; the
+    header of the profile's section goes into `written`."""
     sections = [s for s in doc.sections if not s.broken and config_profile_name(s.name) == profile]
     header = sections[-1].name if sections else config_header_for(profile)
+    written.append(header)
     _refuse_broken_header(doc, target, header)
     lines = list(doc.lines)
     if sections:

@@ -75,6 +75,8 @@ class Profile:
     # For a session profile: the profile whose session it holds.
     session_of: str | None = None
     expiration: datetime | None = None
+    # For a session profile: when mfa-tui wrote it.
+    refreshed_at: datetime | None = None
     # Resolved chain for roles: [self, source, ..., user]; empty when unresolvable.
     chain: list[str] = field(default_factory=list)
     error: str | None = None
@@ -332,6 +334,9 @@ def load_profiles(paths: AwsPaths | None = None) -> ProfileSet:
             region=values.get("region") or None,
             session_of=values.get(OWNER_KEY) if kind is Kind.SESSION else None,
             expiration=parse_expiration(values.get("expiration")),
+            refreshed_at=(
+                parse_expiration(values.get("mfa_tui_refreshed")) if kind is Kind.SESSION else None
+            ),
             unmanaged_reason=reason,
         )
         if _maybe_unusable(values):

@@ -30,6 +30,8 @@ _COMMENT_PREFIXES = ("#", ";")
 _SURROGATES = re.compile("[\udc80-\udcff]")
 # One line and its ending, as universal newlines mode splits them.
 _LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+# What str.splitlines breaks lines at besides them.
+_OTHER_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 DEFAULT_SECTION = "DEFAULT"
 
 
@@ -119,6 +121,8 @@ def decode(data: bytes) -> str:
 
 def split_lines(text: str) -> list[str]:
     """Lines with their endings, split the way Python's universal newlines split them."""
+    if _OTHER_BREAKS.search(text) is None:
+        return text.splitlines(keepends=True)  # the same lines, several times faster
     return _LINE_RE.findall(text)
 
 

@@ -21,6 +21,7 @@ _SHLEX_SPACE = re.compile(r"[ \t\r\n]+")  # shlex's whitespace, not str.split()'
 # What makes shlex do more than split on whitespace (escapes, quotes).
 _SHLEX_SPECIAL = frozenset("\"'\\")
 _NEEDS_QUOTES = frozenset(" \t\r\n\"'\\")
+_ONE_WORD = re.compile(r"[^ \t\r\n\"'\\]+")
 
 
 def config_profile_name(header: str) -> str | None:
@@ -39,6 +40,9 @@ def section_name(header: str, prefix: str) -> str | None:
     botocore reads it: shell-split into exactly two words; None otherwise."""
     if not header.startswith(prefix):
         return None
+    head, _, name = header.partition(" ")
+    if head == prefix and _ONE_WORD.fullmatch(name):
+        return name  # `profile NAME`, one space, nothing to unquote: the common case
     if _SHLEX_SPECIAL.isdisjoint(header):
         # No quoting or escaping: shlex would split on whitespace, only slower (it
         # dominates a 5,000-profile parse otherwise).

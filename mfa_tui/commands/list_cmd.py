@@ -44,7 +44,7 @@ def entry_of(status: ProfileStatus) -> Entry:
     else:
         note = "; ".join(dict.fromkeys(n for n in (status.reason or "", *notes) if n))
     head = (
-        f'{{"name": {_js(status.name)}, "kind": "{kind}", '
+        f'{{"name": {encode_basestring_ascii(status.name)}, "kind": "{kind}", '
         f'"managed": {"true" if status.managed else "false"}, '
         f'"mfa_serial": {_js(status.mfa_serial)}, '
         f'"source_profile": {_js(status.source_profile)}, "role_arn": {_js(status.role_arn)}, '

@@ -17,7 +17,7 @@ they show and what a refresh does never disagree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mfa_tui.aws.atomic import check_can_write
@@ -34,6 +34,8 @@ class SessionNames:
 
     of: dict[str, str]  # profile -> its session profile
     owners: dict[str, list[str]]  # session profile -> the profiles whose sessions go there
+    # profile -> why its session cannot be written (None: it can), once asked.
+    problems: dict[str, str | None] = field(default_factory=dict)
 
     def session_of(self, settings: Settings, name: str) -> str:
         known = self.of.get(name)
@@ -85,7 +87,7 @@ def name_problem(
     """
     problem = session_name_problem(session)
     existing = profile_set.profiles.get(session)
-    others = [n for n in names.owners.get(session, ()) if n != owner]
+    sharing = names.owners.get(session)
     config, credentials = profile_set.paths.config, profile_set.paths.credentials
     in_config = existing is not None and config in existing.sources
     if (
@@ -93,13 +95,14 @@ def name_problem(
         and session != owner
         and (owner is None or session != settings.active_profile)
         and not in_config
-        and not others
+        and (sharing is None or sharing == [owner])
         and (
             existing is None
             or (existing.kind is Kind.SESSION and (owner is None or existing.session_of == owner))
         )
     ):
         return None
+    others = [n for n in sharing or () if n != owner]
     who = f"'{owner}'" if owner is not None else "the active profile"
     fix = setting_for(settings, owner)
     if problem is not None:
@@ -142,8 +145,14 @@ def write_problem(
     profile_set: ProfileSet, settings: Settings, profile: Profile, names: SessionNames
 ) -> str | None:
     """Why a refresh of `profile` could not store what it gets, or None when it can."""
+    known = names.problems
     for name in written_by(profile_set, profile) if profile.chain else (profile.name,):
-        problem = name_problem(profile_set, settings, name, names.session_of(settings, name), names)
+        # A user's session is checked for each of its roles: work it out once.
+        if name in known:
+            problem = known[name]
+        else:
+            session = names.session_of(settings, name)
+            problem = known[name] = name_problem(profile_set, settings, name, session, names)
         if problem is not None:
             return problem
     return None

@@ -362,8 +362,9 @@ class SessionService:
             title="Several MFA devices",
         )
 
-    def save_serial(self, user: str, serial: str) -> None:
-        """Write a device into the config file as the user's mfa_serial (losslessly)."""
+    def save_serial(self, user: str, serial: str) -> str:
+        """Write a device into the config file as the user's mfa_serial (losslessly);
+        returns where, e.g. `[profile "my user"] in ~/.aws/config`."""
         from mfa_tui.aws.credentials import set_profile_keys
         from mfa_tui.errors import FileWriteError
 
@@ -375,8 +376,9 @@ class SessionService:
                     "the config file, so saving the device there would change nothing; "
                     f"set it on that line ('mfa_serial = {serial}') instead"
                 )
-        set_profile_keys(self.paths.config, user, {"mfa_serial": serial})
+        header = set_profile_keys(self.paths.config, user, {"mfa_serial": serial})
         self.reload()
+        return f"[{header}] in {self.paths.config}"
 
     def _serial_for_refresh(
         self, profile: Profile, user: Profile, save_serial: bool, notes: list[str]
@@ -388,8 +390,8 @@ class SessionService:
         if known:
             return serial
         if save_serial:
-            self.save_serial(user.name, serial)
-            notes.append(f"saved mfa_serial = {serial} in [{config_section_for(user.name)}]")
+            where = self.save_serial(user.name, serial)
+            notes.append(f"saved mfa_serial = {serial} in {where}")
         elif _discovered.get(self._discovery_key(user)) == serial:
             notes.append(
                 f"found MFA device {serial} with iam:ListMFADevices; --save-serial writes "

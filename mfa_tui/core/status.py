@@ -15,7 +15,6 @@ from mfa_tui.aws.files import (
     ProfileSet,
     State,
     mfa_serial_of,
-    parse_expiration,
     state_of,
 )
 from mfa_tui.core.preflight import SessionNames, session_names, write_problem
@@ -72,11 +71,10 @@ def status_of(
         session_profile = names.session_of(settings, profile.name)
         session = profile_set.profiles.get(session_profile)
         if session is not None and session.session_of == profile.name:
-            expires = session.expiration
-            refreshed = parse_expiration(session.values.get("mfa_tui_refreshed"))
+            expires, refreshed = session.expiration, session.refreshed_at
     elif kind is Kind.SESSION or profile.values.get("aws_session_token"):
         expires = profile.expiration
-        refreshed = parse_expiration(profile.values.get("mfa_tui_refreshed"))
+        refreshed = profile.refreshed_at
         if profile.session_of:
             source = profile_set.profiles.get(profile.session_of)
             if source is not None:
