@@ -173,6 +173,92 @@ def test_a_new_config_file_is_0600(aws_dir: Path) -> None:
 
 
 # ---------------------------------------------------------------------------
+# Keys edited where they stand.
+
+
+def _changed_lines(old: str, new: str) -> tuple[list[str], list[str]]:
+    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    start = 0
+    while start < min(len(a), len(b)) and a[start] == b[start]:
+        start += 1
+    end = 0
+    while end < min(len(a), len(b)) - start and a[-1 - end] == b[-1 - end]:
+        end += 1
+    return a[start : len(a) - end], b[start : len(b) - end]
+
+
+def test_set_profile_keys_replaces_exactly_one_line_at_its_indent(aws_dir: Path) -> None:
+    # At the margin, the new line would take the indented `role_arn` below it in as
+    # its continuation (the old set_key did exactly that).
+    path = aws_dir / "config"
+    old = (
+        "# mine\n[profile u]\n  region = eu-west-1\n  mfa_serial = arn:old\n"
+        "  role_arn = keep-me\n\n# next\n[profile v]\nmfa_serial = other\n"
+    )
+    path.write_text(old)
+    set_profile_keys(path, "u", {"mfa_serial": "arn:aws:iam::1:mfa/u"})
+    removed, added = _changed_lines(old, path.read_text())
+    assert removed == ["  mfa_serial = arn:old\n"]
+    assert added == ["  mfa_serial = arn:aws:iam::1:mfa/u\n"]
+    assert (botocore_reads(path) or {})["u"] == {
+        "region": "eu-west-1",
+        "mfa_serial": "arn:aws:iam::1:mfa/u",
+        "role_arn": "keep-me",
+    }
+
+
+def test_set_profile_keys_replaces_a_multi_line_value_whole(aws_dir: Path) -> None:
+    path = aws_dir / "config"
+    old = "[profile u]\nmfa_serial =\n  old\n\n  older\nregion = x\n"
+    path.write_text(old)
+    set_profile_keys(path, "u", {"mfa_serial": "arn:new"})
+    assert path.read_text() == "[profile u]\nmfa_serial = arn:new\nregion = x\n"
+
+
+def test_set_profile_keys_adds_one_line_after_the_last_key(aws_dir: Path) -> None:
+    path = aws_dir / "config"
+    old = "[profile u]\r\nregion = x\r\n\r\n# about v\r\n[profile v]\r\nk = 1"
+    path.write_bytes(old.encode())
+    set_profile_keys(path, "u", {"mfa_serial": "arn:u"})
+    set_profile_keys(path, "v", {"mfa_serial": "arn:v"})
+    assert path.read_bytes() == (
+        b"[profile u]\r\nregion = x\r\nmfa_serial = arn:u\r\n\r\n# about v\r\n"
+        b"[profile v]\r\nk = 1\r\nmfa_serial = arn:v\r\n"
+    )
+
+
+def test_set_profile_keys_gives_a_missing_profile_a_section(aws_dir: Path) -> None:
+    path = aws_dir / "config"
+    path.write_text("[profile u]\nregion = x")
+    set_profile_keys(path, "my team", {"mfa_serial": "arn:t"})
+    set_profile_keys(path, "default", {"region": "eu-west-1"})
+    assert path.read_text() == (
+        '[profile u]\nregion = x\n\n[profile "my team"]\nmfa_serial = arn:t\n'
+        "\n[default]\nregion = eu-west-1\n"
+    )
+    assert (botocore_reads(path) or {})["my team"] == {"mfa_serial": "arn:t"}
+
+
+@pytest.mark.parametrize(
+    ("values", "words"),
+    [
+        ({"mfa_serial": "x\n[evil]"}, "line breaks"),
+        ({"mfa_serial": " padded"}, "line breaks or padding"),
+        ({"#key": "x"}, "not a plain INI key"),
+        ({"s3": {"a=b": "x"}}, "not a plain INI key"),
+    ],
+)
+def test_set_profile_keys_refuses_what_would_not_read_back(
+    aws_dir: Path, values: dict[str, str], words: str
+) -> None:
+    path = aws_dir / "config"
+    path.write_text("[profile u]\n")
+    with pytest.raises(FileWriteError, match=words):
+        set_profile_keys(path, "u", values)
+    assert path.read_text() == "[profile u]\n"
+
+
+# ---------------------------------------------------------------------------
 # Found by the name botocore gives it.
 
 
