@@ -150,16 +150,6 @@ _MFA_SERIAL = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:mfa/[\w+=,.@/-]+|[\w+=/,.@
 _ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+", re.A)
 
 
-def _maybe_unusable(values: dict[str, str]) -> bool:
-    """Whether a value botocore or STS cannot use may be among these (cheap to ask)."""
-    serial, arn = values.get("mfa_serial"), values.get("role_arn")
-    return (
-        (bool(serial) and _MFA_SERIAL.fullmatch(serial or "") is None)
-        or (bool(arn) and _ROLE_ARN.fullmatch(arn or "") is None)
-        or "duration_seconds" in values
-    )
-
-
 def _note_unusable_values(profile: Profile, docs: tuple[ini.IniDocument, ...]) -> bool:
     """Set aside what the AWS tools cannot use, with a note naming key, file and line.
 
@@ -318,29 +308,34 @@ def load_profiles(paths: AwsPaths | None = None) -> ProfileSet:
     profiles: dict[str, Profile] = {}
     unusable: list[Profile] = []
     for name, values in merged.items():
+        get = values.get
         kind, reason = classify(name, values)
-        profiles[name] = Profile(
+        session = kind is Kind.SESSION
+        serial, arn, duration = get("mfa_serial"), get("role_arn"), get("duration_seconds")
+        profile = profiles[name] = Profile(
             name=name,
             kind=kind,
             values=values,
             sources=sources[name],
-            mfa_serial=values.get("mfa_serial") or None,
-            source_profile=values.get("source_profile") or None,
-            credential_source=values.get("credential_source") or None,
-            role_arn=values.get("role_arn") or None,
-            external_id=values.get("external_id") or None,
-            role_session_name=values.get("role_session_name") or None,
-            duration_seconds=_int_or_none(values.get("duration_seconds")),
-            region=values.get("region") or None,
-            session_of=values.get(OWNER_KEY) if kind is Kind.SESSION else None,
-            expiration=parse_expiration(values.get("expiration")),
-            refreshed_at=(
-                parse_expiration(values.get("mfa_tui_refreshed")) if kind is Kind.SESSION else None
-            ),
+            mfa_serial=serial or None,
+            source_profile=get("source_profile") or None,
+            credential_source=get("credential_source") or None,
+            role_arn=arn or None,
+            external_id=get("external_id") or None,
+            role_session_name=get("role_session_name") or None,
+            duration_seconds=None if duration is None else _int_or_none(duration),
+            region=get("region") or None,
+            session_of=get(OWNER_KEY) if session else None,
+            expiration=parse_expiration(get("expiration")),
+            refreshed_at=parse_expiration(get("mfa_tui_refreshed")) if session else None,
             unmanaged_reason=reason,
         )
-        if _maybe_unusable(values):
-            unusable.append(profiles[name])
+        if (
+            duration is not None
+            or (serial and _MFA_SERIAL.fullmatch(serial) is None)
+            or (arn and _ROLE_ARN.fullmatch(arn) is None)
+        ):
+            unusable.append(profile)  # a value the AWS tools may not be able to use
     _resolve_chains(profiles)
     docs = (creds_doc, config_doc)
     bad_arns = {p.name for p in unusable if _note_unusable_values(p, docs)}

@@ -89,7 +89,11 @@ class IniDocument:
         for section in self.sections:
             if section.broken:
                 continue
-            merged.setdefault(section.name, {}).update(section.values)
+            have = merged.get(section.name)
+            if have is None:
+                merged[section.name] = section.values.copy()
+            else:
+                have.update(section.values)
         return merged
 
     def values_with_defaults(self) -> dict[str, dict[str, str]]:

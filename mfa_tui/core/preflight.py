@@ -17,7 +17,6 @@ they show and what a refresh does never disagree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from mfa_tui.aws.atomic import check_can_write
@@ -28,14 +27,19 @@ from mfa_tui.errors import FileWriteError, UsageError
 from mfa_tui.settings import Settings
 
 
-@dataclass(frozen=True)
 class SessionNames:
-    """Where every user's and role's session goes, worked out once for many profiles."""
+    """Where every user's and role's session goes, worked out once for many profiles.
 
-    of: dict[str, str]  # profile -> its session profile
-    owners: dict[str, list[str]]  # session profile -> the profiles whose sessions go there
-    # profile -> why its session cannot be written (None: it can), once asked.
-    problems: dict[str, str | None] = field(default_factory=dict)
+    A plain class, not a dataclass: making one costs `list` more than it saves.
+    """
+
+    __slots__ = ("of", "owners", "problems")
+
+    def __init__(self, of: dict[str, str], owners: dict[str, list[str]]) -> None:
+        self.of = of  # profile -> its session profile
+        self.owners = owners  # session profile -> the profiles whose sessions go there
+        # profile -> why its session cannot be written (None: it can), once asked.
+        self.problems: dict[str, str | None] = {}
 
     def session_of(self, settings: Settings, name: str) -> str:
         known = self.of.get(name)
