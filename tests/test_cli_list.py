@@ -593,3 +593,23 @@ def test_json_escapes_what_it_must(aws_dir: Path, capsys: pytest.CaptureFixture[
     (row,) = json.loads(out)
     assert (row["name"], row["region"], row["chain"]) == ("naïve", odd, [])
     assert "'nobody'" in row["reason"]
+
+
+def test_a_full_list_imports_only_what_it_uses(world: dict[str, str], tmp_path: Path) -> None:
+    # The first list after an edit is measured against botocore's bare parse (bench/):
+    # argparse, typing, tomllib (without a settings file), tempfile and the json package
+    # are not needed to parse and print, and boto3/textual never are.
+    no_settings = str(tmp_path / "none.toml")
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "mfa_tui", "list", "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "MFA_TUI_NO_FASTPATH": "1", "MFA_TUI_CONFIG": no_settings},
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()}
+    assert "mfa_tui.aws.ini" in imported  # it did parse
+    for unused in ("argparse", "typing", "tomllib", "tempfile", "json", "boto3", "textual"):
+        assert unused not in imported, unused
