@@ -446,9 +446,11 @@ class SessionService:
         """What a refresh of `name` now would need from a person; None if it can go alone
         (a role with a valid source session, a TOTP seed, a code_command).
 
-        May call IAM once to find an unconfigured MFA device (then cached).
+        May call IAM once to find an unconfigured MFA device (then cached). A profile
+        whose session could not be stored is refused first (see `_check_writable`).
         """
         profile = self._managed(name)
+        self._check_writable(profile)
         user = self.user_for(profile)
         if profile.kind is Kind.ROLE and self._valid_source_in_chain(profile) is not None:
             return None
@@ -500,11 +502,16 @@ class SessionService:
         else:
             self._role_duration(profile, duration)
 
-    def _check_writable(self, profile: Profile, *, active: bool = False) -> None:
+    def _check_writable(self, profile: Profile, *, active: bool | None = None) -> None:
         """Refuse before any STS call what the writer would refuse after it (see
-        `preflight`): a session mfa-tui could not store would waste the MFA code."""
+        `preflight`): a session mfa-tui could not store would waste the MFA code.
+
+        `active`: the active profile is written too; by default when it mirrors a
+        session on the profile's chain (a refresh renews it)."""
         from mfa_tui.core.preflight import check_refresh
 
+        if active is None:
+            active = self.active_source() in (profile.chain or [profile.name])
         check_refresh(self.profile_set, self.settings, profile, active=active)
 
     def _session_name(self, role: Profile, user: Profile) -> str:
@@ -588,8 +595,7 @@ class SessionService:
             code = normalize_code(code)
         profile = self._managed(name)
         self._check_duration(profile, duration)
-        active = self.active_source() in (profile.chain or [profile.name])
-        self._check_writable(profile, active=active)
+        self._check_writable(profile)
         entry = _profile_lock(self.paths, profile.name)
         seen = entry.generation
         with entry.lock:
