@@ -105,6 +105,9 @@ class ProfileSet:
     config_doc: ini.IniDocument
     credentials_doc: ini.IniDocument
     problems: list[str]
+    # Facts other modules derive from this reading, kept so they are worked out once
+    # (a ProfileSet is never changed once built).
+    derived: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     def get(self, name: str) -> Profile | None:
         return self.profiles.get(name)

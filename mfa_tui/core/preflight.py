@@ -33,9 +33,12 @@ class SessionNames:
     A plain class, not a dataclass: making one costs `list` more than it saves.
     """
 
-    __slots__ = ("of", "owners", "problems")
+    __slots__ = ("of", "owners", "problems", "settings")
 
-    def __init__(self, of: dict[str, str], owners: dict[str, list[str]]) -> None:
+    def __init__(
+        self, settings: Settings, of: dict[str, str], owners: dict[str, list[str]]
+    ) -> None:
+        self.settings = settings  # what the names were worked out under
         self.of = of  # profile -> its session profile
         self.owners = owners  # session profile -> the profiles whose sessions go there
         # profile -> why its session cannot be written (None: it can), once asked.
@@ -47,14 +50,22 @@ class SessionNames:
 
 
 def session_names(profile_set: ProfileSet, settings: Settings) -> SessionNames:
-    """Where every user's and role's session goes; two in one owners list share one."""
+    """Where every user's and role's session goes; two in one owners list share one.
+
+    Worked out once per reading of the files and settings: fifty refreshes from one
+    reading (refresh_many, refresh_due) do not go over every profile fifty times.
+    """
+    known = profile_set.derived.get("session_names")
+    if isinstance(known, SessionNames) and known.settings is settings:
+        return known
     of: dict[str, str] = {}
     owners: dict[str, list[str]] = {}
     for profile in profile_set.profiles.values():
         if profile.kind is Kind.USER or profile.kind is Kind.ROLE:
             session = of[profile.name] = settings.session_profile_for(profile.name)
             owners.setdefault(session, []).append(profile.name)
-    return SessionNames(of, owners)
+    names = profile_set.derived["session_names"] = SessionNames(settings, of, owners)
+    return names
 
 
 def written_by(profile_set: ProfileSet, profile: Profile) -> list[str]:
