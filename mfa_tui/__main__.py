@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
+
+# Not typing.TYPE_CHECKING: importing typing would cost every command.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 
 def main() -> None:
@@ -30,9 +36,28 @@ def main() -> None:
             sys.stdout.write(text)
             sys.stdout.flush()
             return
+        from mfa_tui.cli import main as cli_main
+
+        _leave(cli_main())
     from mfa_tui.cli import main as cli_main
 
     sys.exit(cli_main())
+
+
+def _leave(code: int) -> NoReturn:
+    """Exit at once once everything is written.
+
+    A full `list` holds tens of thousands of small objects; the interpreter would free
+    them one by one on its way out, which takes longer than printing them. Nothing is
+    left to do by then (the listing cache is already in place), so after the output is
+    flushed the process ends without that.
+    """
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        pass  # the reader went away: as the command itself treats it
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -1,19 +1,25 @@
 """The command line: argparse, then one small module per subcommand.
 
 Subcommand modules are imported only when chosen, so `mfa-tui credential-process`
-(run before every AWS call that uses it) pays for neither boto3 nor Textual.
+(run before every AWS call that uses it) pays for neither boto3 nor Textual, and a
+plain `mfa-tui list` not even for argparse (see `main`).
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from types import SimpleNamespace
 
 from mfa_tui import __version__
 from mfa_tui.errors import ExitCode, MfaTuiError
+
+# Not typing.TYPE_CHECKING: `list` would pay for importing typing.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
 
 EXIT_CODES_HELP = """\
 exit codes:
@@ -29,14 +35,15 @@ files: AWS_CONFIG_FILE (default ~/.aws/config), AWS_SHARED_CREDENTIALS_FILE
 """
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that fails with one line and exit 2, never a usage dump on stderr."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(ExitCode.USAGE, f"mfa-tui: {message} (see 'mfa-tui --help')\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
+    class _Parser(argparse.ArgumentParser):
+        """argparse that fails with one line and exit 2, never a usage dump on stderr."""
+
+        def error(self, message: str) -> None:  # type: ignore[override]
+            self.exit(ExitCode.USAGE, f"mfa-tui: {message} (see 'mfa-tui --help')\n")
+
     parser = _Parser(
         prog="mfa-tui",
         description=(
@@ -148,10 +155,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The commands people and scripts run most, as argparse would parse them: run without
+# building the parser (argparse and what it pulls in cost a tenth of a 5,000-profile
+# `list`). Their answers are the same bytes either way.
+_PLAIN = {
+    ("list",): SimpleNamespace(command="list", module="list_cmd", json=False),
+    ("list", "--json"): SimpleNamespace(command="list", module="list_cmd", json=True),
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    module_name = getattr(args, "module", None) or "ui"
+    words = tuple(sys.argv[1:] if argv is None else argv)
+    plain = _PLAIN.get(words)
+    args = plain if plain is not None else build_parser().parse_args(words)
+    return run_command(getattr(args, "module", None) or "ui", args)
+
+
+def run_command(module_name: str, args: argparse.Namespace | SimpleNamespace) -> int:
+    """Run one subcommand's module; its errors become one line and an exit code."""
     try:
         module = importlib.import_module(f"mfa_tui.commands.{module_name}")
         code: int = module.run(args)

@@ -131,6 +131,8 @@ def cached_answer(name: str, now: float | None = None) -> str | None:
         return None
     else:
         values = sections.get(session_name, {})
+        if values.get("mfa_tui_source") != name:
+            return None  # not a session of `name` (another profile's, or not mfa-tui's)
     if "mfa_tui_source" not in values or not all(values.get(k) for k in _KEYS):
         return None
     expires = _epoch(values["expiration"])

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     Entry = tuple[float | None, float, str, str, tuple[str, str, str, str, str]]
 
 # Bumped whenever Entry or the rendering changes, so an old cache is never read.
-FORMAT = 1
+FORMAT = 2
 STILL_SECONDS = 2.0
 CACHE_NAME = "list.cache"
 WARNING = "mfa-tui: warning: {}"

@@ -9,13 +9,12 @@ naming the key, the file and what is allowed.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from mfa_tui import locations, settings_rules
 from mfa_tui.errors import ConfigError
+from mfa_tui.section_names import is_safe_profile_name
 
 # The rules (keys, defaults, ranges, names) live in settings_rules, over plain values,
 # so the cached paths apply the very same ones; these names stay importable from here.
@@ -29,8 +28,12 @@ from mfa_tui.settings_rules import (
     GET_SESSION_TOKEN_MIN,
     PROFILE_KEYS,
     TOP_KEYS,
-    is_safe_profile_name,
 )
+
+# Not typing.TYPE_CHECKING: `list` would pay for importing typing.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "ASSUME_ROLE_MAX",
@@ -127,6 +130,8 @@ def load_settings(path: Path | None = None) -> Settings:
         raise ConfigError(
             f"{path}: cannot read settings: {exc.strerror}", title="Settings"
         ) from None
+    import tomllib  # only with a settings file: it costs `list` without one
+
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -7,8 +7,9 @@ and use the same checked values as they are, since dataclasses and typing alone 
 cost them more than their whole answer. So a rule written here holds on both paths:
 
 - a rule about one value: its type and range in TOP_KEYS / PROFILE_KEYS, anything more
-  in `_value_ok`;
-- a rule about a profile name mfa-tui writes: `is_safe_profile_name`;
+  in `_problem`;
+- a rule about a profile name mfa-tui writes: mfa_tui/section_names.py (the writer
+  asks the same);
 - a rule across values (say, two profiles sharing one session profile): in `validate`,
   after the loop, over the checked values.
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 from mfa_tui import toml_lite
 from mfa_tui.regular_file import read_regular
+from mfa_tui.section_names import pattern_problem, session_name_problem
 
 # Not `typing.TYPE_CHECKING`: importing typing would cost the cached paths dearly.
 TYPE_CHECKING = False
@@ -75,20 +77,6 @@ DEFAULTS: dict[str, Any] = {key: spec[0] for key, spec in TOP_KEYS.items()}
 # A settings file is a few lines; one this big is not one, and goes the long way.
 MAX_FILE_BYTES = 256 * 1024
 
-_NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-_NAME_CHARS = _NAME_START | frozenset("_.@+=,:/-")
-_NAME_MAX = 128
-
-
-def is_safe_profile_name(name: str) -> bool:
-    """Names we are willing to write as an INI section header.
-
-    Anything that could break out of `[...]` (brackets, newlines), start a comment, or
-    read differently to botocore (spaces, which `[profile a b]` shlex-splits) is refused
-    rather than escaped: there is no escaping in these files.
-    """
-    return 0 < len(name) <= _NAME_MAX and name[0] in _NAME_START and _NAME_CHARS.issuperset(name)
-
 
 class SettingsProblem(ValueError):
     """What is wrong with a settings file, in words that name the file and the key."""
@@ -99,29 +87,64 @@ def _allowed(spec: Spec) -> str:
     return words if bounds is None else words.format(*bounds)
 
 
-def _value_ok(key: str, value: object, spec: Spec) -> bool:
+def _problem(key: str, value: object, spec: Spec) -> str | None:
+    """Why `value` is not valid for `key` ("" for a wrong type or range), None if it is."""
     _, types, bounds, _ = spec
     # bool is an int in Python; a TOML `true` is never a valid number of seconds.
     if isinstance(value, bool) and bool not in types:
-        return False
+        return ""
     if not isinstance(value, types):
-        return False
+        return ""
     if bounds is not None and isinstance(value, int | float):
         low, high = bounds
-        return low <= value <= high
+        return None if low <= value <= high else ""
     if key == "session_profile_pattern" and isinstance(value, str):
-        return "{profile}" in value and is_safe_profile_name(value.replace("{profile}", "p"))
+        return pattern_problem(value)
     if key in ("active_profile", "session_profile") and isinstance(value, str):
-        return is_safe_profile_name(value)
-    return True
+        # Credentials section names, read verbatim by botocore: refused is only what
+        # breaks the file, and DEFAULT, whose keys configparser gives every profile.
+        return session_name_problem(value)
+    return None
 
 
 def _checked(key: str, value: object, spec: Spec, path: str, where: str) -> object:
-    if not _value_ok(key, value, spec):
+    why = _problem(key, value, spec)
+    if why is not None:
+        because = f" ({why})" if why else ""
         raise SettingsProblem(
-            f"{path}: {where}{key} = {value!r} is not valid; allowed: {_allowed(spec)}"
+            f"{path}: {where}{key} = {value!r} is not valid{because}; allowed: {_allowed(spec)}"
         )
     return value
+
+
+def _check_session_names(checked: dict[str, Any], path: str) -> None:
+    """Refuse settings that send two profiles' sessions to one section.
+
+    One section holds one session: a role's would overwrite its user's twelve-hour
+    session, and `list` would show the user holding the role's keys.
+    """
+    active = checked.get("active_profile", DEFAULT_ACTIVE_PROFILE)
+    seen: dict[str, str] = {}
+    for name, table in checked["profiles"].items():
+        session = table.get("session_profile")
+        if session is None:
+            continue
+        where = f'{path}: [profiles."{name}"] session_profile = {session!r}'
+        if session == name:
+            raise SettingsProblem(
+                f"{where} is the profile itself; its session would go over its own keys"
+            )
+        if session == active:
+            raise SettingsProblem(
+                f"{where} is the active profile (active_profile), which mirrors whichever "
+                "session was switched to last; choose another name"
+            )
+        if session in seen:
+            raise SettingsProblem(
+                f'{where} is also the session profile of [profiles."{seen[session]}"]; one '
+                "session would overwrite the other, so give each its own"
+            )
+        seen[session] = name
 
 
 def validate(data: dict[str, Any], path: str) -> dict[str, Any]:
@@ -157,6 +180,7 @@ def validate(data: dict[str, Any], path: str) -> dict[str, Any]:
             )
         checked[key] = _checked(key, value, TOP_KEYS[key], path, "")
     checked["profiles"] = profiles
+    _check_session_names(checked, path)
     return checked
 
 

@@ -60,14 +60,14 @@ source_profile = admin
 external_id = xyz
 
 [profile loop-a]
-role_arn = arn:aws:iam::1:role/a
+role_arn = arn:aws:iam::111111111111:role/a
 source_profile = loop-b
 [profile loop-b]
-role_arn = arn:aws:iam::1:role/b
+role_arn = arn:aws:iam::111111111111:role/b
 source_profile = loop-a
 
 [profile lost]
-role_arn = arn:aws:iam::1:role/lost
+role_arn = arn:aws:iam::111111111111:role/lost
 source_profile = nobody
 
 [profile corp]
@@ -87,7 +87,7 @@ sts =
 credential_process = /usr/local/bin/vault-creds --token PROCESS-SECRET-ARG
 
 [profile ec2]
-role_arn = arn:aws:iam::1:role/ec2
+role_arn = arn:aws:iam::111111111111:role/ec2
 credential_source = Ec2InstanceMetadata
 """
 
@@ -138,6 +138,7 @@ def row(name: str, kind: str, **fields: Any) -> dict[str, Any]:
         "chain": [],
         "region": None,
         "active": False,
+        "notes": [],
     }
     base.update(fields)
     return base
@@ -183,21 +184,21 @@ def expected_rows(expiry: dict[str, str]) -> list[dict[str, Any]]:
             "loop-a",
             "role",
             source_profile="loop-b",
-            role_arn="arn:aws:iam::1:role/a",
+            role_arn="arn:aws:iam::111111111111:role/a",
             session_profile="loop-a-mfa",
         ),
         row(
             "loop-b",
             "role",
             source_profile="loop-a",
-            role_arn="arn:aws:iam::1:role/b",
+            role_arn="arn:aws:iam::111111111111:role/b",
             session_profile="loop-b-mfa",
         ),
         row(
             "lost",
             "role",
             source_profile="nobody",
-            role_arn="arn:aws:iam::1:role/lost",
+            role_arn="arn:aws:iam::111111111111:role/lost",
             session_profile="lost-mfa",
         ),
         row("corp", "sso"),
@@ -205,7 +206,7 @@ def expected_rows(expiry: dict[str, str]) -> list[dict[str, Any]]:
         row(
             "ec2",
             "role",
-            role_arn="arn:aws:iam::1:role/ec2",
+            role_arn="arn:aws:iam::111111111111:role/ec2",
             session_profile="ec2-mfa",
             chain=["ec2"],
         ),
@@ -592,3 +593,23 @@ def test_json_escapes_what_it_must(aws_dir: Path, capsys: pytest.CaptureFixture[
     (row,) = json.loads(out)
     assert (row["name"], row["region"], row["chain"]) == ("naïve", odd, [])
     assert "'nobody'" in row["reason"]
+
+
+def test_a_full_list_imports_only_what_it_uses(world: dict[str, str], tmp_path: Path) -> None:
+    # The first list after an edit is measured against botocore's bare parse (bench/):
+    # argparse, typing, tomllib (without a settings file), tempfile and the json package
+    # are not needed to parse and print, and boto3/textual never are.
+    no_settings = str(tmp_path / "none.toml")
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "mfa_tui", "list", "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "MFA_TUI_NO_FASTPATH": "1", "MFA_TUI_CONFIG": no_settings},
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()}
+    assert "mfa_tui.aws.ini" in imported  # it did parse
+    for unused in ("argparse", "typing", "tomllib", "tempfile", "json", "boto3", "textual"):
+        assert unused not in imported, unused

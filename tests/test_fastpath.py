@@ -273,3 +273,17 @@ def test_margin_and_clock_match_the_full_command() -> None:
         assert _epoch(text) == calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
     assert _epoch("2026-13-01T00:00:00Z") is None
     assert _epoch("2026-11-29 02:10:00Z") is None
+
+
+def test_a_session_marked_for_another_profile_is_not_served(aws_dir: Path) -> None:
+    # Left by settings that once gave two profiles one session profile: the role's
+    # keys are in test-user's section. Neither path hands them out as test-user's.
+    (aws_dir / "config").write_text("[profile test-user]\nregion = eu-west-1\n")
+    (aws_dir / "credentials").write_text(
+        "[test-user]\naws_access_key_id = AKIA\naws_secret_access_key = K\n\n"
+        + session("test-user-mfa", "my-test-role", 3600)
+    )
+    assert cached_answer("test-user") is None
+    full = run("test-user", False)
+    assert full.returncode != 0 and "ASIAFAST" not in full.stdout
+    assert "holds the session of 'my-test-role'" in full.stderr

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from mfa_tui.aws.names import is_safe_profile_name
 from mfa_tui.errors import ConfigError
 from mfa_tui.settings import (
     ProfileSettings,
     Settings,
-    is_safe_profile_name,
     load_settings,
     save_settings,
     settings_path,
@@ -59,7 +59,8 @@ def test_env_override_and_per_profile_values(
         ),
         ("user_duration = true\n", "user_duration = True is not valid"),
         ('session_profile_pattern = "fixed"\n', "session_profile_pattern"),
-        ('active_profile = "a b"\n', "active_profile"),
+        ('active_profile = " a"\n', "active_profile"),
+        ('active_profile = "DEFAULT"\n', "[DEFAULT] is special"),
         ("colour = 1\n", "unknown key 'colour'"),
         ('[profiles.x]\nduration = "long"\n', '[profiles."x"] duration'),
         ("[profiles.x]\nwhat = 1\n", "unknown key 'what'"),
@@ -154,7 +155,8 @@ def test_settings_file_follows_mfa_tui_config(
         ("user_refresh_margin = -1\n", "user_refresh_margin = -1 is not valid"),
         ('auto_refresh = "yes"\n', "auto_refresh = 'yes' is not valid; allowed: true or false"),
         ("code_command_timeout = 0.5\n", "code_command_timeout = 0.5 is not valid"),
-        ('session_profile_pattern = "{profile} mfa"\n', "session_profile_pattern"),
+        ('session_profile_pattern = "{profile} mfa "\n', "session_profile_pattern"),
+        ('session_profile_pattern = "{profile}"\n', "the profile itself"),
         ('session_profile_pattern = "{profile}-{x}"\n', "session_profile_pattern"),
         ('active_profile = "mfa\\n"\n', "active_profile = 'mfa\\n' is not valid"),
         ('[profiles.x]\nsession_profile = "a]b"\n', '[profiles."x"] session_profile'),
@@ -186,15 +188,22 @@ def test_unreadable_settings_are_a_config_error(tmp_path: Path) -> None:
         ("dev", True),
         ("dev-mfa", True),
         ("a.b@c+d=e,f:g/h_i", True),
-        ("x" * 128, True),
-        ("x" * 129, False),
+        ("x" * 300, True),
+        ("a b", True),
+        ("開発 role-mfa", True),
+        ("[a", True),
+        ("-a", True),
+        ('it\'s "quoted"', True),
         ("dev\n", False),
-        ("a b", False),
+        ("a\rb", False),
+        ("a\u2028b", False),
+        (" a", False),
+        ("a\t", False),
         ("a]b", False),
-        ("[a", False),
         ("#a", False),
-        ("-a", False),
+        (";a", False),
         ("", False),
+        ("DEFAULT", False),
     ],
 )
 def test_safe_profile_names(name: str, safe: bool) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from mfa_tui.settings_rules import TOP_KEYS
 # Good and bad values for every key, as a person might write them.
 TOP_VALUES: dict[str, list[Any]] = {
     "session_profile_pattern": ["{profile}-s", "s-{profile}", "fixed", "{profile} x", "a]{profile}", "{profile}-{x}", 3],
-    "active_profile": ["mfa-tui", "current", "a b", "", "x" * 129, 1],
+    "active_profile": ["mfa-tui", "current", "a b", "", "DEFAULT", " a", "開発", 1],
     "user_duration": [900, 899, 129_600, 129_601, True, "3600", 3600.0],
     "role_duration": [900, 43_200, 43_201, -5],
     "user_refresh_margin": [0, -1, 86_400, 86_401],
@@ -31,7 +30,7 @@ TOP_VALUES: dict[str, list[Any]] = {
     "colour": ["blue"],
 }  # fmt: skip
 PROFILE_VALUES: dict[str, list[Any]] = {
-    "session_profile": ["dev-s", "a]b", "", 3],
+    "session_profile": ["dev-s", "a]b", "", "dev", "mfa-tui", "a b", 3],
     "duration": [900, 100, 129_600, False],
     "auto_refresh": [True, "no"],
     "code_command": ["pass otp aws", 0],
@@ -113,12 +112,16 @@ def test_a_file_the_fast_path_cannot_read_goes_the_long_way(tmp_path: Path, kind
     assert settings_rules.read_checked(str(path)) is None
 
 
-_OLD_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+=,:/-]{0,127}$")
+@given(st.text(alphabet=st.sampled_from("aZ09_.@+=,:/- ]#;\n\t\u00e9\u958b"), max_size=40))
+def test_the_fast_path_refuses_the_session_names_the_writer_refuses(name: str) -> None:
+    from mfa_tui.section_names import session_name_problem
 
-
-@settings(max_examples=2000)
-@given(
-    st.text(alphabet=st.sampled_from("aZ09_.@+=,:/- ]#\n\té"), max_size=130) | st.text(max_size=10)
-)
-def test_safe_names_are_the_old_regex_without_re(name: str) -> None:
-    assert settings_rules.is_safe_profile_name(name) == bool(_OLD_SAFE_NAME.fullmatch(name))
+    writable = session_name_problem(name) is None
+    for data in ({"active_profile": name}, {"profiles": {"dev": {"session_profile": name}}}):
+        try:
+            settings_rules.validate(data, "config.toml")
+        except settings_rules.SettingsProblem:
+            accepted = False
+        else:
+            accepted = True
+        assert accepted == writable or (accepted is False and name == "dev"), (name, data)

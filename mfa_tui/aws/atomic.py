@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,6 +49,50 @@ def check_writable(target: Path) -> None:
         )
 
 
+def _check_folder(folder: Path) -> None:
+    """Refuse a folder in which no lock file or temporary file could be made.
+
+    Its mode counts even for root, as a file's does in `check_writable`: a folder made
+    read-only is one the person wants left alone.
+    """
+    try:
+        st = folder.stat()
+    except OSError as exc:
+        raise FileWriteError(f"{folder}: cannot use this folder: {exc.strerror}") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise FileWriteError(f"{folder} is not a folder")
+    if not st.st_mode & stat.S_IWUSR or not os.access(folder, os.W_OK | os.X_OK):
+        raise FileWriteError(
+            f"{folder} is read-only, so mfa-tui cannot make its lock file and the temporary "
+            f"file it writes through; run 'chmod u+w {folder}' to let it write there"
+        )
+
+
+def check_can_write(path: Path) -> None:
+    """Raise FileWriteError now if a locked, atomic write of `path` would fail.
+
+    What `locked` and `replace_locked` need, checked without creating anything: the
+    file (if any) a writable regular file, its folder (or the nearest that exists, in
+    which the folder would be made) writable, a lock file left beside it writable too.
+    """
+    target = resolve_target(path)
+    check_writable(target)
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    _check_folder(folder)
+    lock = Path(f"{target}.lock")
+    try:
+        mode = lock.stat().st_mode
+    except OSError:
+        return  # none yet: the folder check covers making it
+    if not stat.S_ISREG(mode) or not mode & stat.S_IWUSR or not os.access(lock, os.W_OK):
+        raise FileWriteError(
+            f"cannot lock {target}: its lock file {lock} is not a writable file; remove it "
+            "(no mfa-tui is running that holds it) and try again"
+        )
+
+
 def ensure_folder(folder: Path) -> None:
     """Create the folder (0700) if missing, like `aws configure` does for ~/.aws."""
     try:
@@ -67,6 +110,7 @@ def locked(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[Path]:
 
     target = resolve_target(path)
     ensure_folder(target.parent)
+    _check_folder(target.parent)
     lock = FileLock(str(target) + ".lock", timeout=timeout, mode=0o600)
     try:
         lock.acquire()
@@ -103,6 +147,8 @@ def _remove_stale_temps(target: Path) -> None:
 
 def replace_locked(target: Path, data: bytes) -> None:
     """Atomically replace `target` with `data`; the caller holds `locked(target)`."""
+    import tempfile  # here: a `list` that writes nothing does not pay for it
+
     check_writable(target)
     folder = target.parent
     try:

@@ -1,9 +1,11 @@
 """The lossless writer for the AWS credentials and config files.
 
-mfa-tui owns only the sections it wrote, marked with `mfa_tui_source = <profile>`.
-Changing one replaces the lines from its header to its last key and leaves every other
-byte as it was: comments, blank lines, order, other profiles, unknown keys, line
-endings, a BOM, even undecodable bytes. The file is re-read under the lock just before
+In the credentials file mfa-tui owns only the sections it wrote, marked with
+`mfa_tui_source = <profile>`. Changing one replaces the lines from its header to its
+last key and leaves every other byte as it was: comments, blank lines, order, other
+profiles, unknown keys, line endings, a BOM, even undecodable bytes. In the config file
+it only adds or changes keys of a profile (`set_profile_keys`), in the section botocore
+reads for that profile, line by line. Either file is re-read under the lock just before
 the write, so an edit made by hand (or by `aws configure set`) a moment earlier is
 kept, never overwritten with a stale copy.
 """
@@ -11,19 +13,24 @@ kept, never overwritten with a stale copy.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 
 from mfa_tui.aws import ini
 from mfa_tui.aws.atomic import check_writable, locked, replace_locked
+from mfa_tui.aws.names import (
+    config_header_for,
+    config_profile_name,
+    name_problem,
+    session_name_problem,
+)
 from mfa_tui.errors import FileWriteError
-from mfa_tui.settings import is_safe_profile_name
 
 OWNER_KEY = "mfa_tui_source"
 
 
 def _check_value(key: str, value: str) -> None:
-    if not key or any(c in key for c in "=:[]\r\n") or key != key.strip():
+    if not key or any(c in key for c in "=:[]\r\n") or key != key.strip() or key[0] in "#;":
         raise FileWriteError(f"refusing to write key {key!r}: not a plain INI key")
     if any(c in value for c in "\r\n") or value != value.strip():
         raise FileWriteError(f"refusing to write a value for '{key}' with line breaks or padding")
@@ -45,20 +52,16 @@ def _read_for_write(target: Path) -> ini.IniDocument:
         raise FileWriteError(f"cannot read {target}: {exc.strerror}; nothing was written") from None
 
 
-def _is_owned(doc: ini.IniDocument, header: str, owner_key: str = OWNER_KEY) -> bool:
-    # Every copy must carry the mark: a hand-written duplicate of our section may hold
-    # the person's own keys, and writing drops duplicates.
-    sections = doc.find(header)
-    return bool(sections) and all(owner_key in s.values for s in sections)
-
-
-def _broken_header_for(doc: ini.IniDocument, header: str) -> ini.Section | None:
-    """A malformed header line that was meant to be `[header]`, if any."""
+def _refuse_broken_header(doc: ini.IniDocument, target: Path, header: str) -> None:
+    """Refuse when a malformed header line was meant to be `[header]`: writing would
+    leave a second copy beside it, and the person's fix would then clash with ours."""
     names_it = re.compile(re.escape(header) + r"(?![A-Za-z0-9_.@+=,:/-])")
     for section in doc.sections:
         if section.broken and names_it.match(section.name.lstrip("[").lstrip()):
-            return section
-    return None
+            raise FileWriteError(
+                f"{target}:{section.start + 1}: a malformed header mentions [{header}]; "
+                "fix that line first so mfa-tui does not write a second copy"
+            )
 
 
 def _apply_sections(
@@ -81,14 +84,7 @@ def _apply_sections(
     for start, end, block in sorted(edits, key=lambda edit: edit[0], reverse=True):
         lines[start:end] = block
     for block in appended:
-        # A new section goes at the end, after one blank line; the old bytes stay a prefix.
-        if lines and not lines[-1].endswith(("\n", "\r")):
-            lines[-1] += doc.newline
-        if lines and lines[-1].strip():
-            # The blank line ends like the line before it: a LF after a lone CR would
-            # merge with it into one CRLF instead of making a blank line.
-            lines.append("\r" if lines[-1].endswith("\r") else doc.newline)
-        lines.extend(block)
+        _append_block(lines, block, doc.newline)
     return lines
 
 
@@ -99,13 +95,22 @@ def write_section(
     *,
     owner_key: str = OWNER_KEY,
     force: bool = False,
+    mirror: bool = False,
 ) -> None:
     """Create, replace or (with values=None) remove one section we own.
 
-    Refuses a section that exists without the ownership mark unless `force`, and names
-    that cannot be written safely as an INI header.
+    Refuses a section that exists without the ownership mark unless `force`, one whose
+    mark names another profile than `values` does unless `mirror` (the active profile,
+    which mirrors whichever session was switched to last), and names that cannot be
+    written as a credentials section.
     """
-    write_sections(path, {header: values}, owner_key=owner_key, force=force)
+    write_sections(
+        path,
+        {header: values},
+        owner_key=owner_key,
+        force=force,
+        mirrors=(header,) if mirror else (),
+    )
 
 
 def write_sections(
@@ -114,6 +119,7 @@ def write_sections(
     *,
     owner_key: str = OWNER_KEY,
     force: bool = False,
+    mirrors: Collection[str] = (),
 ) -> None:
     """`write_section` for several sections in one locked, atomic write.
 
@@ -122,15 +128,26 @@ def write_sections(
     is written: one refused section refuses the whole write.
     """
     for header, values in sections.items():
-        if not is_safe_profile_name(header.removeprefix("profile ")):
+        problem = session_name_problem(header)
+        if problem is not None:
             raise FileWriteError(
-                f"refusing to write section [{header}] in {path}: the name has characters "
-                "that are not safe in an AWS file (letters, digits and _.@+=,:/- only)"
+                f"refusing to write section [{header}] in {path}: {problem}; nothing was written"
             )
         if values is not None and owner_key not in values:
             raise FileWriteError(
                 f"internal: section [{header}] written without its {owner_key} mark"
             )
+    _rewrite(
+        path,
+        lambda doc, target: _sections_written(doc, target, sections, owner_key, force, mirrors),
+    )
+
+
+def _rewrite(path: Path, edit: Callable[[ini.IniDocument, Path], bytes | None]) -> None:
+    """Under the lock: read `path`, let `edit` make its new bytes, replace it atomically.
+
+    `edit` returns None when nothing changes, and raises FileWriteError to refuse.
+    """
     with locked(path) as target:
         # Programs that do not take our lock (an editor, `aws configure set`) may write
         # while we work: if the file changed between our read and our replace, start
@@ -138,7 +155,7 @@ def write_sections(
         for _attempt in range(5):
             seen = _signature(target)
             doc = _read_for_write(target)
-            data = _sections_written(doc, target, sections, owner_key, force)
+            data = edit(doc, target)
             if data is None:
                 return
             if _signature(target) == seen:
@@ -158,29 +175,56 @@ def _signature(path: Path) -> tuple[int, int, int] | None:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
+def check_owner(
+    doc: ini.IniDocument,
+    header: str,
+    source: str | None,
+    *,
+    owner_key: str = OWNER_KEY,
+    instead: str = "choose another session profile name in the settings",
+) -> None:
+    """Refuse to replace `[header]` unless mfa-tui wrote every copy of it for `source`.
+
+    A copy without the mark may hold the person's own keys (and writing drops
+    duplicates); a copy marked for another profile holds that profile's session, which
+    one profile's refresh must not overwrite. `source` None accepts any mfa-tui
+    section (the active profile mirrors whichever session was switched to last).
+    `instead` says what the person can do about it.
+    """
+    sections = doc.find(header)
+    if not sections:
+        return
+    if not all(owner_key in s.values for s in sections):
+        raise FileWriteError(
+            f"[{header}] in {doc.path} was not written by mfa-tui (it has no "
+            f"'{owner_key}' line), so it may hold your own keys; mfa-tui will not "
+            f"overwrite it. To keep a session elsewhere, {instead}",
+            title="Not mfa-tui's section",
+        )
+    others = sorted({s.values[owner_key] for s in sections} - {source})
+    if source is not None and others:
+        raise FileWriteError(
+            f"[{header}] in {doc.path} holds the session of '{others[0]}' ({owner_key} = "
+            f"{others[0]}), not of '{source}'; mfa-tui will not write one profile's "
+            f"session over another's. Delete that section, or {instead}",
+            title="Another profile's session",
+        )
+
+
 def _sections_written(
     doc: ini.IniDocument,
     target: Path,
     sections: Mapping[str, Mapping[str, str] | None],
     owner_key: str,
     force: bool,
+    mirrors: Collection[str],
 ) -> bytes | None:
     """The new file contents, or None when nothing changes; refusals raise."""
-    for header in sections:
-        broken = _broken_header_for(doc, header)
-        if broken is not None:
-            raise FileWriteError(
-                f"{target}:{broken.start + 1}: a malformed header mentions [{header}]; "
-                "fix that line first so mfa-tui does not write a second copy"
-            )
-        if doc.find(header) and not force and not _is_owned(doc, header, owner_key):
-            raise FileWriteError(
-                f"[{header}] in {target} was not written by mfa-tui (it has no "
-                f"'{owner_key}' line), so it may hold your own keys; mfa-tui will not "
-                "overwrite it. Choose another session profile name in the settings, "
-                "or pass --force to replace it",
-                title="Not mfa-tui's section",
-            )
+    for header, values in sections.items():
+        _refuse_broken_header(doc, target, header)
+        if not force:
+            source = None if values is None or header in mirrors else values[owner_key]
+            check_owner(doc, header, source, owner_key=owner_key)
     for header in sections:
         for section in doc.find(header):
             _refuse_indented_neighbour(doc, section, target)
@@ -217,64 +261,188 @@ def _next_line_if_indented(lines: list[str], start: int) -> int | None:
     return None
 
 
-def set_key(path: Path, header: str, key: str, value: str) -> None:
-    """Set one key in an existing section of a file (e.g. `mfa_serial` in the config).
+ProfileValue = str | Mapping[str, str]
 
-    Only that key's line changes (or one line is added after the section's last key);
-    the section must exist.
+
+def set_profile_keys(config_file: Path, profile: str, values: Mapping[str, ProfileValue]) -> str:
+    """Add or change keys of one profile in the AWS config file, in place.
+
+    The profile's section is the one botocore reads for it: `[profile "my profile"]`
+    is profile `my profile`, and when several headers name one profile the last wins.
+    Each key's line (with its continuation lines) is replaced where it stands, new keys
+    go after the section's last key, and a mapping value (`{"s3": {"addressing_style":
+    "path"}}`) is merged into the profile's nested block, as `aws configure set` does.
+    A profile without a section gets one at the end of the file, its name quoted when
+    it must be (`[profile "my profile"]`). Every other byte of the file stays.
+
+    Args:
+        config_file: the AWS config file (created 0600 if missing).
+        profile: the profile's name as botocore knows it (`default` for the default).
+        values: key -> value, or key -> {sub-key: value} for a nested block.
+
+    Returns:
+        The header of the section that holds the profile, e.g. `profile "my profile"`.
+
+    Raises:
+        FileWriteError: nothing was written, and the message names the file and line:
+            a name or value that cannot be written (a line break, padding, a `]` in
+            the name), a malformed header that mentions the profile, an indented line
+            right after its section, or a result botocore would not read back as
+            `values` set on `profile` with every other profile unchanged.
     """
-    _check_value(key, value)
-    with locked(path) as target:
-        doc = _read_for_write(target)
-        if not doc.find(header):
-            raise FileWriteError(f"no section [{header}] in {target}")
-        doc.lines = _key_set(doc, header, key, value, target)
-        replace_locked(target, doc.to_bytes())
+    problem = name_problem(profile)
+    if problem is not None:
+        raise FileWriteError(f"cannot write profile {profile!r} in {config_file}: {problem}")
+    for key, value in values.items():
+        for sub_key, sub_value in value.items() if not isinstance(value, str) else ():
+            _check_value(sub_key, sub_value)
+        _check_value(key, value if isinstance(value, str) else "")
+    written: list[str] = []
+    _rewrite(
+        config_file, lambda doc, target: _profile_edited(doc, target, profile, values, written)
+    )
+    return written[-1]
 
 
-def _key_set(doc: ini.IniDocument, header: str, key: str, value: str, target: Path) -> list[str]:
-    """The document's lines with `key = value` set in the last [header] section."""
-    section = doc.find(header)[-1]
-    _refuse_indented_neighbour(doc, section, target)
-    line = f"{key} = {value}{doc.newline}"
+def _profile_edited(
+    doc: ini.IniDocument,
+    target: Path,
+    profile: str,
+    values: Mapping[str, ProfileValue],
+    written: list[str],
+) -> bytes | None:
+    """The config file with `values` set on `profile`, checked by reading it back; the
+    header of the profile's section goes into `written`."""
+    sections = [s for s in doc.sections if not s.broken and config_profile_name(s.name) == profile]
+    header = sections[-1].name if sections else config_header_for(profile)
+    written.append(header)
+    _refuse_broken_header(doc, target, header)
     lines = list(doc.lines)
-    if key in section.key_spans:
-        # A multi-line old value spans continuation lines; replace them too.
-        first, end = section.key_spans[key]
-        lines[first:end] = [line]
+    if sections:
+        section = sections[-1]
+        _refuse_indented_neighbour(doc, section, target)
+        block = _edited_block(doc, section, values)
+        lines[section.start : section.end] = block
+        where = section.start + 1
     else:
-        before = lines[section.end - 1]
-        if not before.endswith(("\n", "\r")):
-            lines[section.end - 1] = before + doc.newline
-        lines.insert(section.end, line)
-    return lines
+        block = [f"[{header}]{doc.newline}"]
+        for key, value in values.items():
+            block.extend(_key_lines(key, value, doc.newline))
+        _append_block(lines, block, doc.newline)
+        where = len(lines) - len(block) + 1
+    if lines == doc.lines:
+        return None
+    data = (ini.BOM if doc.bom else "") + "".join(lines)
+    after = ini.parse_bytes(data.encode("utf-8", "surrogateescape"), target)
+    if _profiles_read(after) != _profiles_expected(doc, profile, values):
+        raise FileWriteError(
+            f"{target}:{where}: the AWS tools would not read [{header}] back as profile "
+            f"'{profile}' with the new values (or would read another profile differently); "
+            "nothing was written. Check that section and the lines around it"
+        )
+    return after.to_bytes()
+
+
+def _edited_block(
+    doc: ini.IniDocument, section: ini.Section, values: Mapping[str, ProfileValue]
+) -> list[str]:
+    """The section's lines with each key replaced where it stands, new ones at its end."""
+    nl = doc.newline
+    replaced: dict[int, list[str]] = {}  # line index -> its new lines
+    added: list[str] = []  # new keys, after the section's last key
+    for key, value in values.items():
+        span = section.key_spans.get(key.lower())
+        if span is None:
+            added.extend(_key_lines(key, value, nl))
+            continue
+        first, end = span
+        old = section.values.get(key.lower(), "")
+        if isinstance(value, str) or not old.startswith("\n"):
+            # At the old line's indent: at the margin, a key between indented keys
+            # would take the next one in as its continuation.
+            replaced[first] = _key_lines(key, value, nl, _indent_of(doc.lines[first]))
+            replaced.update((index, []) for index in range(first + 1, end))
+            continue
+        # A nested block: change its sub-keys in place, add the others at its end.
+        nested = [i for i in range(first + 1, end) if doc.lines[i].strip()]
+        keys = [i for i in nested if doc.lines[i].strip()[0] not in "#;"]
+        indent = _indent_of(doc.lines[keys[0]]) if keys else "    "
+        new_sub_keys: list[str] = []
+        for sub_key, sub_value in value.items():
+            found = [i for i in nested if doc.lines[i].partition("=")[0].strip() == sub_key]
+            if found:
+                line = doc.lines[found[-1]]
+                replaced[found[-1]] = [f"{_indent_of(line)}{sub_key} = {sub_value}{nl}"]
+            else:
+                new_sub_keys.append(f"{indent}{sub_key} = {sub_value}{nl}")
+        last = nested[-1] if nested else first
+        replaced[last] = [*replaced.get(last, [doc.lines[last]]), *new_sub_keys]
+    block: list[str] = []
+    for index in range(section.start, section.end):
+        block.extend(replaced.get(index, [doc.lines[index]]))
+    block.extend(added)
+    for i, line in enumerate(block[:-1]):
+        if not line.endswith(("\n", "\r")):
+            block[i] = line + nl  # the old last line of a file, no longer the last
+    return block
+
+
+def _key_lines(key: str, value: ProfileValue, nl: str, indent: str = "") -> list[str]:
+    """A key's lines; a nested block's sub-keys four spaces further in."""
+    if isinstance(value, str):
+        return [f"{indent}{key} = {value}{nl}"]
+    return [f"{indent}{key} ={nl}", *(f"{indent}    {k} = {v}{nl}" for k, v in value.items())]
+
+
+def _indent_of(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
+
+
+def _append_block(lines: list[str], block: list[str], newline: str) -> None:
+    """Put a new section at the end, after one blank line; the old bytes stay a prefix."""
+    if lines and not lines[-1].endswith(("\n", "\r")):
+        lines[-1] += newline
+    if lines and lines[-1].strip():
+        # The blank line ends like the line before it: a LF after a lone CR would
+        # merge with it into one CRLF instead of making a blank line.
+        lines.append("\r" if lines[-1].endswith("\r") else newline)
+    lines.extend(block)
+
+
+ReadBack = dict[str, dict[str, str | dict[str, str]]]
+
+
+def _profiles_read(doc: ini.IniDocument) -> ReadBack:
+    """Every profile of a config document as botocore reads it, nested blocks parsed."""
+    profiles: ReadBack = {}
+    for header, values in doc.values_with_defaults().items():
+        name = config_profile_name(header)
+        if name is not None:
+            profiles[name] = {k: ini.parse_nested(v) or v for k, v in values.items()}
+    return profiles
+
+
+def _profiles_expected(
+    doc: ini.IniDocument, profile: str, values: Mapping[str, ProfileValue]
+) -> ReadBack:
+    """What botocore should read once `values` are set on `profile`."""
+    profiles = _profiles_read(doc)
+    if profile in profiles:
+        current = profiles[profile]
+    else:
+        defaults = doc.section_values().get(ini.DEFAULT_SECTION, {})
+        current = {k: ini.parse_nested(v) or v for k, v in defaults.items()}
+    for key, value in values.items():
+        old = current.get(key.lower())
+        if isinstance(value, str):
+            current[key.lower()] = value
+        else:
+            current[key.lower()] = {**(old if isinstance(old, dict) else {}), **value}
+    profiles[profile] = current
+    return profiles
 
 
 def is_owned(path: Path, header: str) -> bool:
-    """True when `header` in `path` carries mfa-tui's ownership mark."""
-    return _is_owned(ini.read(path), header)
-
-
-def set_config_key(path: Path, profile: str, key: str, value: str) -> None:
-    """Set `key` in config profile `profile` (see `set_config_keys`)."""
-    set_config_keys(path, profile, {key: value})
-
-
-def set_config_keys(path: Path, profile: str, values: Mapping[str, str]) -> None:
-    """Set keys of config profile `profile`, adding the profile's section if it has none.
-
-    Only those keys' lines change (or lines, or one section, are added); everything
-    else in the file stays as it was.
-    """
-    header = "default" if profile == "default" else f"profile {profile}"
-    for key, value in values.items():
-        _check_value(key, value)
-    with locked(path) as target:
-        doc = _read_for_write(target)
-        if doc.find(header):
-            for key, value in values.items():
-                doc.lines = _key_set(doc, header, key, value, target)
-                doc = ini.parse_bytes(doc.to_bytes(), target)
-        else:
-            doc.lines = _apply_sections(doc, {header: values})
-        replace_locked(target, doc.to_bytes())
+    """True when every `[header]` in `path` carries mfa-tui's ownership mark."""
+    sections = ini.read(path).find(header)
+    return bool(sections) and all(OWNER_KEY in s.values for s in sections)

@@ -10,7 +10,6 @@ sessions it wrote, and the source chain of every role.
 from __future__ import annotations
 
 import re
-import shlex
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -20,7 +19,10 @@ from pathlib import Path
 from mfa_tui import locations
 from mfa_tui.aws import ini
 from mfa_tui.aws.credentials import OWNER_KEY
+from mfa_tui.aws.names import config_header_for, config_profile_name, why_not_a_profile
 from mfa_tui.expiry import state_at
+from mfa_tui.settings_rules import ASSUME_ROLE_MAX as DURATION_MAX
+from mfa_tui.settings_rules import ASSUME_ROLE_MIN as DURATION_MIN
 
 SECRET_KEYS = frozenset({"aws_secret_access_key", "aws_session_token", "aws_security_token"})
 
@@ -53,7 +55,7 @@ class AwsPaths:
         return cls(config=Path(config), credentials=Path(creds))
 
 
-@dataclass
+@dataclass(slots=True)
 class Profile:
     """One profile as the AWS tools see it, plus what mfa-tui knows about it."""
 
@@ -72,11 +74,15 @@ class Profile:
     # For a session profile: the profile whose session it holds.
     session_of: str | None = None
     expiration: datetime | None = None
+    # For a session profile: when mfa-tui wrote it.
+    refreshed_at: datetime | None = None
     # Resolved chain for roles: [self, source, ..., user]; empty when unresolvable.
     chain: list[str] = field(default_factory=list)
     error: str | None = None
     # Why mfa-tui does not manage it (None for users and roles it can refresh).
     unmanaged_reason: str | None = None
+    # Values the AWS tools cannot use, each naming its key, file and line.
+    notes: tuple[str, ...] = ()
 
     @property
     def managed(self) -> bool:
@@ -98,6 +104,9 @@ class ProfileSet:
     config_doc: ini.IniDocument
     credentials_doc: ini.IniDocument
     problems: list[str]
+    # Facts other modules derive from this reading, kept so they are worked out once
+    # (a ProfileSet is never changed once built).
+    derived: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     def get(self, name: str) -> Profile | None:
         return self.profiles.get(name)
@@ -113,58 +122,127 @@ class ProfileSet:
 
 
 def parse_expiration(value: str | None) -> datetime | None:
+    """An ISO 8601 time (`...Z`, an offset, or none: UTC) as an aware UTC datetime."""
     if not value:
         return None
-    text = value.strip()
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
     try:
-        parsed = datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(value.strip())  # takes `Z` since Python 3.11
     except ValueError:
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    zone = parsed.tzinfo
+    if zone is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed if zone is UTC else parsed.astimezone(UTC)
 
 
 def format_expiration(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-_SHLEX_SPACE = re.compile(r"[ \t\r\n]+")  # shlex's whitespace, not str.split()'s
-
-
-def _config_profile_name(section: str) -> str | None:
-    if section == "default":
-        return "default"
-    if not section.startswith("profile"):
-        return None
-    if not any(c in section for c in "\"'\\#"):
-        # No quoting, escaping or comment: shlex would split on whitespace, only slower
-        # (it dominates a 5,000-profile parse otherwise).
-        parts = [p for p in _SHLEX_SPACE.split(section) if p]
-        return parts[1] if len(parts) == 2 else None
-    try:
-        parts = shlex.split(section)
-    except ValueError:
-        return None
-    return parts[1] if len(parts) == 2 else None
+    """`YYYY-MM-DDTHH:MM:SSZ`, as botocore and the AWS CLI write expiry times."""
+    if when.tzinfo is not UTC:
+        when = when.astimezone(UTC)
+    return f"{when.isoformat(timespec='seconds')[:19]}Z"
 
 
 def config_section_for(name: str) -> str:
-    """The config-file header for a profile name."""
-    return "default" if name == "default" else f"profile {name}"
+    """The config-file header for a profile name (quoted as botocore needs it)."""
+    return config_header_for(name)
 
 
-def _apply_defaults(doc: ini.IniDocument) -> dict[str, dict[str, str]]:
-    # configparser gives every section the keys of [DEFAULT] and hides DEFAULT itself.
-    sections = doc.section_values()
-    defaults = sections.pop("DEFAULT", None)
-    if defaults:
-        for values in sections.values():
-            for key, value in defaults.items():
-                values.setdefault(key, value)
-    return sections
+# What STS takes: a virtual device's ARN, or a hardware token's serial number.
+_MFA_SERIAL = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:mfa/[\w+=,.@/-]+|[\w+=/,.@-]{9,256}", re.A)
+_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+", re.A)
+
+
+def _note_unusable_values(profile: Profile, docs: tuple[ini.IniDocument, ...]) -> bool:
+    """Set aside what the AWS tools cannot use, with a note naming key, file and line.
+
+    botocore ignores a `duration_seconds` that is not a number (an inline comment is
+    part of the value: `1800 ; half an hour`) and STS refuses one outside 900..43200, an
+    `mfa_serial` or `role_arn` that is not an ARN. mfa-tui says so, and uses the
+    setting's default duration, the user's other device, or nothing in their place.
+    Returns whether its role_arn is unusable.
+    """
+    values, notes = profile.values, list(profile.notes)
+    raw = values.get("duration_seconds")
+    if raw is not None:
+        seconds = _int_or_none(raw)
+        if seconds is None:
+            why = (
+                "is not a whole number of seconds (for the AWS tools an inline comment is "
+                "part of the value)"
+            )
+        elif not DURATION_MIN <= seconds <= DURATION_MAX:
+            why = f"is outside {DURATION_MIN}..{DURATION_MAX} seconds"
+        else:
+            why = ""
+        if why:
+            where = _where(profile, "duration_seconds", docs)
+            notes.append(f"duration_seconds = {raw} ({where}) {why}; it is ignored")
+            profile.duration_seconds = None
+    serial = values.get("mfa_serial")
+    if serial and _MFA_SERIAL.fullmatch(serial) is None:
+        notes.append(
+            f"mfa_serial = {serial} ({_where(profile, 'mfa_serial', docs)}) is not an MFA "
+            "device ARN (arn:aws:iam::<account>:mfa/<name>); it is ignored"
+        )
+        profile.mfa_serial = None
+    arn = values.get("role_arn")
+    bad_arn = bool(arn) and _ROLE_ARN.fullmatch(arn or "") is None
+    if bad_arn:
+        note = (
+            f"role_arn = {arn} ({_where(profile, 'role_arn', docs)}) is not a role ARN "
+            "(arn:aws:iam::<account>:role/<name>)"
+        )
+        notes.append(note)
+        if profile.kind is Kind.ROLE and profile.unmanaged_reason is None:
+            profile.unmanaged_reason = note
+    profile.notes = tuple(notes)
+    return bad_arn
+
+
+def _refuse_roles_through(profiles: dict[str, Profile], bad_arns: set[str]) -> None:
+    """A role assumed through a role with an unusable role_arn cannot be had either."""
+    if not bad_arns:
+        return
+    for profile in profiles.values():
+        hop = next((name for name in profile.chain[1:-1] if name in bad_arns), None)
+        if hop is not None and profile.unmanaged_reason is None:
+            profile.unmanaged_reason = (
+                f"it is assumed through '{hop}', whose role_arn is not a role ARN"
+            )
+
+
+def _where(profile: Profile, key: str, docs: tuple[ini.IniDocument, ...]) -> str:
+    """`file:line` of the value of `key` the AWS tools read for `profile`."""
+    creds, config = docs
+    headers = [
+        s.name
+        for s in config.sections
+        if not s.broken and config_profile_name(s.name) == profile.name
+    ]
+    for doc, header in (
+        (creds, profile.name),
+        (config, headers[-1] if headers else None),
+        (creds, ini.DEFAULT_SECTION),
+        (config, ini.DEFAULT_SECTION),
+    ):
+        for section in reversed(doc.find(header) if header is not None else []):
+            if key in section.key_spans:
+                return f"{doc.path}:{section.key_spans[key][0] + 1}"
+    return str(config.path)
+
+
+def _dropped_profiles(config: ini.IniDocument, headers: list[str]) -> list[str]:
+    """`[profile team dev]` and the like: headers botocore drops without a word."""
+    if not headers:
+        return []
+    wanted = set(headers)
+    found = []
+    for section in config.sections:
+        if not section.broken and section.name in wanted:
+            why = why_not_a_profile(section.name)
+            if why is not None:
+                found.append(str(ini.Problem(config.path, section.start + 1, why)))
+    return found
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -202,43 +280,69 @@ def load_profiles(paths: AwsPaths | None = None) -> ProfileSet:
     paths = paths or AwsPaths.from_env()
     problems: list[str] = []
     config_doc = _read_doc(paths.config, problems)
+    config_read = len(problems)
     creds_doc = _read_doc(paths.credentials, problems)
 
+    # Fresh dicts from values_with_defaults: a profile's own, merged in place.
     merged: dict[str, dict[str, str]] = {}
-    origin: dict[str, list[Path]] = {}
-    for section, values in _apply_defaults(config_doc).items():
-        name = _config_profile_name(section)
+    sources: dict[str, tuple[Path, ...]] = {}
+    config_only, both = (paths.config,), tuple(dict.fromkeys((paths.config, paths.credentials)))
+    dropped: list[str] = []
+    for section, values in config_doc.values_with_defaults().items():
+        name = config_profile_name(section)
         if name is None:
+            if section.startswith("profile"):
+                dropped.append(section)
             continue
         # Two headers for one profile (`[default]` and `[profile default]`, or
         # `[profile a]` and `[profile  a]`): botocore keeps the later one whole.
-        merged[name] = dict(values)
-        origin[name] = [paths.config]
-    for name, values in _apply_defaults(creds_doc).items():
-        merged.setdefault(name, {}).update(values)
-        origin.setdefault(name, []).append(paths.credentials)
+        merged[name] = values
+        sources[name] = config_only
+    credentials_only = (paths.credentials,)
+    for name, values in creds_doc.values_with_defaults().items():
+        if name in merged:
+            merged[name].update(values)
+            sources[name] = both
+        else:
+            merged[name] = values
+            sources[name] = credentials_only
 
     profiles: dict[str, Profile] = {}
+    unusable: list[Profile] = []
     for name, values in merged.items():
+        get = values.get
         kind, reason = classify(name, values)
-        profiles[name] = Profile(
+        session = kind is Kind.SESSION
+        serial, arn, duration = get("mfa_serial"), get("role_arn"), get("duration_seconds")
+        profile = profiles[name] = Profile(
             name=name,
             kind=kind,
             values=values,
-            sources=tuple(dict.fromkeys(origin[name])),
-            mfa_serial=values.get("mfa_serial") or None,
-            source_profile=values.get("source_profile") or None,
-            credential_source=values.get("credential_source") or None,
-            role_arn=values.get("role_arn") or None,
-            external_id=values.get("external_id") or None,
-            role_session_name=values.get("role_session_name") or None,
-            duration_seconds=_int_or_none(values.get("duration_seconds")),
-            region=values.get("region") or None,
-            session_of=values.get(OWNER_KEY) if kind is Kind.SESSION else None,
-            expiration=parse_expiration(values.get("expiration")),
+            sources=sources[name],
+            mfa_serial=serial or None,
+            source_profile=get("source_profile") or None,
+            credential_source=get("credential_source") or None,
+            role_arn=arn or None,
+            external_id=get("external_id") or None,
+            role_session_name=get("role_session_name") or None,
+            duration_seconds=None if duration is None else _int_or_none(duration),
+            region=get("region") or None,
+            session_of=get(OWNER_KEY) if session else None,
+            expiration=parse_expiration(get("expiration")),
+            refreshed_at=parse_expiration(get("mfa_tui_refreshed")) if session else None,
             unmanaged_reason=reason,
         )
+        if (
+            duration is not None
+            or (serial and _MFA_SERIAL.fullmatch(serial) is None)
+            or (arn and _ROLE_ARN.fullmatch(arn) is None)
+        ):
+            unusable.append(profile)  # a value the AWS tools may not be able to use
     _resolve_chains(profiles)
+    docs = (creds_doc, config_doc)
+    bad_arns = {p.name for p in unusable if _note_unusable_values(p, docs)}
+    _refuse_roles_through(profiles, bad_arns)
+    problems[config_read:config_read] = _dropped_profiles(config_doc, dropped)
     return ProfileSet(paths, profiles, config_doc, creds_doc, problems)
 
 

@@ -30,6 +30,8 @@ _COMMENT_PREFIXES = ("#", ";")
 _SURROGATES = re.compile("[\udc80-\udcff]")
 # One line and its ending, as universal newlines mode splits them.
 _LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+# What str.splitlines breaks lines at besides them.
+_OTHER_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 DEFAULT_SECTION = "DEFAULT"
 
 
@@ -58,11 +60,15 @@ class Section:
     start: int
     end: int
     values: dict[str, str] = field(default_factory=dict)
-    key_lines: dict[str, int] = field(default_factory=dict)
     broken: bool = False
     # key -> (first, end) line indexes of its value's lines: the key line and its
     # continuation lines (blank lines inside a multi-line value included).
     key_spans: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def key_lines(self) -> dict[str, int]:
+        """key -> the 1-based number of the line it is set on (the last, if twice)."""
+        return {key: first + 1 for key, (first, _) in self.key_spans.items()}
 
 
 @dataclass
@@ -83,8 +89,23 @@ class IniDocument:
         for section in self.sections:
             if section.broken:
                 continue
-            merged.setdefault(section.name, {}).update(section.values)
+            have = merged.get(section.name)
+            if have is None:
+                merged[section.name] = section.values.copy()
+            else:
+                have.update(section.values)
         return merged
+
+    def values_with_defaults(self) -> dict[str, dict[str, str]]:
+        """`section_values` as configparser hands them out: every section also gets the
+        keys of [DEFAULT] it does not set itself, and DEFAULT is no section of its own."""
+        sections = self.section_values()
+        defaults = sections.pop(DEFAULT_SECTION, None)
+        if defaults:
+            for values in sections.values():
+                for key, value in defaults.items():
+                    values.setdefault(key, value)
+        return sections
 
     def find(self, name: str) -> list[Section]:
         """Every unbroken section with this exact header, in file order."""
@@ -104,6 +125,8 @@ def decode(data: bytes) -> str:
 
 def split_lines(text: str) -> list[str]:
     """Lines with their endings, split the way Python's universal newlines split them."""
+    if _OTHER_BREAKS.search(text) is None:
+        return text.splitlines(keepends=True)  # the same lines, several times faster
     return _LINE_RE.findall(text)
 
 
@@ -132,7 +155,8 @@ def parse_bytes(data: bytes, path: Path) -> IniDocument:
                 "SDKs cannot read; save it as UTF-8 without a BOM",
             )
         )
-    _parse_lines(doc)
+    # Undecodable bytes are rare: look for them line by line only when the file has any.
+    _parse_lines(doc, _SURROGATES.search(text) is not None)
     return doc
 
 
@@ -147,18 +171,28 @@ def read(path: Path) -> IniDocument:
     return parse_bytes(data, path)
 
 
-def _parse_lines(doc: IniDocument) -> None:
+def _parse_lines(doc: IniDocument, any_undecodable: bool) -> None:
+    """Sections, values and problems of `doc.lines`, the way configparser reads them.
+
+    Written for speed (it is most of a 5,000-profile `list`): values are built in place
+    (configparser joins a value's lines with newlines and strips the end; blank lines
+    inside a value count only once more text follows), and lines are searched for
+    undecodable bytes only when the file has any (`any_undecodable`).
+    """
     current: Section | None = None
-    # Multi-line values in progress: key -> list of its lines, as configparser builds them.
-    pending: dict[str, list[str]] = {}
+    values: dict[str, str] = {}  # the current section's
+    spans: dict[str, tuple[int, int]] = {}  # the current section's
     # Keys of the current section whose value has an undecodable line: not loaded.
     dropped: set[str] = set()
     option: str | None = None
+    blanks = 0  # blank lines since the current value's last line
     indent_level = 0
-    seen_keys: set[str] = set()
     # configparser merges repeated [DEFAULT] sections but not a key set in two of them.
     default_keys: set[str] = set()
+    # Values that start on the next line: botocore parses them as nested blocks.
+    nested: list[tuple[Section, str]] = []
     orphan_reported = False
+    sections = doc.sections
 
     def problem(lineno: int, message: str) -> None:
         doc.problems.append(Problem(doc.path, lineno, message))
@@ -167,126 +201,140 @@ def _parse_lines(doc: IniDocument) -> None:
         # Say what an undecodable line cost beyond itself (its one problem is already in).
         doc.problems[-1] = Problem(doc.path, lineno, f"line is not valid UTF-8; {what}")
 
-    def close() -> None:
-        if current is None or current.broken:
-            return
-        for key, parts in pending.items():
-            if key in dropped:
-                continue
-            current.values[key] = "\n".join(parts).rstrip()
-
-    # Undecodable bytes are rare: look for them line by line only when the file has any.
-    any_undecodable = _SURROGATES.search("".join(doc.lines)) is not None
+    undecodable = broken = in_default = False
     for index, raw in enumerate(doc.lines):
-        lineno = index + 1
-        line = raw.rstrip("\r\n")
-        stripped = line.strip()
-        undecodable = any_undecodable and bool(_SURROGATES.search(line))
-        if undecodable:
-            problem(lineno, "line is not valid UTF-8; it was skipped")
+        stripped = raw.strip()
+        if any_undecodable:
+            undecodable = _SURROGATES.search(raw) is not None
+            if undecodable:
+                problem(index + 1, "line is not valid UTF-8; it was skipped")
         if not stripped:
-            # configparser keeps blank lines inside a multi-line value, then strips
-            # them at the end; the effect on values is the same as skipping them.
-            if current is not None and option is not None and option in pending:
-                pending[option].append("")
+            if option is not None:
+                blanks += 1
             continue
-        if stripped[0] in "#;":
+        c0 = stripped[0]
+        if c0 in "#;":
             continue
-        first = len(line) - len(line.lstrip()) if line[0].isspace() else 0
-        if current is not None and option is not None and first > indent_level:
+        # Indented exactly when the raw line does not start with the stripped one's start.
+        first = len(raw) - len(raw.lstrip()) if raw[0] != c0 else 0
+        if first > indent_level and option is not None and current is not None:
             if undecodable:
                 dropped.add(option)
-                undecodable_costs(lineno, f"'{option}' in [{current.name}] was skipped")
-            elif not current.broken and option in pending:
-                pending[option].append(stripped)
+                values.pop(option, None)
+                undecodable_costs(index + 1, f"'{option}' in [{current.name}] was skipped")
+            elif not broken and option not in dropped:
+                value = values[option]
+                if not value:
+                    nested.append((current, option))
+                values[option] = f"{value}{chr(10) * (blanks + 1)}{stripped}"
+            blanks = 0
             current.end = index + 1
-            if option in current.key_spans:
-                current.key_spans[option] = (current.key_spans[option][0], index + 1)
+            span = spans.get(option)
+            if span is not None:
+                spans[option] = (span[0], index + 1)
             continue
         indent_level = first
-        header = _SECTION_RE.match(stripped) if stripped[0] == "[" else None
+        header = _SECTION_RE.match(stripped) if c0 == "[" else None
         # configparser's option pattern, `(.*?)\s*([=:])\s*(.*)$`, by hand (it is most
         # of the parse time otherwise): the key ends at the first '=' or ':'.
-        equals, colon = stripped.find("="), stripped.find(":")
-        delimiter = colon if equals < 0 or 0 <= colon < equals else equals
+        equals = stripped.find("=")
+        colon = stripped.find(":", 0, equals) if equals >= 0 else stripped.find(":")
+        delimiter = colon if colon >= 0 else equals
         is_option = delimiter > 0  # `stripped` starts with no blank: a key is not empty
-        if header or (stripped[0] == "[" and (current is None or not is_option)):
-            close()
+        if header or (c0 == "[" and (current is None or not is_option)):
             broken = header is None or undecodable
             name = header.group("header") if header and not undecodable else stripped
             current = Section(name=name, start=index, end=index + 1, broken=broken)
-            doc.sections.append(current)
-            pending = {}
-            dropped = set()
-            seen_keys = default_keys if name == DEFAULT_SECTION else set()
+            sections.append(current)
+            values, spans = current.values, current.key_spans
+            in_default = name == DEFAULT_SECTION
+            if dropped:
+                dropped = set()
             option = None
             if undecodable:
-                undecodable_costs(lineno, "the section it starts was skipped")
+                undecodable_costs(index + 1, "the section it starts was skipped")
             elif header is None:
                 problem(
-                    lineno,
+                    index + 1,
                     f"bad section header {stripped!r} (no closing ']'); "
                     "the keys under it were skipped",
                 )
             continue
         if current is None:
             if not orphan_reported and not undecodable:
-                problem(lineno, "key outside any [section]; it was skipped")
+                problem(index + 1, "key outside any [section]; it was skipped")
             orphan_reported = True
             continue
         if not is_option:
             option = None
-            if current.broken:
+            if broken:
                 current.end = index + 1
-            if not current.broken and not undecodable:
-                problem(lineno, f"expected 'key = value' in [{current.name}]; the line was skipped")
+            elif not undecodable:
+                problem(
+                    index + 1, f"expected 'key = value' in [{current.name}]; the line was skipped"
+                )
             continue
         # Only keys (and their continuations) extend a section: a junk line after the
         # last key is the user's, and stays when mfa-tui rewrites the section.
         current.end = index + 1
         option = stripped[:delimiter].rstrip().lower()
-        current.key_lines[option] = lineno
-        current.key_spans[option] = (index, index + 1)
-        if current.broken:
+        if in_default:
+            twice = option in default_keys
+            default_keys.add(option)
+        else:
+            twice = option in spans
+        spans[option] = (index, index + 1)
+        blanks = 0
+        if broken:
             continue
-        if stripped.startswith("[") and not undecodable:
+        if undecodable:
+            dropped.add(option)
+            values.pop(option, None)
+            continue
+        if c0 == "[":
             # configparser reads `[a = b` inside a section as the key `[a`; so do we.
             problem(
-                lineno,
+                index + 1,
                 f"{stripped!r} looks like a section header without its closing ']'; "
                 f"the AWS tools read it as a key of [{current.name}]",
             )
-        elif option in seen_keys and not undecodable:
+        elif twice:
             problem(
-                lineno,
+                index + 1,
                 f"'{option}' is set twice in [{current.name}]; the later value is used",
             )
-        seen_keys.add(option)
-        pending[option] = [stripped[delimiter + 1 :].strip()]
-        if undecodable:
-            dropped.add(option)
-        else:
+        values[option] = stripped[delimiter + 1 :].strip()
+        if dropped:
             dropped.discard(option)
-    close()
     _report_duplicate_sections(doc)
-    _report_bad_nested_values(doc)
+    _report_bad_nested_values(doc, nested)
 
 
-def _report_bad_nested_values(doc: IniDocument) -> None:
-    # Only values botocore reads are parsed: a section's own, and [DEFAULT]'s where a
-    # section inherits them. Where a key is set twice, the later one is read.
-    last: dict[tuple[str, str], Section] = {}
-    for section in doc.sections:
-        if not section.broken:
-            for key in section.values:
-                last[(section.name, key)] = section
-    names = {s.name for s in doc.sections if not s.broken and s.name != DEFAULT_SECTION}
-    for (name, key), section in last.items():
-        if name == DEFAULT_SECTION and all((n, key) in last for n in names):
-            continue  # every section has its own value: botocore never reads this one
-        value = section.values[key]
-        if value.startswith("\n") and parse_nested(value) is None:
-            _report_bad_nested(doc, section, key)
+def _report_bad_nested_values(doc: IniDocument, nested: list[tuple[Section, str]]) -> None:
+    """Name the line of a nested block botocore cannot parse (it rejects the file).
+
+    Only values botocore reads are parsed: a section's own, and [DEFAULT]'s where a
+    section inherits them; where a key is set twice, the later one is read.
+    """
+    bad = {
+        (id(section), key): (section, key)
+        for section, key in nested
+        if section.values.get(key, "").startswith("\n")
+        and parse_nested(section.values[key]) is None
+    }
+    if not bad:
+        return
+    order = {id(section): index for index, section in enumerate(doc.sections)}
+    for section, key in bad.values():
+        later = doc.sections[order[id(section)] + 1 :]
+        if any(s.name == section.name and not s.broken and key in s.values for s in later):
+            continue  # a later value is the one read
+        if section.name == DEFAULT_SECTION:
+            names = {s.name for s in doc.sections if not s.broken} - {DEFAULT_SECTION}
+            own = {s.name for s in doc.sections if not s.broken and key in s.values}
+            if names <= own:
+                continue  # every section has its own value: botocore never reads this one
+        _report_bad_nested(doc, section, key)
 
 
 def _report_bad_nested(doc: IniDocument, section: Section, key: str) -> None:

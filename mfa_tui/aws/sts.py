@@ -1,11 +1,13 @@
 """STS and IAM calls, and the translation of their failures into words a person can use.
 
 This is the only module that imports boto3/botocore, and only inside functions: the
-cached `credential-process` path and `mfa-tui list` never pay for them. Each call makes
-its own boto3 Session (they are not thread-safe), built from the profile's name so the
-endpoint is whatever botocore resolves for it (region, `AWS_ENDPOINT_URL_STS`,
-`AWS_ENDPOINT_URL`, `endpoint_url` in config), but with explicit credentials so botocore
-never runs its own MFA prompt or role assumption.
+cached `credential-process` path and `mfa-tui list` never pay for them. Clients come
+from boto3 sessions that read no file: they are given the profile's connection settings
+as mfa-tui parsed them (`connection.py`), so the endpoint is whatever botocore resolves
+from those and the environment (region, `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`,
+`endpoint_url`, a `services` section), and a line botocore could not parse somewhere in
+the files costs nothing here. Credentials are always explicit, so botocore never runs
+its own MFA prompt or role assumption.
 
 Timeouts and retries are bounded (`CallPolicy`) so a dead network fails in seconds,
 not minutes. No message built here ever contains a key, a token or a code.
@@ -22,7 +24,9 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from mfa_tui import locations
+from mfa_tui.aws.connection import PROFILE as CONNECTION_PROFILE
+from mfa_tui.aws.connection import Connection, connection_for
+from mfa_tui.aws.files import load_profiles
 from mfa_tui.errors import AwsRefusedError, InvalidMfaCodeError, MfaTuiError, NetworkError
 
 # How many STS calls mfa-tui makes at once (role refreshes of one session overlap).
@@ -159,10 +163,10 @@ class CallContext:
 
 
 _SESSIONS_GUARD = threading.Lock()
-_SESSIONS: dict[str, tuple[tuple[object, ...], Any, threading.Lock]] = {}
+_SESSIONS: dict[object, tuple[Any, threading.Lock]] = {}
 _LOADER: list[Any] = []
+_SESSION_CLASS: list[Any] = []
 _ENV_THAT_MATTERS = (
-    "AWS_CONFIG_FILE",
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
     "AWS_ENDPOINT_URL",
@@ -176,73 +180,63 @@ _ENV_THAT_MATTERS = (
 )
 
 
-def _config_signature() -> tuple[object, ...]:
-    """What a profile's region and endpoint depend on: the config file and the env."""
-    config = locations.aws_files()[0]
-    try:
-        st = os.stat(config)
-        stamp: tuple[object, ...] = (st.st_mtime_ns, st.st_size, st.st_ino)
-    except OSError:
-        stamp = ()
-    return (*stamp, *(os.environ.get(name) for name in _ENV_THAT_MATTERS))
+def _env_signature() -> tuple[str | None, ...]:
+    """What a connection depends on besides the profile's settings: the environment."""
+    return tuple(os.environ.get(name) for name in _ENV_THAT_MATTERS)
 
 
-_CONNECTION_KEYS = (
-    "region",
-    "endpoint_url",
-    "services",
-    "ca_bundle",
-    "sts_regional_endpoints",
-    "use_fips_endpoint",
-    "use_dualstack_endpoint",
-    "ignore_configured_endpoint_urls",
-)
-
-
-def _new_core(profile: str | None) -> Any:
+def _new_core(connection: Connection) -> Any:
+    """A botocore session whose config is `connection`; it opens no AWS file."""
     import botocore.loaders
     import botocore.session
 
+    if not _SESSION_CLASS:
+
+        class FromParsedFiles(botocore.session.Session):
+            """botocore's session with `full_config` given, not parsed from the files."""
+
+            def __init__(self, config: dict[str, Any]) -> None:
+                super().__init__(profile=CONNECTION_PROFILE)
+                self._given_config = config
+                # Nothing may fall back to reading the files behind the given config.
+                self.set_config_variable("config_file", os.devnull)
+                self.set_config_variable("credentials_file", os.devnull)
+
+            @property
+            def full_config(self) -> dict[str, Any]:
+                return self._given_config
+
+        _SESSION_CLASS.append(FromParsedFiles)
     if not _LOADER:
         _LOADER.append(botocore.loaders.create_loader())
-    core = botocore.session.Session(profile=profile)
+    core = _SESSION_CLASS[0](connection.full_config())
     core.register_component("data_loader", _LOADER[0])
     return core
 
 
-def _session_for(profile: str) -> tuple[Any, threading.Lock]:
-    """A boto3 session that connects the way `profile` does, shared while nothing changes.
+def _session_for(connection: Connection) -> tuple[Any, threading.Lock, object]:
+    """A boto3 session that connects as `connection` says, shared while nothing changes.
 
-    Building one parses the config file and loads endpoint and service models (tens of
-    ms of CPU), and each client copies its event hooks; fifty roles refreshed from one
-    user session should pay that once, not fifty times. So sessions are shared between
-    profiles that connect alike (same region, endpoint settings, CA bundle), and rebuilt
-    when the config file or the environment changes. A session is only used under its
-    lock to create clients (sessions are not thread-safe; the clients they make are).
+    Building one loads endpoint and service models (tens of ms of CPU), and each client
+    copies its event hooks; fifty roles refreshed from one user session should pay that
+    once, not fifty times. So sessions are shared between profiles that connect alike
+    (same region, endpoint settings, CA bundle, environment). A session is only used
+    under its lock to create clients (sessions are not thread-safe; the clients they
+    make are). Returns the session, its lock, and the key clients made from it are
+    kept under.
     """
     import boto3
 
-    signature = _config_signature()
+    key = (connection, _env_signature())
     with _SESSIONS_GUARD:
-        if _SESSIONS.get("", (None,))[0] != signature:
-            _SESSIONS.clear()
-            _CLIENTS.clear()
-            base = _new_core(None)
-            _SESSIONS[""] = (signature, base, threading.Lock())
-        base = _SESSIONS[""][1]
-        values = base.full_config.get("profiles", {}).get(profile)
-        if values is None:
-            key = "\0default-chain"
-            profile_name: str | None = None
-        else:
-            key = repr([values.get(k) for k in _CONNECTION_KEYS])
-            profile_name = profile
         cached = _SESSIONS.get(key)
         if cached is None:
-            session = boto3.session.Session(botocore_session=_new_core(profile_name))
-            cached = (signature, session, threading.Lock())
+            if len(_SESSIONS) >= _MAX_CLIENTS:
+                _SESSIONS.pop(next(iter(_SESSIONS)))
+            session = boto3.session.Session(botocore_session=_new_core(connection))
+            cached = (session, threading.Lock())
             _SESSIONS[key] = cached
-        return cached[1], cached[2]
+        return cached[0], cached[1], key
 
 
 _CLIENTS: dict[tuple[object, ...], Any] = {}
@@ -277,14 +271,19 @@ def _cached_client(key: tuple[object, ...], make: Any) -> Any:
     return client
 
 
-def _client(service: str, ctx: CallContext, creds: Credentials) -> Any:
-    """A client for `service` that resolves region and endpoint from `ctx.profile`."""
+def _client(
+    service: str, ctx: CallContext, creds: Credentials, connection: Connection | None = None
+) -> Any:
+    """A client for `service` that connects as `connection` says (None: as the profile
+    `ctx.profile` of the files, read now)."""
     import botocore.config
     import botocore.exceptions as bx
 
     policy = CallPolicy.from_env()
+    if connection is None:
+        connection = connection_for(load_profiles(), ctx.profile)
     try:
-        session, lock = _session_for(ctx.profile)
+        session, lock, session_key = _session_for(connection)
         config = botocore.config.Config(
             connect_timeout=policy.connect_timeout,
             read_timeout=policy.read_timeout,
@@ -312,7 +311,7 @@ def _client(service: str, ctx: CallContext, creds: Credentials) -> Any:
         identity = hashlib.sha256(
             f"{creds.secret_access_key}\0{creds.session_token}".encode()
         ).hexdigest()
-        client = _cached_client((id(session), service, creds.access_key_id, identity, policy), make)
+        client = _cached_client((session_key, service, creds.access_key_id, identity, policy), make)
     except bx.BotoCoreError as exc:
         raise MfaTuiError(
             f"cannot set up {service.upper()} for profile '{ctx.profile}': {exc}",
@@ -517,11 +516,20 @@ def _credentials(answer: dict[str, Any], ctx: CallContext, endpoint: str) -> Cre
 
 
 def get_session_token(
-    profile: str, creds: Credentials, *, serial: str, code: str, duration: int
+    profile: str,
+    creds: Credentials,
+    *,
+    serial: str,
+    code: str,
+    duration: int,
+    connection: Connection | None = None,
 ) -> Credentials:
-    """A user session from long-term keys and an MFA code (raises MfaTuiError)."""
+    """A user session from long-term keys and an MFA code (raises MfaTuiError).
+
+    `connection`: how `profile` reaches STS (see `connection_for`); None reads the files.
+    """
     ctx = CallContext("GetSessionToken", profile, profile, mfa_serial=serial)
-    client = _client("sts", ctx, creds)
+    client = _client("sts", ctx, creds, connection)
     answer = _call(
         client,
         "get_session_token",
@@ -544,8 +552,10 @@ def assume_role(
     external_id: str | None = None,
     serial: str | None = None,
     code: str | None = None,
+    connection: Connection | None = None,
 ) -> Credentials:
-    """A role session. `profile` picks region/endpoint; `key_profile` is named in errors.
+    """A role session. `profile` (or `connection`, how it reaches STS) picks region and
+    endpoint; `key_profile` is named in errors.
 
     SerialNumber/TokenCode are sent only when both are given (the direct path from
     long-term keys); a role assumed from an MFA session needs neither.
@@ -568,21 +578,25 @@ def assume_role(
     if serial and code:
         params["SerialNumber"] = serial
         params["TokenCode"] = code
-    client = _client("sts", ctx, creds)
+    client = _client("sts", ctx, creds, connection)
     return _credentials(_call(client, "assume_role", ctx, **params), ctx, _endpoint(client))
 
 
-def list_mfa_devices(profile: str, creds: Credentials) -> list[str]:
+def list_mfa_devices(
+    profile: str, creds: Credentials, connection: Connection | None = None
+) -> list[str]:
     """The MFA serials of the user who owns these keys.
 
     The user name comes from GetCallerIdentity first: IAM's own default (the caller)
     is not implemented by every IAM look-alike, and the name makes errors clearer.
     """
     ctx = CallContext("ListMFADevices", profile, profile)
-    identity = _call(_client("sts", ctx, creds), "get_caller_identity", ctx)
+    if connection is None:
+        connection = connection_for(load_profiles(), profile)
+    identity = _call(_client("sts", ctx, creds, connection), "get_caller_identity", ctx)
     arn = str(identity.get("Arn", ""))
     params = {"UserName": arn.rsplit("/", 1)[-1]} if ":user/" in arn else {}
-    client = _client("iam", ctx, creds)
+    client = _client("iam", ctx, creds, connection)
     answer = _call(client, "list_mfa_devices", ctx, **params)
     devices = answer.get("MFADevices", [])
     return [str(d["SerialNumber"]) for d in devices if isinstance(d, dict) and "SerialNumber" in d]

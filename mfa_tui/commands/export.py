@@ -12,7 +12,7 @@ import json
 import sys
 
 from mfa_tui.commands.common import load_world, require_profile
-from mfa_tui.core.session_store import StoredSession, stored_session
+from mfa_tui.core.store import StoredSession, stored_session
 from mfa_tui.errors import ExitCode, MfaTuiError
 
 _LINE = {

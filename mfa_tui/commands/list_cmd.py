@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import gc
 import sys
-from json.encoder import encode_basestring_ascii
-from typing import TYPE_CHECKING
+
+try:  # the C function json.encoder uses, without importing the json package
+    from _json import encode_basestring_ascii
+except ImportError:  # pragma: no cover - not CPython
+    from json.encoder import encode_basestring_ascii
 
 from mfa_tui import listing
 from mfa_tui.aws.files import format_expiration
@@ -15,7 +17,11 @@ from mfa_tui.commands.common import load_world
 from mfa_tui.core.status import ProfileStatus, all_statuses
 from mfa_tui.errors import ExitCode
 
+# Not typing.TYPE_CHECKING: importing typing costs this command more than it is worth.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
+
     from mfa_tui.listing import Entry
 
 
@@ -31,8 +37,14 @@ def entry_of(status: ProfileStatus) -> Entry:
     dict and an encoder call each cost more than the parse of their lines.
     """
     expires = status.expires_at
+    kind = str(status.kind)  # a StrEnum's str is its value, without the enum machinery
+    notes = status.notes
+    if status.managed:
+        note = "; ".join(notes) if notes else ""
+    else:
+        note = "; ".join(dict.fromkeys(n for n in (status.reason or "", *notes) if n))
     head = (
-        f'{{"name": {_js(status.name)}, "kind": "{status.kind.value}", '
+        f'{{"name": {encode_basestring_ascii(status.name)}, "kind": "{kind}", '
         f'"managed": {"true" if status.managed else "false"}, '
         f'"mfa_serial": {_js(status.mfa_serial)}, '
         f'"source_profile": {_js(status.source_profile)}, "role_arn": {_js(status.role_arn)}, '
@@ -42,16 +54,16 @@ def entry_of(status: ProfileStatus) -> Entry:
     tail = (
         f'", "chain": [{", ".join(map(encode_basestring_ascii, status.chain))}], '
         f'"region": {_js(status.region)}, "reason": {_js(status.reason)}, '
-        f'"active": {"true" if status.active else "false"}}}'
+        f'"active": {"true" if status.active else "false"}, '
+        f'"notes": [{", ".join(map(encode_basestring_ascii, notes))}]}}'
     )
     mfa = status.mfa_serial.rsplit("/", 1)[-1] if status.mfa_serial else "-"
-    note = "" if status.managed else (status.reason or "")
     return (
         expires.timestamp() if expires else None,
         status.refresh_margin,
         head,
         tail,
-        (status.name, status.kind.value, mfa, status.session_profile or "-", note),
+        (status.name, kind, mfa, status.session_profile or "-", note),
     )
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mfa_tui.aws.connection import Connection, connection_for
 from mfa_tui.aws.files import AwsPaths
 from mfa_tui.core.asking import Asker
 from mfa_tui.core.codes import Cancelled, Code, CodeSources
@@ -98,6 +99,11 @@ class Chain:
             creds = self._user_session(walk, fresh=True)
             return self.store.write(plan.user, creds, used_code=walk.used_code, notes=walk.notes)
         return self._role(walk)
+
+    def _connection(self, name: str) -> Connection:
+        """How `name` reaches STS, from the files as the store read them (the reading
+        `list` shows: botocore never parses the files itself)."""
+        return connection_for(self.store.profile_set, name)
 
     # --- codes -----------------------------------------------------------------------
 
@@ -205,6 +211,7 @@ class Chain:
                 serial=request.mfa_serial,
                 code=value,
                 duration=plan.user_seconds,
+                connection=self._connection(plan.user.name),
             ),
         )
         walk.used_code = True
@@ -310,6 +317,7 @@ class Chain:
                 external_id=role.external_id,
                 serial=serial,
                 code=code,
+                connection=self._connection(role.name),
             )
 
         duration = seconds if seconds is not None else hop.seconds

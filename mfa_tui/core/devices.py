@@ -13,13 +13,14 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from mfa_tui.aws.connection import connection_for
 from mfa_tui.aws.files import Profile, config_section_for, mfa_serial_of, user_of
 from mfa_tui.clock import Clock
 from mfa_tui.core.asking import Asker
 from mfa_tui.core.codes import CodeSources, SeedStore, UsedCodes, normalize_seed, totp_at
 from mfa_tui.core.plan import RefreshPlan, managed_profile
 from mfa_tui.core.store import SessionStore
-from mfa_tui.errors import MfaTuiError, UsageError
+from mfa_tui.errors import FileWriteError, MfaTuiError, UsageError
 
 _discovered_guard = threading.Lock()
 # (credentials file, user profile, access key id) -> MFA serial found with ListMFADevices.
@@ -78,7 +79,11 @@ class Devices:
     def _discover(self, user: Profile) -> str:
         from mfa_tui.aws import sts
 
-        serials = sts.list_mfa_devices(user.name, self.long_term_keys(user))
+        serials = sts.list_mfa_devices(
+            user.name,
+            self.long_term_keys(user),
+            connection_for(self.store.profile_set, user.name),
+        )
         if len(serials) == 1:
             with _discovered_guard:
                 _discovered[self._discovery_key(user)] = serials[0]
@@ -100,12 +105,23 @@ class Devices:
             title="Several MFA devices",
         )
 
-    def save_serial(self, user: str, serial: str) -> None:
-        """Write a device into the config file as the user's mfa_serial (losslessly)."""
-        from mfa_tui.aws.credentials import set_config_key
+    def save_serial(self, user: str, serial: str) -> str:
+        """Write a device into the config file as the user's mfa_serial (losslessly);
+        returns where, e.g. `[profile "my user"] in ~/.aws/config`."""
+        from mfa_tui.aws.credentials import set_profile_keys
 
-        set_config_key(self.store.paths.config, user, "mfa_serial", serial)
+        paths = self.store.paths
+        for section in self.store.profile_set.credentials_doc.find(user):
+            if "mfa_serial" in section.key_spans:
+                line = section.key_spans["mfa_serial"][0] + 1
+                raise FileWriteError(
+                    f"{paths.credentials}:{line}: this mfa_serial of '{user}' wins over "
+                    "the config file, so saving the device there would change nothing; "
+                    f"set it on that line ('mfa_serial = {serial}') instead"
+                )
+        header = set_profile_keys(paths.config, user, {"mfa_serial": serial})
         self.store.reload()
+        return f"[{header}] in {paths.config}"
 
     def serial_for_refresh(self, plan: RefreshPlan, save_serial: bool, notes: list[str]) -> str:
         """The device for a refresh; saves it, or says how, when it was not configured."""
@@ -114,8 +130,8 @@ class Devices:
         if plan.mfa_serial is not None:
             return serial
         if save_serial:
-            self.save_serial(plan.user.name, serial)
-            notes.append(f"saved mfa_serial = {serial} in [{config_section_for(plan.user.name)}]")
+            where = self.save_serial(plan.user.name, serial)
+            notes.append(f"saved mfa_serial = {serial} in {where}")
         else:
             notes.append(
                 f"found MFA device {serial} with iam:ListMFADevices; --save-serial writes "

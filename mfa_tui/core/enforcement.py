@@ -302,8 +302,8 @@ def _remove_role(setup: MfaSetup, creds: Credentials, role: str, attached: list[
 
 def write_profile(setup: MfaSetup, plan: EnforcementPlan) -> None:
     """Add the role's `[profile NAME]` at the end of the config file, losslessly."""
-    from mfa_tui.aws.credentials import set_config_keys
+    from mfa_tui.aws.credentials import set_profile_keys
 
     assert plan.profile_name is not None
-    set_config_keys(setup.service.paths.config, plan.profile_name, plan.profile_values)
+    set_profile_keys(setup.service.paths.config, plan.profile_name, plan.profile_values)
     setup.service.reload()

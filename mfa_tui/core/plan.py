@@ -9,11 +9,9 @@ here too, so an MFA code is never spent on a session that would then be thrown a
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 
-from mfa_tui.aws.credentials import OWNER_KEY
 from mfa_tui.aws.files import (
     Kind,
     Profile,
@@ -22,7 +20,8 @@ from mfa_tui.aws.files import (
     mfa_serial_of,
     user_of,
 )
-from mfa_tui.errors import CodeRequest, FileWriteError, UsageError
+from mfa_tui.core.preflight import check_refresh
+from mfa_tui.errors import CodeRequest, UsageError
 from mfa_tui.settings import (
     ASSUME_ROLE_MAX,
     ASSUME_ROLE_MIN,
@@ -184,7 +183,8 @@ def plan_refresh(
         check: refuse what could not be written (off only to look at a stored session).
 
     Raises:
-        UsageError: unknown or unmanaged profile, a bad duration or session name.
+        UsageError: unknown or unmanaged profile, a bad duration or session name, a
+            session profile that cannot hold the session (nothing was asked of AWS).
         FileWriteError: a session could not be stored (nothing was asked of AWS).
     """
     target = managed_profile(profile_set, name)
@@ -234,38 +234,6 @@ def plan_refresh(
         notes=tuple(notes),
     )
     if check:
-        check_writable(plan, profile_set, settings, active=active)
+        # Everything the writer would refuse after the call (core/preflight.py).
+        check_refresh(profile_set, settings, target, active=active)
     return plan
-
-
-def check_writable(
-    plan: RefreshPlan, profile_set: ProfileSet, settings: Settings, *, active: bool
-) -> None:
-    """Refuse before any STS call what the writer would refuse after it.
-
-    A session mfa-tui could not store (a section of the same name that holds the
-    person's own keys, a read-only credentials file) would waste the MFA code spent
-    on it; better to say so first.
-    """
-    from mfa_tui.aws.atomic import resolve_target
-
-    path = resolve_target(profile_set.paths.credentials)
-    if path.exists() and not os.access(path, os.W_OK):
-        raise FileWriteError(
-            f"{path} is read-only, so no session could be stored; nothing was asked of "
-            f"AWS. Run 'chmod u+w {path}' to let mfa-tui write sessions there"
-        )
-    names = [plan.session_profile(n) for n in plan.session_profiles]
-    if active:
-        names.append(settings.active_profile)
-    doc = profile_set.credentials_doc
-    for header in names:
-        sections = doc.find(header)
-        if sections and not any(OWNER_KEY in section.values for section in sections):
-            raise FileWriteError(
-                f"[{header}] in {path} was not written by mfa-tui (it has no "
-                f"'{OWNER_KEY}' line), so it may hold your own keys; mfa-tui will not "
-                "overwrite it, and asked nothing of AWS. Choose another session profile "
-                "name in the settings",
-                title="Not mfa-tui's section",
-            )

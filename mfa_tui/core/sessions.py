@@ -167,7 +167,12 @@ class SessionService:
         profile_set = self.store.profile_set
         target = profile_set.get(name)
         owner = target.session_of if target is not None and target.kind is Kind.SESSION else None
-        is_active_source = self.store.active_source() in (name, owner)
+        # A refresh renews the active profile when it mirrors a session on the chain.
+        mirrored = self.store.active_source()
+        chain = (profile_set.get(owner) if owner else target) or target
+        is_active_source = mirrored is not None and (
+            mirrored in (name, owner) or (chain is not None and mirrored in chain.chain)
+        )
         return plan_refresh(
             profile_set,
             self.settings,

@@ -389,11 +389,8 @@ class MfaSetup:
         done: list[str] = []
         service = self.service
         if target.configured != serial:
-            service.devices.save_serial(self.name, serial)
-            done.append(
-                f"Saved mfa_serial = {serial} in [{config_section_for(self.name)}] of "
-                f"{service.paths.config}."
-            )
+            where = service.devices.save_serial(self.name, serial)
+            done.append(f"Saved mfa_serial = {serial} in {where}.")
         if seed is not None:
             service.devices.seeds.set(serial, seed)
             done.append(f"Stored the seed of {serial} in the OS keyring: codes come from it now.")

@@ -17,11 +17,16 @@ from mfa_tui.aws.files import (
     mfa_serial_of,
     state_of,
 )
+from mfa_tui.core.preflight import SessionNames, session_names, write_problem
 from mfa_tui.settings import Settings
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ProfileStatus:
+    """One profile as every face shows it. Read-only by convention: not `frozen`, whose
+    checked assignments would make building 5,000 of them (one `list`) four times as
+    slow."""
+
     name: str
     kind: Kind
     mfa_serial: str | None
@@ -37,59 +42,75 @@ class ProfileStatus:
     region: str | None
     refreshed_at: datetime | None
     active: bool
+    # Values the AWS tools cannot use, each naming key, file and line (see files.py).
+    notes: tuple[str, ...] = ()
 
 
 def session_values_of(
     profile_set: ProfileSet, settings: Settings, name: str
 ) -> tuple[str, dict[str, str] | None]:
-    """The session profile for `name` and its values, if mfa-tui wrote it."""
+    """The session profile for `name` and its values, if mfa-tui wrote it for `name`
+    (a section marked for another profile holds that one's session, not this one's)."""
     session_name = settings.session_profile_for(name)
     session = profile_set.profiles.get(session_name)
-    if session is None or session.kind is not Kind.SESSION:
+    if session is None or session.kind is not Kind.SESSION or session.session_of != name:
         return session_name, None
     return session_name, session.values
 
 
 def status_of(
-    profile: Profile, profile_set: ProfileSet, settings: Settings, now: datetime
+    profile: Profile,
+    profile_set: ProfileSet,
+    settings: Settings,
+    now: datetime,
+    names: SessionNames | None = None,
 ) -> ProfileStatus:
-    from mfa_tui.aws.files import parse_expiration
-
-    margin = settings.refresh_margin_for(profile.kind.value)
+    """`profile` as the faces show it; `names` (from `session_names`) when asking for
+    many profiles, so it is worked out once."""
+    kind = profile.kind
+    margin = settings.refresh_margin_for(kind)
     session_profile: str | None = None
     expires: datetime | None = None
     refreshed: datetime | None = None
-    if profile.kind in (Kind.USER, Kind.ROLE):
-        session_profile, values = session_values_of(profile_set, settings, profile.name)
-        if values is not None:
-            expires = parse_expiration(values.get("expiration"))
-            refreshed = parse_expiration(values.get("mfa_tui_refreshed"))
-    elif profile.kind is Kind.SESSION or profile.values.get("aws_session_token"):
+    managed, reason = profile.managed, profile.unmanaged_reason
+    if names is None:
+        names = session_names(profile_set, settings)
+    if managed:
+        # A session it could not store makes a profile one mfa-tui cannot refresh.
+        reason = write_problem(profile_set, settings, profile, names)
+        managed = reason is None
+    if kind is Kind.USER or kind is Kind.ROLE:
+        session_profile = names.session_of(settings, profile.name)
+        session = profile_set.profiles.get(session_profile)
+        if session is not None and session.session_of == profile.name:
+            expires, refreshed = session.expiration, session.refreshed_at
+    elif kind is Kind.SESSION or profile.values.get("aws_session_token"):
         expires = profile.expiration
-        refreshed = parse_expiration(profile.values.get("mfa_tui_refreshed"))
+        refreshed = profile.refreshed_at
         if profile.session_of:
             source = profile_set.profiles.get(profile.session_of)
             if source is not None:
-                margin = settings.refresh_margin_for(source.kind.value)
-    active = profile.kind is Kind.SESSION and profile.name == settings.active_profile
+                margin = settings.refresh_margin_for(source.kind)
     return ProfileStatus(
         name=profile.name,
-        kind=profile.kind,
-        mfa_serial=(mfa_serial_of(profile_set, profile) if profile.managed else profile.mfa_serial),
+        kind=kind,
+        mfa_serial=(mfa_serial_of(profile_set, profile) if managed else profile.mfa_serial),
         source_profile=profile.source_profile or profile.session_of,
         role_arn=profile.role_arn,
         session_profile=session_profile,
         expires_at=expires,
         state=state_of(expires, now, margin),
         refresh_margin=margin,
-        managed=profile.managed,
-        reason=profile.unmanaged_reason,
+        managed=managed,
+        reason=reason,
         chain=tuple(profile.chain),
         region=profile.region,
         refreshed_at=refreshed,
-        active=active,
+        active=kind is Kind.SESSION and profile.name == settings.active_profile,
+        notes=profile.notes,
     )
 
 
 def all_statuses(profile_set: ProfileSet, settings: Settings, now: datetime) -> list[ProfileStatus]:
-    return [status_of(p, profile_set, settings, now) for p in profile_set.profiles.values()]
+    names = session_names(profile_set, settings)
+    return [status_of(p, profile_set, settings, now, names) for p in profile_set.profiles.values()]

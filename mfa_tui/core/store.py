@@ -27,6 +27,7 @@ from mfa_tui.aws.files import (
     parse_expiration,
 )
 from mfa_tui.clock import SYSTEM_CLOCK, Clock
+from mfa_tui.core.status import session_values_of
 from mfa_tui.errors import MfaTuiError, UsageError
 from mfa_tui.expiry import human_left
 from mfa_tui.settings import Settings
@@ -80,8 +81,7 @@ def stored_session(
     if profile is not None and profile.kind is Kind.SESSION:
         values: dict[str, str] | None = profile.values
     else:
-        session = profile_set.get(settings.session_profile_for(name))
-        values = session.values if session is not None and session.kind is Kind.SESSION else None
+        values = session_values_of(profile_set, settings, name)[1]
     if values is None:
         return None
     stored = session_from_values(values)
@@ -208,10 +208,7 @@ class SessionStore:
 
     def session_values(self, name: str) -> dict[str, str] | None:
         """The values of the section holding `name`'s session, if mfa-tui wrote it."""
-        session = self.profile_set.get(self.settings.session_profile_for(name))
-        if session is None or session.kind is not Kind.SESSION:
-            return None
-        return session.values
+        return session_values_of(self.profile_set, self.settings, name)[1]
 
     def credentials(self, name: str) -> StoredSession | None:
         """The stored session of a user, a role or the active profile; None if none or
@@ -246,10 +243,15 @@ class SessionStore:
             session_profile,
             expiration,
             refreshed=False,
-            message=(
-                f"{session_profile} still valid until {human_time(expiration)} "
-                f"({human_left(left)} left); {message}"
+            message="; ".join(
+                (
+                    f"{session_profile} still valid until {human_time(expiration)} "
+                    f"({human_left(left)} left)",
+                    message,
+                    *profile.notes,
+                )
             ),
+            notes=profile.notes,
         )
 
     def got_elsewhere(self, profile: Profile, session: StoredSession) -> RefreshResult:
@@ -313,10 +315,12 @@ class SessionStore:
         message = (
             f"{session_profile} valid until {human_time(expiration)} ({human_left(left)} left)"
         )
-        if notes:
-            message += "; " + "; ".join(notes)
+        # What the files hold that the AWS tools cannot use is said at every refresh.
+        all_notes = tuple(dict.fromkeys([*notes, *profile.notes]))
+        if all_notes:
+            message += "; " + "; ".join(all_notes)
         return RefreshResult(
-            profile.name, session_profile, expiration, True, message, used_code, tuple(notes)
+            profile.name, session_profile, expiration, True, message, used_code, all_notes
         )
 
     def write_active(self, name: str) -> None:
@@ -328,7 +332,7 @@ class SessionStore:
             k: values[k] for k in (*_SESSION_KEYS, *CONNECTION_KEYS, REFRESHED_KEY) if values.get(k)
         }
         mirrored[OWNER_KEY] = name
-        write_section(self.paths.credentials, self.settings.active_profile, mirrored)
+        write_section(self.paths.credentials, self.settings.active_profile, mirrored, mirror=True)
         self.reload()
 
     def mirror_active(self, name: str, batch: Batch | None = None) -> None:

@@ -355,9 +355,13 @@ def test_paths_follow_the_environment_like_botocore(
 def test_credentials_win_over_config_and_sources_are_recorded(tmp_path: Path) -> None:
     profiles = _load(
         tmp_path,
-        "[profile u]\nregion = from-config\nmfa_serial = arn:m\n",
+        "[profile u]\nregion = from-config\nmfa_serial = arn:aws:iam::123456789012:mfa/m\n",
         "[u]\nregion = from-credentials\naws_access_key_id = A\naws_secret_access_key = B\n",
     )
     u = profiles["u"]
-    assert u.region == "from-credentials" and u.mfa_serial == "arn:m" and u.kind is Kind.USER
+    assert (
+        u.region == "from-credentials"
+        and u.mfa_serial == "arn:aws:iam::123456789012:mfa/m"
+        and u.kind is Kind.USER
+    )
     assert u.sources == (tmp_path / "config", tmp_path / "credentials")

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from mfa_tui.aws import ini
 from mfa_tui.aws.files import AwsPaths, load_profiles
+from mfa_tui.aws.names import config_profile_name
 
 # botocore reads with the locale's encoding; non-ASCII text only agrees under UTF-8.
 UTF8_LOCALE = locale.getpreferredencoding(False).lower().replace("-", "") == "utf8"
@@ -222,7 +223,19 @@ def test_load_profiles_agrees_with_botocore(
         return
     assert ours == theirs
     assert list(ours) == list(theirs)  # same order, as `aws configure list-profiles`
-    assert problems == []
+    # botocore says nothing about a `[profile ...]` header it drops; we say which line.
+    dropped = (
+        [
+            s
+            for s in ini.parse_bytes(config_path.read_bytes(), config_path).sections
+            if s.name.startswith("profile") and config_profile_name(s.name) is None
+        ]
+        if config is not None
+        else []
+    )
+    assert [p.split(": ", 1)[0] for p in problems] == [
+        f"{config_path}:{s.start + 1}" for s in dropped
+    ]
 
 
 def _agree(tmp_path: Path, config: str, credentials: str | None = None) -> dict[str, object]:

@@ -338,3 +338,27 @@ def test_the_call_policy_is_bounded_and_overridable(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("MFA_TUI_STS_TIMEOUT", "nonsense")
     monkeypatch.setenv("MFA_TUI_STS_ATTEMPTS", "99")
     assert CallPolicy.from_env() == CallPolicy(3.0, 5.0, 10)
+
+
+def test_calls_go_by_mfa_tuis_reading_of_the_files_not_botocores(sandbox: Sandbox) -> None:
+    # One line botocore cannot parse, anywhere: botocore would fail every call
+    # ("Unable to parse config file"); mfa-tui's reading skips that line alone.
+    import botocore.exceptions
+    import botocore.session
+
+    with sandbox.paths.config.open("a") as fh:
+        fh.write("\nnot a line botocore can parse\n")
+    with pytest.raises(botocore.exceptions.ConfigParseError):
+        botocore.session.Session(profile="test-user").get_scoped_config()
+    gst(sandbox)
+    assert sandbox.fault.actions() == ["GetSessionToken"]
+
+
+def test_a_services_section_gives_the_endpoint_like_botocore(sandbox: Sandbox) -> None:
+    with sandbox.paths.config.open("a") as fh:
+        fh.write(
+            "\n[profile svc]\nregion = eu-west-1\nservices = via-proxy\n\n"
+            f"[services via-proxy]\nsts =\n  endpoint_url = {sandbox.fault.url}\n"
+        )
+    gst(sandbox, profile="svc")
+    assert sandbox.fault.actions() == ["GetSessionToken"]

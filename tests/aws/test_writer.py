@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mfa_tui.aws import ini
-from mfa_tui.aws.credentials import OWNER_KEY, set_key, write_section
+from mfa_tui.aws.credentials import OWNER_KEY, set_profile_keys, write_section
+from mfa_tui.aws.names import is_safe_profile_name
 from mfa_tui.errors import FileWriteError
 
 
@@ -63,20 +64,34 @@ line = st.one_of(
 )
 
 
+# Session profile names as botocore reads them from the credentials file, verbatim:
+# spaces, quotes and non-ASCII included (`<profile>-mfa` of any profile name).
+session_name = st.one_of(
+    st.sampled_from(
+        ["test-user-mfa", "my profile-mfa", "開発 role-mfa", 'it\'s "quoted"-mfa', "[x-mfa"]
+    ),
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=16
+    ).filter(is_safe_profile_name),
+)
+
+
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(head=st.lists(line, max_size=12), bom=st.booleans())
-def test_new_section_keeps_every_other_byte(tmp_path: Path, head: list[str], bom: bool) -> None:
+@given(head=st.lists(line, max_size=12), bom=st.booleans(), name=session_name)
+def test_new_section_keeps_every_other_byte(
+    tmp_path: Path, head: list[str], bom: bool, name: str
+) -> None:
     path = tmp_path / "credentials"
     text = "".join(head)
     raw = (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8", "surrogateescape")
-    if b"[test-user-mfa]" in raw:
+    if f"[{name}".encode() in raw:
         return
     path.write_bytes(raw)
-    write_section(path, "test-user-mfa", session())
+    write_section(path, name, session())
     after = path.read_bytes()
-    before_part, after_part = owned_span(after, path, "test-user-mfa")
+    before_part, after_part = owned_span(after, path, name)
     assert after_part == b""
     # The old file is all there; at most a newline and one blank line were added.
     assert before_part.startswith(raw)
@@ -87,32 +102,34 @@ def test_new_section_keeps_every_other_byte(tmp_path: Path, head: list[str], bom
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(head=st.lists(line, max_size=8), tail=st.lists(line, max_size=8))
+@given(head=st.lists(line, max_size=8), tail=st.lists(line, max_size=8), name=session_name)
 def test_rewrite_keeps_place_and_every_other_byte(
-    tmp_path: Path, head: list[str], tail: list[str]
+    tmp_path: Path, head: list[str], tail: list[str], name: str
 ) -> None:
     path = tmp_path / "credentials"
     head_text = "".join(head)
     if head_text and not head_text.endswith("\n"):
         head_text += "\n"
     tail_text = "".join(tail)
-    # A tail that starts with an indented line would continue our section's last value.
-    if tail_text[:1] in (" ", "\t") or "[test-user-mfa]" in head_text + tail_text:
+    # A tail whose first line with content is indented (comments are transparent)
+    # would continue our section's last value.
+    content = [t for t in tail_text.splitlines() if t.strip() and t.strip()[0] not in "#;"]
+    if (content and content[0][:1] in (" ", "\t")) or f"[{name}" in head_text + tail_text:
         return
     if tail_text and not tail_text.lstrip("\n").startswith(("[", "#", ";")) and tail_text.strip():
         tail_text = "[after]\n" + tail_text
     old_section = (
-        "[test-user-mfa]\naws_access_key_id = ASIAOLD\nexpiration = 2020-01-01T00:00:00Z\n"
+        f"[{name}]\naws_access_key_id = ASIAOLD\nexpiration = 2020-01-01T00:00:00Z\n"
         f"{OWNER_KEY} = test-user\n"
     )
     original = (head_text + old_section + tail_text).encode("utf-8", "surrogateescape")
     path.write_bytes(original)
-    before_prefix, before_suffix = owned_span(original, path, "test-user-mfa")
-    write_section(path, "test-user-mfa", session(7))
+    before_prefix, before_suffix = owned_span(original, path, name)
+    write_section(path, name, session(7))
     after = path.read_bytes()
-    after_prefix, after_suffix = owned_span(after, path, "test-user-mfa")
+    after_prefix, after_suffix = owned_span(after, path, name)
     assert (after_prefix, after_suffix) == (before_prefix, before_suffix)
-    values = ini.parse_bytes(after, path).section_values()["test-user-mfa"]
+    values = ini.parse_bytes(after, path).section_values()[name]
     assert values["aws_session_token"] == "token7"
 
 
@@ -122,7 +139,8 @@ def test_foreign_section_is_refused_unless_forced(aws_dir: Path) -> None:
     path.write_bytes(original)
     with pytest.raises(FileWriteError) as info:
         write_section(path, "test-user-mfa", session())
-    assert "[test-user-mfa]" in info.value.message and "--force" in info.value.message
+    assert "[test-user-mfa]" in info.value.message
+    assert "not written by mfa-tui" in info.value.message
     assert path.read_bytes() == original
     write_section(path, "test-user-mfa", session(), force=True)
     assert ini.read(path).section_values()["test-user-mfa"][OWNER_KEY] == "test-user"
@@ -149,11 +167,11 @@ def test_symlink_stays_a_symlink(aws_dir: Path, tmp_path: Path) -> None:
     assert "test-user-mfa" in ini.read(real).section_values()
 
 
-@pytest.mark.parametrize("name", ["a]b", "a\nb", "has space", "#comment", "", "[x", "a=b\n[evil]"])
+@pytest.mark.parametrize("name", ["a]b", "a\nb", " lead", "#comment", "", "a=b\n[evil]"])
 def test_unsafe_names_are_refused(aws_dir: Path, name: str) -> None:
     path = aws_dir / "credentials"
     path.write_text("[keep]\nx = 1\n")
-    with pytest.raises(FileWriteError, match="not safe"):
+    with pytest.raises(FileWriteError, match="refusing to write section"):
         write_section(path, name, session())
     assert path.read_text() == "[keep]\nx = 1\n"
 
@@ -190,15 +208,15 @@ def test_stale_temp_file_from_a_crash_is_cleaned(aws_dir: Path) -> None:
     assert "a-mfa" in ini.read(path).section_values()
 
 
-def test_set_key_changes_one_line(aws_dir: Path) -> None:
+def test_set_profile_keys_changes_one_line(aws_dir: Path) -> None:
     path = aws_dir / "config"
     original = "# mine\n[profile u]\nregion = eu-west-1\n\n# next\n[profile v]\nregion = x\n"
     path.write_text(original)
-    set_key(path, "profile u", "mfa_serial", "arn:aws:iam::1:mfa/u")
+    set_profile_keys(path, "u", {"mfa_serial": "arn:aws:iam::1:mfa/u"})
     assert path.read_text() == original.replace(
         "region = eu-west-1\n", "region = eu-west-1\nmfa_serial = arn:aws:iam::1:mfa/u\n"
     )
-    set_key(path, "profile u", "region", "us-east-2")
+    set_profile_keys(path, "u", {"region": "us-east-2"})
     assert path.read_text().count("region = us-east-2") == 1
 
 

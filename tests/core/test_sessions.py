@@ -7,7 +7,6 @@ its recording.
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 import time
@@ -589,8 +588,16 @@ def test_a_bad_duration_or_session_name_in_the_config_is_named(
     edit_config(
         sandbox, "[profile readonly-role]\n", "[profile readonly-role]\nduration_seconds = 100\n"
     )
-    with pytest.raises(UsageError, match=r"duration_seconds in \[profile readonly-role\] is 100"):
-        service.refresh("readonly-role", code="123456")
+    # STS would refuse it: it is set aside with a note naming it, the default is used.
+    result = service.refresh("readonly-role", code="123456")
+    config = sandbox.paths.config
+    line = config.read_text().splitlines().index("duration_seconds = 100") + 1
+    assert (
+        f"duration_seconds = 100 ({config}:{line}) is outside 900..43200 seconds; it is "
+        "ignored" in result.message
+    )
+    assert sandbox.fault.calls("AssumeRole")[-1]["DurationSeconds"] == "3600"
+    sandbox.fault.clear()
     edit_config(
         sandbox,
         "[profile my-test-role]\n",
@@ -725,7 +732,9 @@ def test_activate_mirrors_the_session_into_the_active_profile(
 def test_activate_refuses_to_overwrite_a_section_it_does_not_own(
     sandbox: Sandbox, make_service: ServiceFactory
 ) -> None:
-    service = make_service(settings=Settings(active_profile="ops-user"))
+    with sandbox.paths.credentials.open("a") as fh:
+        fh.write("\n[mine]\naws_access_key_id = AKIAMINE\naws_secret_access_key = mine\n")
+    service = make_service(settings=Settings(active_profile="mine"))
     before = sandbox.paths.credentials.read_bytes()
     with pytest.raises(MfaTuiError, match="not written by mfa-tui"):
         service.activate("test-user", code="123456")
@@ -749,9 +758,7 @@ def test_a_session_that_could_not_be_stored_is_refused_before_the_call(
 def test_a_read_only_credentials_file_is_refused_before_the_call(
     sandbox: Sandbox, service: SessionService
 ) -> None:
-    sandbox.paths.credentials.chmod(0o400)
-    if os.access(sandbox.paths.credentials, os.W_OK):
-        pytest.skip("running as a user who can write read-only files (root)")
+    sandbox.paths.credentials.chmod(0o400)  # its mode counts, even for root
     with pytest.raises(MfaTuiError, match="read-only"):
         service.refresh("test-user", code="123456")
     assert sandbox.fault.actions() == []

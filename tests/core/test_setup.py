@@ -302,7 +302,7 @@ def test_a_user_with_devices_is_offered_them_and_one_is_saved_as_mfa_serial(
         target.device("arn:aws:iam::123456789012:mfa/ops-user")
     done = setup.adopt(target, serial)
     assert done == [
-        f"Saved mfa_serial = {serial} in [profile test-user] of {sandbox.paths.config}."
+        f"Saved mfa_serial = {serial} in [profile test-user] in {sandbox.paths.config}."
     ]
     assert (
         ini.read(sandbox.paths.config).section_values()["profile test-user"]["mfa_serial"] == serial

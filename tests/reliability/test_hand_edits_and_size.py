@@ -86,7 +86,9 @@ def test_fifty_thousand_profiles_and_ten_megabytes(aws_dir: Path) -> None:
     assert len(result.profiles) >= 49_000 and result.problems == []
     assert time.monotonic() - started < 30
     before = (aws_dir / "credentials").read_bytes()
-    write_section(aws_dir / "credentials", "user-00007-mfa", {**VALUES, "mfa_tui_source": "x"})
+    write_section(
+        aws_dir / "credentials", "user-00007-mfa", {**VALUES, "mfa_tui_source": "user-00007"}
+    )
     after = (aws_dir / "credentials").read_bytes()
     assert len(after) - len(before) < 200
     done = subprocess.run(

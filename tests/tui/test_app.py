@@ -760,3 +760,45 @@ async def test_quitting_is_never_held_back_by_a_slow_read(
             assert app.return_code == 0, "q waited for the read"
     finally:
         read.set()
+
+
+async def test_what_the_files_hold_that_aws_cannot_use_is_in_the_detail_pane(
+    backend: FakeBackend, clock: FrozenClock
+) -> None:
+    from rich.text import Text
+
+    from mfa_tui.tui.widgets.detail_pane import DetailPane
+
+    config, credentials = backend.paths.config, backend.paths.credentials
+    config.write_text(
+        config.read_text().replace(
+            "[profile my-test-role]\n",
+            "[profile my-test-role]\nduration_seconds = 1800 ; half an hour\n",
+        )
+    )
+    with credentials.open("a") as fh:
+        fh.write("\n[ops]x]\naws_access_key_id = AKIAOPS\naws_secret_access_key = s\n")
+    line = config.read_text().splitlines().index("duration_seconds = 1800 ; half an hour") + 1
+    app = make_app(backend, clock)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(app, pilot)
+        pane = app.query_one(DetailPane)
+
+        def shown() -> str:
+            content = pane.content
+            assert isinstance(content, Text)
+            return " ".join(content.plain.split())  # labels are padded to one width
+
+        assert app.table.select("my-test-role")
+        await pilot.pause()
+        assert (
+            f"Note duration_seconds = 1800 ; half an hour ({config}:{line}) is not a "
+            "whole number of seconds"
+        ) in shown()
+        assert app.table.select("ops]x")
+        await pilot.pause()
+        assert (
+            "Not managed the session profile of 'ops]x', 'ops]x-mfa', cannot be written: "
+            "it has a ']'"
+        ) in shown()
+        assert str(app.table.get_cell("ops]x", "note")).startswith("the session profile of")

@@ -24,6 +24,8 @@ def detail_lines(row: RowState, now: datetime) -> list[tuple[str, str]]:
         left = format_left(status.expires_at, now)
         left = left if left == "expired" else f"{left} left"
         lines.append(("Expires", f"{format_local(status.expires_at)} · {left}"))
+    # What in the files the AWS tools cannot use: near the top, it explains the rest.
+    lines.extend(("Note", note) for note in status.notes if note != status.reason)
     if row.note and row.note != row.last_error:
         lines.append(("Status", row.note))
     if row.last_error:
