@@ -115,39 +115,53 @@ def managed_profile(profile_set: ProfileSet, name: str) -> Profile:
     return profile
 
 
-def user_duration(settings: Settings, user: Profile, duration: int | None) -> int:
-    override = settings.for_profile(user.name).duration
-    if duration is not None:
-        value, origin = duration, "--duration"
-    elif override is not None:
-        value, origin = override, f'duration in [profiles."{user.name}"] of the settings'
-    else:
-        value, origin = settings.user_duration, "user_duration in the settings"
-    if not GET_SESSION_TOKEN_MIN <= value <= GET_SESSION_TOKEN_MAX:
-        raise UsageError(
-            f"a user session lasts {GET_SESSION_TOKEN_MIN}..{GET_SESSION_TOKEN_MAX} "
-            f"seconds; {origin} is {value}"
-        )
+def _duration(
+    what: str,
+    bounds: tuple[int, int],
+    candidates: list[tuple[int | None, str]],
+) -> int:
+    """The first length that is set, of `candidates` (value, where it is set) in order
+    of precedence, refused with its origin when outside what AWS allows."""
+    value, origin = next((v, o) for v, o in candidates if v is not None)
+    assert value is not None
+    low, high = bounds
+    if not low <= value <= high:
+        raise UsageError(f"{what} lasts {low}..{high} seconds; {origin} is {value}")
     return value
+
+
+def user_duration(settings: Settings, user: Profile, duration: int | None) -> int:
+    """GetSessionToken's length: `--duration`, the profile's setting, `user_duration`."""
+    return _duration(
+        "a user session",
+        (GET_SESSION_TOKEN_MIN, GET_SESSION_TOKEN_MAX),
+        [
+            (duration, "--duration"),
+            (
+                settings.for_profile(user.name).duration,
+                f'duration in [profiles."{user.name}"] of the settings',
+            ),
+            (settings.user_duration, "user_duration in the settings"),
+        ],
+    )
 
 
 def role_duration(settings: Settings, role: Profile, duration: int | None) -> int:
-    override = settings.for_profile(role.name).duration
-    if duration is not None:
-        value, origin = duration, "--duration"
-    elif override is not None:
-        value, origin = override, f'duration in [profiles."{role.name}"] of the settings'
-    elif role.duration_seconds is not None:
-        value = role.duration_seconds
-        origin = f"duration_seconds in [{config_section_for(role.name)}]"
-    else:
-        value, origin = settings.role_duration, "role_duration in the settings"
-    if not ASSUME_ROLE_MIN <= value <= ASSUME_ROLE_MAX:
-        raise UsageError(
-            f"a role session lasts {ASSUME_ROLE_MIN}..{ASSUME_ROLE_MAX} seconds; "
-            f"{origin} is {value}"
-        )
-    return value
+    """AssumeRole's length: `--duration`, the profile's setting, its `duration_seconds`
+    in the config, `role_duration`."""
+    return _duration(
+        "a role session",
+        (ASSUME_ROLE_MIN, ASSUME_ROLE_MAX),
+        [
+            (duration, "--duration"),
+            (
+                settings.for_profile(role.name).duration,
+                f'duration in [profiles."{role.name}"] of the settings',
+            ),
+            (role.duration_seconds, f"duration_seconds in [{config_section_for(role.name)}]"),
+            (settings.role_duration, "role_duration in the settings"),
+        ],
+    )
 
 
 def session_name(role: Profile, user: Profile) -> str:
