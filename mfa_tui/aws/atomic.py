@@ -17,10 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mfa_tui.errors import FileWriteError
+from mfa_tui.private_files import TEMP_PREFIX, TEMP_SUFFIX, make_folders
 
 LOCK_TIMEOUT = 15.0
-_TEMP_PREFIX = ".mfa-tui-"
-_TEMP_SUFFIX = ".tmp"
 
 
 def resolve_target(path: Path) -> Path:
@@ -51,9 +50,9 @@ def check_writable(target: Path) -> None:
 
 
 def ensure_folder(folder: Path) -> None:
-    """Create the folder (0700) if missing, like `aws configure` does for ~/.aws."""
+    """Create the folder (0700, missing parents too) like `aws configure` does for ~/.aws."""
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_folders(str(folder))
     except OSError as exc:
         raise FileWriteError(f"cannot create folder {folder}: {exc.strerror}") from None
     if not folder.is_dir():
@@ -63,10 +62,18 @@ def ensure_folder(folder: Path) -> None:
 @contextlib.contextmanager
 def locked(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[Path]:
     """Hold the writers' lock for `path`; yields the real target path."""
-    from filelock import FileLock, Timeout
-
     target = resolve_target(path)
     ensure_folder(target.parent)
+    with hold_lock(target, timeout):
+        yield target
+
+
+@contextlib.contextmanager
+def hold_lock(target: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """Hold `<target>.lock` (made 0600, never through a link); temp files a killed
+    writer left beside `target` are removed once it is held."""
+    from filelock import FileLock, Timeout
+
     lock = FileLock(str(target) + ".lock", timeout=timeout, mode=0o600)
     try:
         lock.acquire()
@@ -82,20 +89,20 @@ def locked(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[Path]:
         ) from None
     try:
         _remove_stale_temps(target)
-        yield target
+        yield
     finally:
         lock.release()
 
 
 def _remove_stale_temps(target: Path) -> None:
     """Temp files left by a writer that was killed; safe to drop while we hold the lock."""
-    prefix = f"{_TEMP_PREFIX}{target.name}."
+    prefix = f"{TEMP_PREFIX}{target.name}."
     try:
         entries = list(os.scandir(target.parent))
     except OSError:
         return
     for entry in entries:
-        if entry.name.startswith(prefix) and entry.name.endswith(_TEMP_SUFFIX):
+        if entry.name.startswith(prefix) and entry.name.endswith(TEMP_SUFFIX):
             with contextlib.suppress(OSError):
                 if entry.is_file(follow_symlinks=False) or entry.is_symlink():
                     os.unlink(entry.path)
@@ -107,7 +114,7 @@ def replace_locked(target: Path, data: bytes) -> None:
     folder = target.parent
     try:
         fd, temp_name = tempfile.mkstemp(
-            prefix=f"{_TEMP_PREFIX}{target.name}.", suffix=_TEMP_SUFFIX, dir=folder
+            prefix=f"{TEMP_PREFIX}{target.name}.", suffix=TEMP_SUFFIX, dir=folder
         )
     except OSError as exc:
         raise FileWriteError(

@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mfa_tui.errors import KeyringError, MfaTuiError, NeedsCodeError, UsageError
+from mfa_tui import private_files
+from mfa_tui.errors import FileWriteError, KeyringError, MfaTuiError, NeedsCodeError, UsageError
 
 KEYRING_SERVICE = "mfa-tui"
 TOTP_STEP = 30
@@ -40,6 +41,9 @@ TOTP_STEP = 30
 MIN_SEED_CHARS = 23
 USED_CODE_MEMORY = 120  # seconds a spent code is remembered (AWS's window is about 90 s)
 STATE_FILE = "codes.json"
+# The state holds a step per device and the hashes of codes typed in the last two
+# minutes: a few kilobytes. Anything near this is not a file mfa-tui wrote.
+STATE_LIMIT = 1024 * 1024
 _CODE_IN_OUTPUT = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 _BASE32 = re.compile(r"[A-Z2-7]+")
 
@@ -397,24 +401,57 @@ class UsedCodes:
         data["version"] = 1
         return data
 
-    def _read(self) -> dict[str, Any]:
+    def _refused(self, exc: OSError) -> MfaTuiError:
+        return MfaTuiError(
+            f"mfa-tui will not keep the state of spent MFA codes in {self.path.parent}: "
+            f"{exc}. Fix that, or set MFA_TUI_STATE_DIR to a folder of your own",
+            title="State folder refused",
+        )
+
+    def _raw(self) -> bytes | None:
+        """The file's bytes; None when there is none yet (or it is damaged past use).
+
+        Raises:
+            MfaTuiError: the file or the way to it could be changed by another user: a
+                step they wrote there could make mfa-tui send a spent code, or wait.
+        """
         try:
-            return self._parse(self.path.read_bytes())
+            private_files.check_folder(str(self.path.parent))
+            return private_files.read_private(str(self.path), STATE_LIMIT)
+        except FileNotFoundError:
+            return None
+        except private_files.UnsafePathError as exc:
+            raise self._refused(exc) from None
         except OSError:
-            return self._parse(None)
+            return None  # unreadable or absurdly big: damaged, like bad JSON
+
+    def _read(self) -> dict[str, Any]:
+        return self._parse(self._raw())
 
     def _update(self, change: Callable[[dict[str, Any]], bool]) -> bool:
         """Read, change and write the file under its lock; `change` says whether to write."""
-        from mfa_tui.aws.atomic import locked, replace_locked
+        from mfa_tui.aws.atomic import hold_lock
 
-        with locked(self.path) as target:
-            try:
-                data = self._parse(target.read_bytes())
-            except OSError:
-                data = self._parse(None)
+        try:
+            private_files.private_folder(str(self.path.parent))
+        except private_files.UnsafePathError as exc:
+            raise self._refused(exc) from None
+        except OSError as exc:
+            raise FileWriteError(
+                f"cannot create the state folder {self.path.parent}: {exc.strerror}"
+            ) from None
+        with hold_lock(self.path):
+            data = self._parse(self._raw())
             if not change(data):
                 return False
-            replace_locked(target, json.dumps(data, indent=1, sort_keys=True).encode())
+            try:
+                private_files.write_private(
+                    str(self.path), json.dumps(data, indent=1, sort_keys=True).encode()
+                )
+            except private_files.UnsafePathError as exc:
+                raise self._refused(exc) from None
+            except OSError as exc:
+                raise FileWriteError(f"could not write {self.path}: {exc.strerror}") from None
             return True
 
     def last_step(self, serial: str) -> int:
