@@ -20,6 +20,7 @@ import os
 import time
 
 from mfa_tui import locations
+from mfa_tui.bounded_read import read_file
 
 # botocore refreshes credentials with less than 15 minutes left: serve more than that,
 # with a minute's slack for the time between this answer and the caller's first call.
@@ -105,8 +106,9 @@ def cached_answer(name: str, now: float | None = None) -> str | None:
     session_name, active = names
     path = locations.aws_files()[1]
     try:
-        with open(path, "rb") as fh:
-            text = fh.read().decode("utf-8")
+        # Not a plain open(): a FIFO there would hang it, /dev/zero fill the memory. What
+        # read_file refuses, the full command names.
+        text = read_file(path).decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
     if text.startswith("\ufeff"):

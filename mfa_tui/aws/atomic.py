@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from mfa_tui.bounded_read import describe
 from mfa_tui.errors import FileWriteError
 from mfa_tui.private_files import TEMP_PREFIX, TEMP_SUFFIX, make_folders
 
@@ -41,7 +42,10 @@ def check_writable(target: Path) -> None:
     if stat.S_ISDIR(st.st_mode):
         raise FileWriteError(f"{target} is a directory, not a file; move it aside or fix the path")
     if not stat.S_ISREG(st.st_mode):
-        raise FileWriteError(f"{target} is not a regular file; mfa-tui will not replace it")
+        raise FileWriteError(
+            f"{target} is {describe(st.st_mode)}, not a regular file; mfa-tui will not "
+            "read or replace it"
+        )
     if not st.st_mode & stat.S_IWUSR:
         raise FileWriteError(
             f"{target} is read-only; mfa-tui leaves it alone. Run 'chmod u+w {target}' "

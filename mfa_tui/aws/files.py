@@ -20,6 +20,7 @@ from pathlib import Path
 from mfa_tui import locations
 from mfa_tui.aws import ini
 from mfa_tui.aws.credentials import OWNER_KEY
+from mfa_tui.bounded_read import RefusedFileError
 from mfa_tui.listing import state_at
 from mfa_tui.settings import Settings
 
@@ -246,8 +247,8 @@ def load_profiles(paths: AwsPaths | None = None) -> ProfileSet:
 def _read_doc(path: Path, problems: list[str]) -> ini.IniDocument:
     try:
         doc = ini.read(path)
-    except IsADirectoryError:
-        problems.append(f"{path} is a directory, not a file; it was ignored")
+    except RefusedFileError as exc:
+        problems.append(f"{exc}; it was ignored")
         return ini.parse_bytes(b"", path)
     except OSError as exc:
         problems.append(f"{path}: cannot read it ({exc.strerror}); it was ignored")

@@ -23,6 +23,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from mfa_tui import locations
+from mfa_tui.bounded_read import RefusedFileError, check_regular
 from mfa_tui.errors import AwsRefusedError, InvalidMfaCodeError, MfaTuiError, NetworkError
 from mfa_tui.settings import MAX_CONCURRENT_STS_CALLS
 
@@ -203,6 +204,21 @@ def _new_core(profile: str | None) -> Any:
     return core
 
 
+def _check_config_file() -> None:
+    """botocore reads the config file itself, with a plain open(): a FIFO there would
+    hang it, a huge file take the memory. What the loader refused is refused here too,
+    before anything is asked of AWS."""
+    config = locations.aws_files()[0]
+    try:
+        check_regular(os.stat(config), config)
+    except RefusedFileError as exc:
+        raise MfaTuiError(
+            f"{exc}; mfa-tui did not read it, and asked nothing of AWS", title="Configuration"
+        ) from None
+    except OSError:
+        return  # missing or unreadable: botocore reads it as empty, as the loader did
+
+
 def _session_for(profile: str) -> tuple[Any, threading.Lock]:
     """A boto3 session that connects the way `profile` does, shared while nothing changes.
 
@@ -215,6 +231,7 @@ def _session_for(profile: str) -> tuple[Any, threading.Lock]:
     """
     import boto3
 
+    _check_config_file()
     signature = _config_signature()
     with _SESSIONS_GUARD:
         if _SESSIONS.get("", (None,))[0] != signature:

@@ -502,17 +502,11 @@ class SessionService:
         person's own keys, a read-only credentials file) would waste the MFA code spent
         on it; better to say so first.
         """
-        import os
-
-        from mfa_tui.aws.atomic import resolve_target
+        from mfa_tui.aws.atomic import check_writable, resolve_target
         from mfa_tui.errors import FileWriteError
 
         path = resolve_target(self.paths.credentials)
-        if path.exists() and not os.access(path, os.W_OK):
-            raise FileWriteError(
-                f"{path} is read-only, so no session could be stored; nothing was asked of "
-                f"AWS. Run 'chmod u+w {path}' to let mfa-tui write sessions there"
-            )
+        check_writable(path)  # read-only, a FIFO, a directory: refused before any call
         names = [self.settings.session_profile_for(n) for n in profile.chain or [profile.name]]
         if active:
             names.append(self.settings.active_profile)
