@@ -55,7 +55,7 @@ class AwsPaths:
         return cls(config=Path(config), credentials=Path(creds))
 
 
-@dataclass
+@dataclass(slots=True)
 class Profile:
     """One profile as the AWS tools see it, plus what mfa-tui knows about it."""
 
@@ -206,19 +206,27 @@ def load_profiles(paths: AwsPaths | None = None) -> ProfileSet:
     config_doc = _read_doc(paths.config, problems)
     creds_doc = _read_doc(paths.credentials, problems)
 
+    # One dict per profile, shared tuples for where it came from: a file of a million
+    # tiny sections must cost memory in proportion to it, not several copies of it.
     merged: dict[str, dict[str, str]] = {}
-    origin: dict[str, list[Path]] = {}
+    in_config, in_creds = (paths.config,), (paths.credentials,)
+    both = tuple(dict.fromkeys((paths.config, paths.credentials)))
+    origin: dict[str, tuple[Path, ...]] = {}
     for section, values in _apply_defaults(config_doc).items():
         name = _config_profile_name(section)
         if name is None:
             continue
         # Two headers for one profile (`[default]` and `[profile default]`, or
         # `[profile a]` and `[profile  a]`): botocore keeps the later one whole.
-        merged[name] = dict(values)
-        origin[name] = [paths.config]
+        merged[name] = values  # a fresh dict of its own (section_values)
+        origin[name] = in_config
     for name, values in _apply_defaults(creds_doc).items():
-        merged.setdefault(name, {}).update(values)
-        origin.setdefault(name, []).append(paths.credentials)
+        if name in merged:
+            merged[name].update(values)
+            origin[name] = both
+        else:
+            merged[name] = values
+            origin[name] = in_creds
 
     profiles: dict[str, Profile] = {}
     for name, values in merged.items():
@@ -227,7 +235,7 @@ def load_profiles(paths: AwsPaths | None = None) -> ProfileSet:
             name=name,
             kind=kind,
             values=values,
-            sources=tuple(dict.fromkeys(origin[name])),
+            sources=origin[name],
             mfa_serial=values.get("mfa_serial") or None,
             source_profile=values.get("source_profile") or None,
             credential_source=values.get("credential_source") or None,

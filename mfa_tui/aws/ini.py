@@ -47,7 +47,7 @@ class Problem:
         return f"{self.path}:{self.line}: {self.message}"
 
 
-@dataclass
+@dataclass(slots=True)
 class Section:
     """One `[header]` and the lines it spans.
 
@@ -60,11 +60,15 @@ class Section:
     start: int
     end: int
     values: dict[str, str] = field(default_factory=dict)
-    key_lines: dict[str, int] = field(default_factory=dict)
     broken: bool = False
     # key -> (first, end) line indexes of its value's lines: the key line and its
     # continuation lines (blank lines inside a multi-line value included).
     key_spans: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def key_lines(self) -> dict[str, int]:
+        """key -> the 1-based number of the line it is set on."""
+        return {key: first + 1 for key, (first, _) in self.key_spans.items()}
 
 
 @dataclass
@@ -252,7 +256,6 @@ def _parse_lines(doc: IniDocument) -> None:
         # last key is the user's, and stays when mfa-tui rewrites the section.
         current.end = index + 1
         option = stripped[:delimiter].rstrip().lower()
-        current.key_lines[option] = lineno
         current.key_spans[option] = (index, index + 1)
         if current.broken:
             continue

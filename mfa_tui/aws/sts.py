@@ -193,13 +193,22 @@ _CONNECTION_KEYS = (
 )
 
 
-def _new_core(profile: str | None) -> Any:
+def _new_core(profile: str | None, *, config_file: str | None = None) -> Any:
+    """A botocore session for `profile` (None: no profile), reading `config_file` if given.
+
+    It never reads the credentials file: the keys are always passed explicitly, and
+    botocore would read that file only to learn its profile names, a second parse of a
+    file that may be big, which mfa-tui has already read.
+    """
     import botocore.loaders
     import botocore.session
 
     if not _LOADER:
         _LOADER.append(botocore.loaders.create_loader())
     core = botocore.session.Session(profile=profile)
+    core.set_config_variable("credentials_file", os.devnull)
+    if config_file is not None:
+        core.set_config_variable("config_file", config_file)
     core.register_component("data_loader", _LOADER[0])
     return core
 
@@ -241,15 +250,13 @@ def _session_for(profile: str) -> tuple[Any, threading.Lock]:
             _SESSIONS[""] = (signature, base, threading.Lock())
         base = _SESSIONS[""][1]
         values = base.full_config.get("profiles", {}).get(profile)
-        if values is None:
-            key = "\0default-chain"
-            profile_name: str | None = None
-        else:
-            key = repr([values.get(k) for k in _CONNECTION_KEYS])
-            profile_name = profile
+        # A profile the config file does not name (its keys are in the credentials file)
+        # has no settings there, as botocore reads it: a session on an empty config.
+        key = repr([(values or {}).get(k) for k in _CONNECTION_KEYS])
         cached = _SESSIONS.get(key)
         if cached is None:
-            session = boto3.session.Session(botocore_session=_new_core(profile_name))
+            core = _new_core(profile) if values else _new_core(None, config_file=os.devnull)
+            session = boto3.session.Session(botocore_session=core)
             cached = (signature, session, threading.Lock())
             _SESSIONS[key] = cached
         return cached[1], cached[2]

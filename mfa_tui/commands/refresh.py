@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     profile_set, settings = load_world()
     if not args.due:
         require_profile(profile_set, args.profile)
+    del profile_set  # the engine reads the files itself: a big file is not held twice
     from mfa_tui.core.sessions import SessionService
 
     service = SessionService(settings=settings, code_prompt=prompt_for_code)

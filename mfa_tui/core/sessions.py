@@ -257,6 +257,7 @@ class SessionService:
         """
         signature = _files_signature(self.paths)
         if self._profile_set is None or signature != self._signature:
+            self._profile_set = None  # the old parse goes first: a big file is held once
             self._profile_set = load_profiles(self.paths)
             self._signature = signature
         return self._profile_set
@@ -967,6 +968,7 @@ class SessionService:
             with self._batch[1]:
                 self._batch[0][session_profile] = values
         else:
+            self._profile_set = None  # read again after the write: never two parses at once
             write_section(self.paths.credentials, session_profile, values)
             self.reload()
         left = (expiration - self.clock.now()).total_seconds()

@@ -21,7 +21,7 @@ from mfa_tui.aws.files import (
 from mfa_tui.settings import Settings
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProfileStatus:
     name: str
     kind: Kind

@@ -104,3 +104,45 @@ def test_a_file_bigger_than_any_real_aws_file_is_refused_with_its_size(
         assert "Traceback" not in done.stderr
         assert f"{sandbox.paths.credentials} is 17.0 MiB, more than the 16 MiB" in done.stderr
     assert sandbox.fault.actions() == []
+
+
+MEASURE = """
+import resource, sys
+{body}
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+ONE_PARSE = """
+import boto3  # what a refresh loads besides the files
+from mfa_tui.aws.files import load_profiles
+load_profiles()
+"""
+REFRESH = """
+from mfa_tui.cli import main
+assert main(["refresh", "test-user", "--code", "123456"]) == 0
+"""
+
+
+def peak_kb(body: str) -> int:
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE.format(body=body)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **NO_KEYRING},
+        check=True,
+    )
+    return int(done.stdout.split()[-1])
+
+
+@pytest.mark.slow
+def test_a_refresh_holds_one_parse_of_a_big_file_at_a_time(sandbox: Sandbox) -> None:
+    # Three lines a profile, a few bytes a line: the shape that costs the most memory
+    # for its size. Before, a refresh held up to four parses of it at once (1.56 GB for
+    # a 17 MB file of this kind).
+    with sandbox.paths.credentials.open("a") as fh:
+        for i in range(60_000):
+            fh.write(f"[p{i:06d}]\nk = {i}\nv = x\n")
+    one = peak_kb(ONE_PARSE)
+    refresh = peak_kb(REFRESH)
+    assert sandbox.fault.calls("GetSessionToken"), "it was a real refresh"
+    assert refresh < one * 1.3, f"a refresh peaked at {refresh} KB, one parse at {one} KB"
