@@ -39,6 +39,7 @@ from mfa_tui.errors import InvalidMfaCodeError, MfaTuiError, NeedsCodeError
 from mfa_tui.settings import Settings
 from mfa_tui.tui.agent_bridge import AgentBridge
 from mfa_tui.tui.commands import ProfileCommands
+from mfa_tui.tui.event_loop import run_app
 from mfa_tui.tui.messages import (
     CodeNeeded,
     ErrorShown,
@@ -263,7 +264,8 @@ class MfaTuiApp(App[None]):
 
     def run(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            return super().run(*args, **kwargs)
+            # Quitting never waits for a worker blocked in a call (see event_loop).
+            return run_app(super().run, *args, **kwargs)
         finally:
             self._finished.set()
 
