@@ -18,7 +18,7 @@ import os
 import sys
 from typing import Any
 
-from mfa_tui.commands.common import load_world, require_profile
+from mfa_tui.commands.common import load_world, require_profile, say
 from mfa_tui.core.session_store import stored_session
 from mfa_tui.errors import ExitCode, MfaTuiError, NeedsCodeError
 
@@ -77,7 +77,7 @@ def _fresh(name: str, settings: Settings) -> dict[str, Any]:
         return {"Version": 1, **answer}
     from mfa_tui.core.sessions import SessionService
 
-    service = SessionService(settings=settings)
+    service = SessionService(settings=settings, announce=say)
     request = service.needs_code(name)
     if request is not None:
         raise NeedsCodeError(

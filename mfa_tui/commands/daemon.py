@@ -216,7 +216,7 @@ def run(args: argparse.Namespace, backend: Backend | None = None) -> int:
     if backend is None:
         from mfa_tui.core.backend import ServiceBackend
 
-        backend = ServiceBackend()
+        backend = ServiceBackend(announce=lambda text: log.info("%s", text))
     daemon = Daemon(backend)
     path = log_path()
     with logging_to(path, verbose=False):

@@ -11,7 +11,7 @@ import argparse
 import getpass
 import sys
 
-from mfa_tui.commands.common import load_world, require_profile
+from mfa_tui.commands.common import load_world, require_profile, say
 from mfa_tui.core.codes import CodeRequest, normalize_code
 from mfa_tui.errors import ExitCode, MfaTuiError, NeedsCodeError, UsageError
 
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     del profile_set  # the engine reads the files itself: a big file is not held twice
     from mfa_tui.core.sessions import SessionService
 
-    service = SessionService(settings=settings, code_prompt=prompt_for_code)
+    service = SessionService(settings=settings, code_prompt=prompt_for_code, announce=say)
     if args.due:
         return _due(service)
     try:

@@ -201,6 +201,7 @@ class SessionService:
         keyring_backend: a keyring backend to use instead of the OS's (tests).
         sleep: how to wait for the next TOTP step (tests pass one that moves their clock).
         used_codes: where spent TOTP steps are remembered (default: the state dir).
+        announce: told when a refresh waits for the next TOTP step (the face shows it).
     """
 
     def __init__(
@@ -213,6 +214,7 @@ class SessionService:
         *,
         sleep: Callable[[float], None] | None = None,
         used_codes: UsedCodes | None = None,
+        announce: Callable[[str], None] | None = None,
     ) -> None:
         self.paths = paths or AwsPaths.from_env()
         self._settings = settings if settings is not None else load_settings()
@@ -222,6 +224,7 @@ class SessionService:
         self._keyring_backend = keyring_backend
         self.used_codes = used_codes or UsedCodes()
         self._sleep = sleep
+        self.announce = announce
         self._profile_set: ProfileSet | None = None
         self._signature: tuple[object, ...] = ()
         # Set by refresh_many: sessions are collected here instead of written one by one.
@@ -242,6 +245,7 @@ class SessionService:
             self._keyring_backend,
             sleep=self._sleep,
             used_codes=self.used_codes,
+            announce=self.announce,
         )
         clone._profile_set, clone._signature = self._profile_set, self._signature
         return clone
@@ -425,6 +429,7 @@ class SessionService:
             prompt=self.code_prompt,
             clock_time=self.clock.time,
             skew=self._aws_skew,
+            announce=self.announce,
             **kwargs,
         )
 

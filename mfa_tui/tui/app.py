@@ -41,6 +41,7 @@ from mfa_tui.tui.agent_bridge import AgentBridge
 from mfa_tui.tui.commands import ProfileCommands
 from mfa_tui.tui.event_loop import run_app
 from mfa_tui.tui.messages import (
+    Announced,
     CodeNeeded,
     ErrorShown,
     LoadFailed,
@@ -140,6 +141,7 @@ class MfaTuiApp(App[None]):
         self.last_words = last_words
         self._finished = threading.Event()
         self.backend = backend
+        backend.announce = self._announce
         self.clock = clock
         self.tick_seconds = tick_seconds
         self.background_refresh = background_refresh
@@ -491,6 +493,15 @@ class MfaTuiApp(App[None]):
         self.seeded -= current
         self.seeded |= message.seeded & current
         self.update_rows()
+
+    def _announce(self, text: str) -> None:
+        """From a worker: the engine waits (for the next TOTP step); say so."""
+        self.post_message(Announced(text))
+
+    @on(Announced)
+    def _announced(self, message: Announced) -> None:
+        self.log_event(EventKind.INFO, message.text[:1].upper() + message.text[1:])
+        self.notify(message.text, markup=False, timeout=10)
 
     @on(ErrorShown)
     def _error_shown(self, message: ErrorShown) -> None:

@@ -745,3 +745,18 @@ async def test_quitting_is_never_held_back_by_a_slow_read(
             assert app.return_code == 0, "q waited for the read"
     finally:
         read.set()
+
+
+async def test_a_wait_for_the_next_code_is_shown(backend: FakeBackend, clock: FrozenClock) -> None:
+    app = make_app(backend, clock)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await settle(app, pilot)
+        # What the engine says from a worker thread while it waits for a TOTP step.
+        assert backend.announce is not None
+        said = "waiting 18 s for the next code from arn:aws:iam::1:mfa/[/]phone"
+        worker = threading.Thread(target=backend.announce, args=(said,))
+        worker.start()
+        worker.join(5)
+        await settle(app, pilot)
+        assert any("Waiting 18 s for the next code" in line for line in app.event_log.lines_written)
+        assert app.is_running
