@@ -190,7 +190,8 @@ class MfaTuiApp(App[None]):
             with Vertical(id="main"):
                 yield FilterInput(placeholder="filter by name", id="filter")
                 yield ProfileTable(self.clock, id="profiles")
-                yield Static("Reading the AWS files…", id="empty")
+                # Shows file paths and error text: never read as markup.
+                yield Static("Reading the AWS files…", id="empty", markup=False)
             yield DetailPane(id="detail")
         yield EventLog(self.clock, id="log")
         yield Footer(compact=True)

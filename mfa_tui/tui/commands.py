@@ -6,12 +6,25 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+from textual.fuzzy import Matcher
 
 if TYPE_CHECKING:
     from mfa_tui.tui.app import MfaTuiApp
 
 # Discovery (an empty query) lists at most this many, so 5,000 profiles stay snappy.
 DISCOVER_LIMIT = 40
+
+
+def highlighted(matcher: Matcher, text: str) -> Content:
+    """`text` with the letters the query matched highlighted, as `Matcher.highlight`
+    does, but never read as markup: a profile named `x[/]` is a name."""
+    content = Content(text)
+    _, offsets = matcher.fuzzy_search.match(matcher.query, text)
+    for offset in offsets:
+        if not text[offset].isspace():
+            content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content
 
 
 class ProfileCommands(Provider):
@@ -21,8 +34,9 @@ class ProfileCommands(Provider):
         app: MfaTuiApp = self.app  # type: ignore[assignment]
         out: list[tuple[str, str, str, bool]] = []
         for name in app.managed_profile_names():
-            out.append((f"Switch to {name}", f"Make {name}'s session active", name, True))
-            out.append((f"Refresh {name}", f"Get a new session for {name} now", name, False))
+            # The help lines are read as markup by the palette: no names in them.
+            out.append((f"Switch to {name}", "Make its session the active one", name, True))
+            out.append((f"Refresh {name}", "Get a new session for it now", name, False))
         return out
 
     def _run(self, name: str, activate: bool) -> None:
@@ -34,7 +48,7 @@ class ProfileCommands(Provider):
 
     async def discover(self) -> Hits:
         for text, help_text, name, activate in self._commands()[:DISCOVER_LIMIT]:
-            yield DiscoveryHit(text, partial(self._run, name, activate), help=help_text)
+            yield DiscoveryHit(Content(text), partial(self._run, name, activate), help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
@@ -43,7 +57,7 @@ class ProfileCommands(Provider):
             if score > 0:
                 yield Hit(
                     score,
-                    matcher.highlight(text),
+                    highlighted(matcher, text),
                     partial(self._run, name, activate),
                     help=help_text,
                 )

@@ -81,14 +81,16 @@ class MfaPrompt(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(f"MFA code for {self.wanted.profile}", id="title")
-            yield Static(self.purpose, id="purpose")
-            device = Static(id="device")
+            # Names and messages come from the files, AWS and callers: shown as text,
+            # never read as markup (`[/]` in a name would end the dashboard).
+            yield Label(f"MFA code for {self.wanted.profile}", id="title", markup=False)
+            yield Static(self.purpose, id="purpose", markup=False)
+            device = Static(id="device", markup=False)
             device.update(self._device_text())
             yield device
             yield Static("", id="code-hint", markup=False)
             yield CodeInput(id="code")
-            yield Static("", id="error")
+            yield Static("", id="error", markup=False)
             yield Static("Submits at 6 digits · esc cancels", id="hint")
 
     def _device_text(self) -> str:
