@@ -13,7 +13,7 @@ import contextlib
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from mfa_tui.bounded_read import describe
@@ -112,8 +112,16 @@ def _remove_stale_temps(target: Path) -> None:
                     os.unlink(entry.path)
 
 
-def replace_locked(target: Path, data: bytes) -> None:
-    """Atomically replace `target` with `data`; the caller holds `locked(target)`."""
+def replace_locked(
+    target: Path, data: bytes, *, unchanged: Callable[[], bool] | None = None
+) -> bool:
+    """Atomically replace `target` with `data`; the caller holds `locked(target)`.
+
+    `unchanged` is asked once the new contents are on disk, immediately before the
+    rename: a caller that read the file says there whether it is still what it read.
+    When it is not (a program that ignores the lock wrote it meanwhile), nothing is
+    replaced and False is returned, so the caller can start again from the new contents.
+    """
     check_writable(target)
     folder = target.parent
     try:
@@ -135,6 +143,10 @@ def replace_locked(target: Path, data: bytes) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+        # The fsync takes milliseconds: look again after it, as late as can be.
+        if unchanged is not None and not unchanged():
+            os.unlink(temp_name)
+            return False
         os.replace(temp_name, target)
     except OSError as exc:
         with contextlib.suppress(OSError):
@@ -143,6 +155,7 @@ def replace_locked(target: Path, data: bytes) -> None:
             f"could not write {target}: {exc.strerror}; the file was left unchanged"
         ) from None
     _fsync_folder(folder)
+    return True
 
 
 def _fsync_folder(folder: Path) -> None:

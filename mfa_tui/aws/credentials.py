@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 
 from mfa_tui.aws import ini
@@ -133,16 +134,16 @@ def write_sections(
             )
     with locked(path) as target:
         # Programs that do not take our lock (an editor, `aws configure set`) may write
-        # while we work: if the file changed between our read and our replace, start
-        # again from what it holds now rather than put back a stale copy.
+        # while we work: if the file changed between our read and our rename (looked at
+        # once the new contents are on disk, right before the rename), start again from
+        # what it holds now rather than put back a stale copy.
         for _attempt in range(5):
             seen = _signature(target)
             doc = _read_for_write(target)
             data = _sections_written(doc, target, sections, owner_key, force)
             if data is None:
                 return
-            if _signature(target) == seen:
-                replace_locked(target, data)
+            if replace_locked(target, data, unchanged=partial(_is_still, target, seen)):
                 return
         raise FileWriteError(
             f"{target} kept changing while mfa-tui tried to write it; nothing was written, "
@@ -150,12 +151,17 @@ def write_sections(
         )
 
 
-def _signature(path: Path) -> tuple[int, int, int] | None:
+def _is_still(path: Path, seen: tuple[int, int, int, int] | None) -> bool:
+    return _signature(path) == seen
+
+
+def _signature(path: Path) -> tuple[int, int, int, int] | None:
     try:
         st = path.stat()
     except OSError:
         return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
+    # ctime too: no program can set it back, as `touch -d` sets back an mtime.
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _sections_written(
