@@ -20,7 +20,7 @@ from mfa_tui.aws.files import AwsPaths, load_profiles
 from mfa_tui.core.agent import SessionRequest
 from mfa_tui.core.backend import Backend, CodeWanted
 from mfa_tui.core.session_store import stored_session
-from mfa_tui.errors import MfaTuiError, NeedsCodeError
+from mfa_tui.errors import MfaTuiError, NeedsCodeError, UsageError
 from mfa_tui.settings import load_settings, settings_path
 
 AskPerson = Callable[[CodeWanted, str], bool]
@@ -44,13 +44,26 @@ class AgentService:
             return self._locks.setdefault(profile, threading.Lock())
 
     def _stored(self, profile: str, min_valid: int) -> dict[str, Any] | None:
+        """The stored session if it has more than `min_valid` left.
+
+        Raises:
+            UsageError: no session of this profile lasts that long (its last one was
+                given for less), so a refresh could not help: refused without a call,
+                however often it is asked.
+        """
         settings = load_settings(settings_path())
         session = stored_session(load_profiles(self.paths), settings, profile)
-        if session is None or session.seconds_left() <= min_valid:
-            return None
-        body = session.to_process_json()
-        body.pop("Version", None)
-        return body
+        if session is not None and session.seconds_left() > min_valid:
+            body = session.to_process_json()
+            body.pop("Version", None)
+            return body
+        length = session.length() if session is not None else None
+        if length is not None and min_valid >= length:
+            raise UsageError(
+                f"'{profile}' gets sessions of {length:.0f} s; a caller asked for one with "
+                f"{min_valid} s left, which no refresh can give"
+            )
+        return None
 
     def handle(self, request: SessionRequest) -> dict[str, Any]:
         with self._lock(request.profile):

@@ -20,6 +20,14 @@ class StoredSession:
     secret_access_key: str = field(repr=False)
     session_token: str = field(repr=False)
     expiration: datetime
+    # When mfa-tui wrote it (mfa_tui_refreshed), if it says.
+    refreshed_at: datetime | None = None
+
+    def length(self) -> float | None:
+        """How long this session was given for, in seconds, when known."""
+        if self.refreshed_at is None:
+            return None
+        return (self.expiration - self.refreshed_at).total_seconds()
 
     def seconds_left(self, now: datetime | None = None) -> float:
         return (self.expiration - (now or datetime.now(UTC))).total_seconds()
@@ -41,7 +49,8 @@ def session_from_values(values: dict[str, str]) -> StoredSession | None:
     expiration = parse_expiration(values.get("expiration"))
     if not (key and secret and token and expiration):
         return None
-    return StoredSession(key, secret, token, expiration)
+    refreshed = parse_expiration(values.get("mfa_tui_refreshed"))
+    return StoredSession(key, secret, token, expiration, refreshed)
 
 
 def stored_session(

@@ -18,7 +18,7 @@ from mfa_tui.core.agent import AgentServer, SessionRequest
 from mfa_tui.core.agent_service import AgentService
 from mfa_tui.core.backend import CodeWanted, ServiceBackend
 from mfa_tui.core.codes import SeedStore
-from mfa_tui.errors import NeedsCodeError
+from mfa_tui.errors import NeedsCodeError, UsageError
 from tests.memkeyring import MemoryKeyring
 from tests.moto_fixtures import Sandbox
 
@@ -113,3 +113,23 @@ def test_credential_process_subprocesses_are_served_through_the_agent(
     assert prompted.is_set()
     assert sandbox.fault.actions().count("GetSessionToken") == 1
     assert sandbox.fault.actions().count("AssumeRole") == 1
+
+
+def test_a_min_valid_no_session_can_have_costs_one_refresh_then_none(
+    sandbox: Sandbox, ring: MemoryKeyring
+) -> None:
+    SeedStore(ring).set(sandbox.test_user.mfa_serial, sandbox.test_user.seed)
+    service = AgentService(ServiceBackend(sandbox.paths), sandbox.paths)
+    # Role sessions last an hour; a caller wants two hours left.
+    greedy = SessionRequest("my-test-role", 7200, "a tool")
+    # With no session yet there is nothing to tell: one refresh, which shows it.
+    with pytest.raises(UsageError, match="gets sessions of 3600 s"):
+        service.handle(greedy)
+    calls = len(sandbox.fault.actions())
+    assert sandbox.fault.actions().count("AssumeRole") == 1
+    for _ in range(5):
+        with pytest.raises(UsageError, match="gets sessions of 3600 s"):
+            service.handle(greedy)
+    assert len(sandbox.fault.actions()) == calls, "no STS call per request"
+    # What a session can have is still served.
+    assert service.handle(SessionRequest("my-test-role", 960, "a tool"))["credentials"]
