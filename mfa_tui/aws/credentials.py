@@ -99,14 +99,13 @@ def write_section(
     values: Mapping[str, str] | None,
     *,
     owner_key: str = OWNER_KEY,
-    force: bool = False,
 ) -> None:
     """Create, replace or (with values=None) remove one section we own.
 
-    Refuses a section that exists without the ownership mark unless `force`, and names
+    Refuses a section that exists without the ownership mark (see `not_ours`), and names
     that cannot be written safely as an INI header.
     """
-    write_sections(path, {header: values}, owner_key=owner_key, force=force)
+    write_sections(path, {header: values}, owner_key=owner_key)
 
 
 def write_sections(
@@ -114,7 +113,6 @@ def write_sections(
     sections: Mapping[str, Mapping[str, str] | None],
     *,
     owner_key: str = OWNER_KEY,
-    force: bool = False,
 ) -> None:
     """`write_section` for several sections in one locked, atomic write.
 
@@ -140,7 +138,7 @@ def write_sections(
         for _attempt in range(5):
             seen = _signature(target)
             doc = _read_for_write(target)
-            data = _sections_written(doc, target, sections, owner_key, force)
+            data = _sections_written(doc, target, sections, owner_key)
             if data is None:
                 return
             if replace_locked(target, data, unchanged=partial(_is_still, target, seen)):
@@ -169,7 +167,6 @@ def _sections_written(
     target: Path,
     sections: Mapping[str, Mapping[str, str] | None],
     owner_key: str,
-    force: bool,
 ) -> bytes | None:
     """The new file contents, or None when nothing changes; refusals raise."""
     for header in sections:
@@ -179,14 +176,9 @@ def _sections_written(
                 f"{target}:{broken.start + 1}: a malformed header mentions [{header}]; "
                 "fix that line first so mfa-tui does not write a second copy"
             )
-        if doc.find(header) and not force and not _is_owned(doc, header, owner_key):
-            raise FileWriteError(
-                f"[{header}] in {target} was not written by mfa-tui (it has no "
-                f"'{owner_key}' line), so it may hold your own keys; mfa-tui will not "
-                "overwrite it. Choose another session profile name in the settings, "
-                "or pass --force to replace it",
-                title="Not mfa-tui's section",
-            )
+        if doc.find(header) and not _is_owned(doc, header, owner_key):
+            values = sections[header] or {}
+            raise not_ours(header, target, values.get(owner_key, "<profile>"), owner_key)
     for header in sections:
         for section in doc.find(header):
             _refuse_indented_neighbour(doc, section, target)
@@ -195,6 +187,24 @@ def _sections_written(
         return None  # nothing to change; removing from a missing file creates nothing
     doc.lines = new_lines
     return doc.to_bytes()
+
+
+def not_ours(
+    header: str, target: Path, owner: str, owner_key: str = OWNER_KEY, *, asked: str = ""
+) -> FileWriteError:
+    """The refusal to write over a section without mfa-tui's mark, and how to hand it over.
+
+    There is no flag for it: a person looks at the section, and if nothing in it is
+    theirs to keep, removes it or marks it as mfa-tui's with one line.
+    """
+    return FileWriteError(
+        f"[{header}] in {target} was not written by mfa-tui (it has no '{owner_key}' "
+        f"line), so it may hold your own keys; mfa-tui will not overwrite it{asked}. If "
+        f"nothing in it is yours to keep, delete it or add the line '{owner_key} = "
+        f"{owner}' to it, and mfa-tui takes it over; or choose another session profile "
+        "name in the settings",
+        title="Not mfa-tui's section",
+    )
 
 
 def _refuse_indented_neighbour(doc: ini.IniDocument, section: ini.Section, target: Path) -> None:

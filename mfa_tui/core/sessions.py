@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from mfa_tui.aws.credentials import OWNER_KEY, write_section, write_sections
+from mfa_tui.aws.credentials import OWNER_KEY, not_ours, write_section, write_sections
 from mfa_tui.aws.files import (
     AwsPaths,
     Kind,
@@ -509,24 +509,17 @@ class SessionService:
         on it; better to say so first.
         """
         from mfa_tui.aws.atomic import check_writable, resolve_target
-        from mfa_tui.errors import FileWriteError
 
         path = resolve_target(self.paths.credentials)
         check_writable(path)  # read-only, a FIFO, a directory: refused before any call
-        names = [self.settings.session_profile_for(n) for n in profile.chain or [profile.name]]
+        owners = {self.settings.session_profile_for(n): n for n in profile.chain or [profile.name]}
         if active:
-            names.append(self.settings.active_profile)
+            owners[self.settings.active_profile] = profile.name
         doc = self.profile_set.credentials_doc
-        for header in names:
+        for header, owner in owners.items():
             sections = doc.find(header)
             if sections and not any(OWNER_KEY in section.values for section in sections):
-                raise FileWriteError(
-                    f"[{header}] in {path} was not written by mfa-tui (it has no "
-                    f"'{OWNER_KEY}' line), so it may hold your own keys; mfa-tui will not "
-                    "overwrite it, and asked nothing of AWS. Choose another session profile "
-                    "name in the settings",
-                    title="Not mfa-tui's section",
-                )
+                raise not_ours(header, path, owner, asked=", and asked nothing of AWS")
 
     def _session_name(self, role: Profile, user: Profile) -> str:
         name = role.role_session_name
