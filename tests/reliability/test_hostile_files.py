@@ -136,11 +136,11 @@ def peak_kb(body: str) -> int:
 
 @pytest.mark.slow
 def test_a_refresh_holds_one_parse_of_a_big_file_at_a_time(sandbox: Sandbox) -> None:
-    # Three lines a profile, a few bytes a line: the shape that costs the most memory
-    # for its size. Before, a refresh held up to four parses of it at once (1.56 GB for
-    # a 17 MB file of this kind).
+    # Three lines a profile, a few bytes a line (3 MB): the shape that costs the most
+    # memory for its size, enough for one parse to weigh more than boto3's own peak.
+    # Before, a refresh held up to four parses at once (5 GB for 16 MB of this kind).
     with sandbox.paths.credentials.open("a") as fh:
-        for i in range(60_000):
+        for i in range(120_000):
             fh.write(f"[p{i:06d}]\nk = {i}\nv = x\n")
     one = peak_kb(ONE_PARSE)
     refresh = peak_kb(REFRESH)
