@@ -400,7 +400,9 @@ def deep_chain(depth: int) -> str:
     lines = ["[profile u]\nmfa_serial = arn:aws:iam::1:mfa/u\n"]
     previous = "u"
     for i in range(depth):
-        lines.append(f"[profile r{i}]\nsource_profile = {previous}\nrole_arn = arn:aws:iam::1:role/r{i}\n")
+        lines.append(
+            f"[profile r{i}]\nsource_profile = {previous}\nrole_arn = arn:aws:iam::1:role/r{i}\n"
+        )
         previous = f"r{i}"
     lines.append("[profile unrelated]\nsource_profile = u\nrole_arn = arn:aws:iam::1:role/x\n")
     return "".join(lines)
