@@ -610,11 +610,23 @@ async def test_a_wider_cell_widens_its_column_on_every_row(
     backend: FakeBackend, clock: FrozenClock
 ) -> None:
     backend.seeded.add(SERIAL)  # the keyring answers after the first screen is up...
+    answer = threading.Event()  # (held until then: on a busy machine the 0.5 s went by)
+    ask_keyring = backend.seeded_serials
+
+    def held_keyring(serials: Any) -> frozenset[str]:
+        answer.wait(10)
+        return ask_keyring(serials)
+
+    backend.seeded_serials = held_keyring  # type: ignore[method-assign]
     app = make_app(backend, clock)
     async with app.run_test(size=(160, 30)) as pilot:
-        await settle(app, pilot)
         table = app.table
+        for _ in range(200):  # the first screen, not the keyring's worker held above
+            if table.row_count:
+                break
+            await pilot.pause(0.05)
         assert "+totp" not in str(table.get_cell("test-user", "mfa"))
+        answer.set()
         for _ in range(100):  # ...and its "+totp" widens the MFA column
             await pilot.pause(0.05)
             if "+totp" in str(table.get_cell("test-user", "mfa")):
