@@ -115,6 +115,9 @@ class Fault:
     # body after whole headers ("body"), or a chunked body one byte a chunk ("chunks").
     trickle: float = 0.0
     trickle_part: str = "body"
+    # Held until the test sets it (bounded by 30 s): a slow STS whose end the test decides,
+    # where a `delay` is a race with the test's own steps on a busy machine.
+    gate: threading.Event | None = None
 
 
 def error(code: str, message: str, status: int = 400, action: str | None = None) -> Fault:
@@ -342,6 +345,8 @@ class StsFaultServer:
                     return
                 if fault.delay:
                     time.sleep(fault.delay)
+                if fault.gate is not None:
+                    fault.gate.wait(30)
                 if fault.disconnect:
                     self.close_connection = True
                     with contextlib.suppress(OSError):
