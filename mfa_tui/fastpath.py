@@ -21,7 +21,7 @@ import os
 import time
 
 from mfa_tui import locations, settings_rules
-from mfa_tui.regular_file import read_regular
+from mfa_tui.bounded_read import read_file
 
 # botocore refreshes credentials with less than 15 minutes left: serve more than that,
 # with a minute's slack for the time between this answer and the caller's first call.
@@ -29,8 +29,6 @@ from mfa_tui.regular_file import read_regular
 MIN_SERVE_SECONDS = 15 * 60 + 60
 _KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "expiration")
 _SAFE = frozenset(map(chr, range(0x20, 0x7F))) - {'"', "\\"}
-# Far above any credentials file people keep; a bigger one goes the long way.
-MAX_CREDENTIALS_BYTES = 64 * 1024 * 1024
 
 
 def _epoch(stamp: str) -> int | None:
@@ -113,10 +111,9 @@ def cached_answer(name: str, now: float | None = None) -> str | None:
     session_name, active = names
     path = locations.aws_files()[1]
     try:
-        raw = read_regular(path, MAX_CREDENTIALS_BYTES)
-        if raw is None:
-            return None  # a FIFO, a device, something huge: the full path names it
-        text = raw.decode("utf-8")
+        # Not a plain open(): a FIFO there would hang it, /dev/zero fill the memory. What
+        # read_file refuses, the full command names.
+        text = read_file(path).decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
     if text.startswith("\ufeff"):

@@ -22,7 +22,8 @@ import os
 import sys
 import time
 
-from mfa_tui import locations
+from mfa_tui import locations, private_files
+from mfa_tui.bounded_read import MAX_FILE_BYTES
 from mfa_tui.expiry import EXPIRED, human_left, state_at
 
 # Not `typing.TYPE_CHECKING`: importing typing would cost this path half its time.
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 FORMAT = 2
 STILL_SECONDS = 2.0
 CACHE_NAME = "list.cache"
+# Entries for two AWS files at their size limit, with room for the JSON they render to.
+CACHE_LIMIT = 4 * MAX_FILE_BYTES
 WARNING = "mfa-tui: warning: {}"
 TABLE_HEADER = ("PROFILE", "KIND", "MFA", "SESSION PROFILE", "STATE", "LEFT")
 
@@ -117,37 +120,24 @@ def _still(key: tuple[object, ...], now_ns: int) -> bool:
 
 def save(
     key: tuple[object, ...] | None, entries: list[Entry], problems: list[str], empty: str
-) -> None:
+) -> str | None:
     """Keep a listing for the next `list`, if its inputs are still; never fails the command.
 
     `key` must have been taken before the files were read: if they changed while being
-    read, the key no longer matches them and the cache is simply not used.
+    read, the key no longer matches them and the cache is simply not used. Returns a
+    warning when the cache folder is one another user could change (nothing is kept).
     """
     folder = locations.cache_dir()
     if key is None or folder is None or key != input_key() or not _still(key, time.time_ns()):
-        return
+        return None
     data = marshal.dumps((key, problems, empty, entries))  # type: ignore[arg-type]
     try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        target = os.path.join(folder, CACHE_NAME)
-        temp = f"{target}.{os.getpid()}.tmp"
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(temp, target)
-        except BaseException:
-            _discard(temp)
-            raise
+        private_files.write_private(os.path.join(folder, CACHE_NAME), data, durable=False)
+    except private_files.UnsafePathError as exc:
+        return f"the list cache is not kept (each list parses the files): {exc}"
     except OSError:
-        return  # a read-only or full cache folder only costs speed
-
-
-def _discard(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        return
+        return None  # a read-only or full cache folder only costs speed
+    return None
 
 
 def cached_listing(as_json: bool, now: float | None = None) -> tuple[str, list[str]] | None:
@@ -158,14 +148,13 @@ def cached_listing(as_json: bool, now: float | None = None) -> tuple[str, list[s
     if key is None or folder is None:
         return None
     try:
-        with open(os.path.join(folder, CACHE_NAME), "rb") as fh:
-            st = os.fstat(fh.fileno())
-            if st.st_uid != os.getuid() or st.st_mode & 0o022:
-                return None  # only a file we wrote ourselves, that nobody else can change
-            # marshal, not json: json's import alone costs more than this whole path.
-            # It reads only our own private file (checked above) and runs nothing.
-            stored = marshal.loads(fh.read())  # noqa: S302
-        stored_key, problems, empty, entries = stored
+        # Only a file we wrote ourselves, that nobody else can change, and not a link.
+        raw = private_files.read_private(os.path.join(folder, CACHE_NAME), CACHE_LIMIT)
+        if raw is None:
+            return None
+        # marshal, not json: json's import alone costs more than this whole path.
+        # It reads only our own private file (checked above) and runs nothing.
+        stored_key, problems, empty, entries = marshal.loads(raw)  # noqa: S302
         if stored_key != key:
             return None
     except (OSError, ValueError, TypeError, EOFError):

@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from mfa_tui import locations, settings_rules
-from mfa_tui.errors import ConfigError
+from mfa_tui import locations, private_files, settings_rules
+from mfa_tui.bounded_read import RefusedFileError, read_file
+from mfa_tui.errors import ConfigError, FileWriteError
 from mfa_tui.section_names import is_safe_profile_name
 
 # The rules (keys, defaults, ranges, names) live in settings_rules, over plain values,
@@ -123,9 +124,18 @@ def load_settings(path: Path | None = None) -> Settings:
     """Load the settings file; a missing file gives the defaults."""
     path = path or settings_path()
     try:
-        raw = path.read_bytes()
+        # Its code_command runs as you: a file someone else could write is not read.
+        raw = read_file(str(path), vet=private_files.check_trusted_file)
     except FileNotFoundError:
         return Settings(path=path)
+    except private_files.UnsafePathError as exc:
+        raise ConfigError(
+            f"{exc}; mfa-tui does not read settings someone else could write (a "
+            "code_command there would run as you)",
+            title="Settings",
+        ) from None
+    except RefusedFileError as exc:
+        raise ConfigError(f"{exc}: cannot read settings from it", title="Settings") from None
     except OSError as exc:
         raise ConfigError(
             f"{path}: cannot read settings: {exc.strerror}", title="Settings"
@@ -164,5 +174,14 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
 
     path = path or settings.path or settings_path()
     data = tomli_w.dumps(settings_to_dict(settings)).encode("utf-8")
+    try:
+        # Its folder is yours alone; a link there (a dotfiles repository) is followed.
+        private_files.followed_target(str(path))
+    except private_files.UnsafePathError as exc:
+        raise FileWriteError(
+            f"mfa-tui will not write its settings {path}: {exc}", title="Settings"
+        ) from None
+    except OSError as exc:
+        raise FileWriteError(f"cannot write {path}: {exc.strerror}", title="Settings") from None
     atomic_write_bytes(path, data)
     return path

@@ -20,8 +20,8 @@ imported here (tests/test_fastpath.py checks what the cached answer imports).
 
 from __future__ import annotations
 
-from mfa_tui import toml_lite
-from mfa_tui.regular_file import read_regular
+from mfa_tui import private_files, toml_lite
+from mfa_tui.bounded_read import read_file
 from mfa_tui.section_names import pattern_problem, session_name_problem
 
 # Not `typing.TYPE_CHECKING`: importing typing would cost the cached paths dearly.
@@ -75,7 +75,7 @@ PROFILE_KEYS: dict[str, Spec] = {
 DEFAULTS: dict[str, Any] = {key: spec[0] for key, spec in TOP_KEYS.items()}
 
 # A settings file is a few lines; one this big is not one, and goes the long way.
-MAX_FILE_BYTES = 256 * 1024
+MAX_SETTINGS_BYTES = 256 * 1024
 
 
 class SettingsProblem(ValueError):
@@ -212,13 +212,12 @@ def read_checked(path: str) -> dict[str, Any] | None:
     command then names.
     """
     try:
-        raw = read_regular(path, MAX_FILE_BYTES)
+        # As the full path reads it: a file someone else could write is not trusted.
+        raw = read_file(path, MAX_SETTINGS_BYTES, vet=private_files.check_trusted_file)
     except FileNotFoundError:
         return validate({}, path)
     except OSError:
-        return None
-    if raw is None:
-        return None
+        return None  # refused (a FIFO, too big, not yours), unreadable: the long way
     try:
         data = toml_lite.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:

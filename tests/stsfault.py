@@ -14,6 +14,9 @@ charset=utf-8`, body `Action=GetSessionToken&Version=2011-06-15&...`; errors are
 botocore's query parser reads Code, Message and RequestId from that document.
 (Should STS move to JSON/rpc-v2 one day, the action is also taken from `X-Amz-Target`.)
 
+A `trickle` fault sends moto's answer a byte at a time; `trickles_cut` counts those the
+client cut off (a connection shut mid-answer), so a test can see a call was dropped.
+
 Programming: `queue(...)` answers in order (a fault with `action=` waits for that
 action; others pass it by); when nothing queued fits, `always` answers if set, else
 the request goes to moto. `date_header` (or a fault's `date`) sets `Date` for clock-skew
@@ -108,6 +111,13 @@ class Fault:
     disconnect: bool = False
     date: str | None = None
     content_type: str = "text/xml"
+    # Seconds between bytes of the answer: the status line and headers ("headers"), the
+    # body after whole headers ("body"), or a chunked body one byte a chunk ("chunks").
+    trickle: float = 0.0
+    trickle_part: str = "body"
+    # Held until the test sets it (bounded by 30 s): a slow STS whose end the test decides,
+    # where a `delay` is a race with the test's own steps on a busy machine.
+    gate: threading.Event | None = None
 
 
 def error(code: str, message: str, status: int = 400, action: str | None = None) -> Fault:
@@ -181,6 +191,14 @@ def passthrough(action: str | None = None) -> Fault:
     return Fault(passthrough=True, action=action)
 
 
+def trickle(seconds_per_byte: float, part: str = "body", action: str | None = None) -> Fault:
+    """The right answer, a byte at a time (a tarpit, a broken proxy): each read gets
+    data well inside any read timeout, and the answer still never ends in time.
+    `part` is "headers" (all of it, from the status line), "body" or "chunks"."""
+    assert part in ("headers", "body", "chunks"), part
+    return Fault(passthrough=True, action=action, trickle=seconds_per_byte, trickle_part=part)
+
+
 def disconnect(action: str | None = None, delay: float = 0.0) -> Fault:
     return Fault(disconnect=True, action=action, delay=delay)
 
@@ -244,9 +262,11 @@ class StsFaultServer:
     requests: list[Recorded] = field(default_factory=list)
     date_header: str | None = None
     always: Fault | None = None
+    trickles_cut: int = 0
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _connections: set[socket.socket] = field(default_factory=set)
+    _stopping: threading.Event = field(default_factory=threading.Event)
 
     @property
     def url(self) -> str:
@@ -291,6 +311,7 @@ class StsFaultServer:
 
     def start(self) -> StsFaultServer:
         owner = self
+        self._stopping.clear()
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as botocore's pool expects
@@ -330,6 +351,8 @@ class StsFaultServer:
                     return
                 if fault.delay:
                     time.sleep(fault.delay)
+                if fault.gate is not None:
+                    fault.gate.wait(30)
                 if fault.disconnect and fault.passthrough:
                     self._forward(body, reply=False)
                 if fault.disconnect:
@@ -338,7 +361,7 @@ class StsFaultServer:
                         self.connection.shutdown(socket.SHUT_RDWR)
                     return
                 if fault.passthrough:
-                    self._forward(body, fault.date)
+                    self._forward(body, fault.date, fault)
                     return
                 request_id = str(uuid.uuid4())
                 payload = (
@@ -348,7 +371,13 @@ class StsFaultServer:
                 )
                 self._send(fault.status, payload, fault.content_type, fault.date, request_id)
 
-            def _forward(self, body: bytes, date: str | None = None, reply: bool = True) -> None:
+            def _forward(
+                self,
+                body: bytes,
+                date: str | None = None,
+                fault: Fault | None = None,
+                reply: bool = True,
+            ) -> None:
                 skip = {"host", "connection", "keep-alive", "proxy-connection"}
                 request = urllib.request.Request(
                     owner.upstream + self.path,
@@ -365,6 +394,9 @@ class StsFaultServer:
                     self._send(502, BAD_GATEWAY, "text/html", date)
                     return
                 if not reply:
+                    return
+                if fault is not None and fault.trickle:
+                    self._trickle(status, payload, headers.get("Content-Type"), fault)
                     return
                 self._send(
                     status,
@@ -394,6 +426,40 @@ class StsFaultServer:
                 except OSError:
                     pass  # the client gave up (a timeout test) or stop() cut it off
 
+            def _trickle(
+                self, status: int, payload: bytes, content_type: str | None, fault: Fault
+            ) -> None:
+                chunked = fault.trickle_part == "chunks"
+                head = (
+                    f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}\r\n"
+                    f"Date: {self.date_time_string()}\r\n"
+                    f"Content-Type: {content_type or 'text/xml'}\r\n"
+                    + (
+                        "Transfer-Encoding: chunked\r\n"
+                        if chunked
+                        else f"Content-Length: {len(payload)}\r\n"
+                    )
+                    + "\r\n"
+                ).encode()
+                if chunked:
+                    pieces = [b"1\r\n" + payload[i : i + 1] + b"\r\n" for i in range(len(payload))]
+                    pieces.append(b"0\r\n\r\n")
+                else:
+                    pieces = [payload[i : i + 1] for i in range(len(payload))]
+                if fault.trickle_part == "headers":
+                    pieces = [head[i : i + 1] for i in range(len(head))] + pieces
+                else:
+                    pieces.insert(0, head)
+                self.close_connection = True
+                try:
+                    for piece in pieces:
+                        self.wfile.write(piece)
+                        if owner._stopping.wait(fault.trickle):
+                            return
+                except OSError:
+                    with owner._lock:
+                        owner.trickles_cut += 1
+
             def date_time_string(self, timestamp: float | None = None) -> str:
                 date: str | None = getattr(self, "_date", None)
                 return date or super().date_time_string(timestamp)
@@ -411,6 +477,7 @@ class StsFaultServer:
         server, self._server = self._server, None
         if server is None:
             return
+        self._stopping.set()
         server.shutdown()
         server.server_close()
         with self._lock:

@@ -420,3 +420,24 @@ def test_refresh_due_reports(sandbox: Sandbox) -> None:
     due = mfa_tui("refresh", "--due", env=KEYRING_ENV)
     assert due.returncode == 0, due.stderr
     assert "refreshed test-user: test-user-mfa valid until" in due.stdout
+
+
+def test_a_section_of_your_own_is_handed_over_with_one_line(sandbox: Sandbox) -> None:
+    # README: mfa-tui never writes a section without its mark; to let it take one over,
+    # delete it or add the mark. (Before, README said `--force`, which did not do that.)
+    mine = "\n[test-user-mfa]\naws_access_key_id = AKIAOLDTOOL\naws_secret_access_key = old\n"
+    with sandbox.paths.credentials.open("a") as fh:
+        fh.write(mine)
+    done = mfa_tui("refresh", "test-user", "--code", "123456")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "[test-user-mfa]" in done.stderr and "asked nothing of AWS" in done.stderr
+    assert "add the line 'mfa_tui_source = test-user' to it" in done.stderr
+    assert sandbox.fault.actions() == []
+    forced = mfa_tui("refresh", "test-user", "--code", "123456", "--force")
+    assert forced.returncode == 1, "--force refreshes a valid session; it takes nothing over"
+    with sandbox.paths.credentials.open("a") as fh:
+        fh.write("mfa_tui_source = test-user\n")
+    done = mfa_tui("refresh", "test-user", "--code", "123456")
+    assert done.returncode == 0, done.stderr
+    values = sections(sandbox)["test-user-mfa"]
+    assert values["mfa_tui_source"] == "test-user" and values["aws_access_key_id"] != "AKIAOLDTOOL"

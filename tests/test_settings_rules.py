@@ -108,7 +108,7 @@ def test_a_file_the_fast_path_cannot_read_goes_the_long_way(tmp_path: Path, kind
     elif kind == "undecodable":
         path.write_bytes(b"code_command = '\xff'\n")
     else:
-        path.write_text("# padding\n" * (settings_rules.MAX_FILE_BYTES // 10 + 1))
+        path.write_text("# padding\n" * (settings_rules.MAX_SETTINGS_BYTES // 10 + 1))
     assert settings_rules.read_checked(str(path)) is None
 
 

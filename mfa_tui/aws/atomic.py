@@ -12,14 +12,14 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from mfa_tui.bounded_read import describe
 from mfa_tui.errors import FileWriteError
+from mfa_tui.private_files import TEMP_PREFIX, TEMP_SUFFIX, make_folders
 
 LOCK_TIMEOUT = 15.0
-_TEMP_PREFIX = ".mfa-tui-"
-_TEMP_SUFFIX = ".tmp"
 
 
 def resolve_target(path: Path) -> Path:
@@ -41,7 +41,10 @@ def check_writable(target: Path) -> None:
     if stat.S_ISDIR(st.st_mode):
         raise FileWriteError(f"{target} is a directory, not a file; move it aside or fix the path")
     if not stat.S_ISREG(st.st_mode):
-        raise FileWriteError(f"{target} is not a regular file; mfa-tui will not replace it")
+        raise FileWriteError(
+            f"{target} is {describe(st.st_mode)}, not a regular file; mfa-tui will not "
+            "read or replace it"
+        )
     if not st.st_mode & stat.S_IWUSR:
         raise FileWriteError(
             f"{target} is read-only; mfa-tui leaves it alone. Run 'chmod u+w {target}' "
@@ -94,9 +97,9 @@ def check_can_write(path: Path) -> None:
 
 
 def ensure_folder(folder: Path) -> None:
-    """Create the folder (0700) if missing, like `aws configure` does for ~/.aws."""
+    """Create the folder (0700, missing parents too) like `aws configure` does for ~/.aws."""
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_folders(str(folder))
     except OSError as exc:
         raise FileWriteError(f"cannot create folder {folder}: {exc.strerror}") from None
     if not folder.is_dir():
@@ -106,11 +109,19 @@ def ensure_folder(folder: Path) -> None:
 @contextlib.contextmanager
 def locked(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[Path]:
     """Hold the writers' lock for `path`; yields the real target path."""
-    from filelock import FileLock, Timeout
-
     target = resolve_target(path)
     ensure_folder(target.parent)
     _check_folder(target.parent)
+    with hold_lock(target, timeout):
+        yield target
+
+
+@contextlib.contextmanager
+def hold_lock(target: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """Hold `<target>.lock` (made 0600, never through a link); temp files a killed
+    writer left beside `target` are removed once it is held."""
+    from filelock import FileLock, Timeout
+
     lock = FileLock(str(target) + ".lock", timeout=timeout, mode=0o600)
     try:
         lock.acquire()
@@ -126,34 +137,42 @@ def locked(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[Path]:
         ) from None
     try:
         _remove_stale_temps(target)
-        yield target
+        yield
     finally:
         lock.release()
 
 
 def _remove_stale_temps(target: Path) -> None:
     """Temp files left by a writer that was killed; safe to drop while we hold the lock."""
-    prefix = f"{_TEMP_PREFIX}{target.name}."
+    prefix = f"{TEMP_PREFIX}{target.name}."
     try:
         entries = list(os.scandir(target.parent))
     except OSError:
         return
     for entry in entries:
-        if entry.name.startswith(prefix) and entry.name.endswith(_TEMP_SUFFIX):
+        if entry.name.startswith(prefix) and entry.name.endswith(TEMP_SUFFIX):
             with contextlib.suppress(OSError):
                 if entry.is_file(follow_symlinks=False) or entry.is_symlink():
                     os.unlink(entry.path)
 
 
-def replace_locked(target: Path, data: bytes) -> None:
-    """Atomically replace `target` with `data`; the caller holds `locked(target)`."""
+def replace_locked(
+    target: Path, data: bytes, *, unchanged: Callable[[], bool] | None = None
+) -> bool:
+    """Atomically replace `target` with `data`; the caller holds `locked(target)`.
+
+    `unchanged` is asked once the new contents are on disk, immediately before the
+    rename: a caller that read the file says there whether it is still what it read.
+    When it is not (a program that ignores the lock wrote it meanwhile), nothing is
+    replaced and False is returned, so the caller can start again from the new contents.
+    """
     import tempfile  # here: a `list` that writes nothing does not pay for it
 
     check_writable(target)
     folder = target.parent
     try:
         fd, temp_name = tempfile.mkstemp(
-            prefix=f"{_TEMP_PREFIX}{target.name}.", suffix=_TEMP_SUFFIX, dir=folder
+            prefix=f"{TEMP_PREFIX}{target.name}.", suffix=TEMP_SUFFIX, dir=folder
         )
     except OSError as exc:
         raise FileWriteError(
@@ -171,6 +190,10 @@ def replace_locked(target: Path, data: bytes) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+        # The fsync takes milliseconds: look again after it, as late as can be.
+        if unchanged is not None and not unchanged():
+            os.unlink(temp_name)
+            return False
         os.replace(temp_name, target)
     except OSError as exc:
         with contextlib.suppress(OSError):
@@ -179,6 +202,7 @@ def replace_locked(target: Path, data: bytes) -> None:
             f"could not write {target}: {exc.strerror}; the file was left unchanged"
         ) from None
     _fsync_folder(folder)
+    return True
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping
+from functools import partial
 from pathlib import Path
 
 from mfa_tui.aws import ini
@@ -94,23 +95,16 @@ def write_section(
     values: Mapping[str, str] | None,
     *,
     owner_key: str = OWNER_KEY,
-    force: bool = False,
     mirror: bool = False,
 ) -> None:
     """Create, replace or (with values=None) remove one section we own.
 
-    Refuses a section that exists without the ownership mark unless `force`, one whose
-    mark names another profile than `values` does unless `mirror` (the active profile,
-    which mirrors whichever session was switched to last), and names that cannot be
-    written as a credentials section.
+    Refuses a section that exists without the ownership mark (see `check_owner`: there
+    is no flag to force it), one whose mark names another profile than `values` does
+    unless `mirror` (the active profile, which mirrors whichever session was switched to
+    last), and names that cannot be written as a credentials section.
     """
-    write_sections(
-        path,
-        {header: values},
-        owner_key=owner_key,
-        force=force,
-        mirrors=(header,) if mirror else (),
-    )
+    write_sections(path, {header: values}, owner_key=owner_key, mirrors=(header,) if mirror else ())
 
 
 def write_sections(
@@ -118,7 +112,6 @@ def write_sections(
     sections: Mapping[str, Mapping[str, str] | None],
     *,
     owner_key: str = OWNER_KEY,
-    force: bool = False,
     mirrors: Collection[str] = (),
 ) -> None:
     """`write_section` for several sections in one locked, atomic write.
@@ -139,7 +132,7 @@ def write_sections(
             )
     _rewrite(
         path,
-        lambda doc, target: _sections_written(doc, target, sections, owner_key, force, mirrors),
+        lambda doc, target: _sections_written(doc, target, sections, owner_key, mirrors),
     )
 
 
@@ -150,16 +143,16 @@ def _rewrite(path: Path, edit: Callable[[ini.IniDocument, Path], bytes | None]) 
     """
     with locked(path) as target:
         # Programs that do not take our lock (an editor, `aws configure set`) may write
-        # while we work: if the file changed between our read and our replace, start
-        # again from what it holds now rather than put back a stale copy.
+        # while we work: if the file changed between our read and our rename (looked at
+        # once the new contents are on disk, right before the rename), start again from
+        # what it holds now rather than put back a stale copy.
         for _attempt in range(5):
             seen = _signature(target)
             doc = _read_for_write(target)
             data = edit(doc, target)
             if data is None:
                 return
-            if _signature(target) == seen:
-                replace_locked(target, data)
+            if replace_locked(target, data, unchanged=partial(_is_still, target, seen)):
                 return
         raise FileWriteError(
             f"{target} kept changing while mfa-tui tried to write it; nothing was written, "
@@ -167,12 +160,40 @@ def _rewrite(path: Path, edit: Callable[[ini.IniDocument, Path], bytes | None]) 
         )
 
 
-def _signature(path: Path) -> tuple[int, int, int] | None:
+def _is_still(path: Path, seen: tuple[int, int, int, int] | None) -> bool:
+    return _signature(path) == seen
+
+
+def _signature(path: Path) -> tuple[int, int, int, int] | None:
     try:
         st = path.stat()
     except OSError:
         return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
+    # ctime too: no program can set it back, as `touch -d` sets back an mtime.
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def not_ours(
+    header: str,
+    target: Path,
+    owner: str,
+    owner_key: str = OWNER_KEY,
+    *,
+    asked: str = "",
+    instead: str = "choose another session profile name in the settings",
+) -> FileWriteError:
+    """The refusal to write over a section without mfa-tui's mark, and how to hand it over.
+
+    There is no flag for it: a person looks at the section, and if nothing in it is
+    theirs to keep, removes it or marks it as mfa-tui's with one line.
+    """
+    return FileWriteError(
+        f"[{header}] in {target} was not written by mfa-tui (it has no '{owner_key}' "
+        f"line), so it may hold your own keys; mfa-tui will not overwrite it{asked}. If "
+        f"nothing in it is yours to keep, delete it or add the line '{owner_key} = "
+        f"{owner}' to it, and mfa-tui takes it over; or {instead}",
+        title="Not mfa-tui's section",
+    )
 
 
 def check_owner(
@@ -195,12 +216,7 @@ def check_owner(
     if not sections:
         return
     if not all(owner_key in s.values for s in sections):
-        raise FileWriteError(
-            f"[{header}] in {doc.path} was not written by mfa-tui (it has no "
-            f"'{owner_key}' line), so it may hold your own keys; mfa-tui will not "
-            f"overwrite it. To keep a session elsewhere, {instead}",
-            title="Not mfa-tui's section",
-        )
+        raise not_ours(header, doc.path, source or "<profile>", owner_key, instead=instead)
     others = sorted({s.values[owner_key] for s in sections} - {source})
     if source is not None and others:
         raise FileWriteError(
@@ -216,15 +232,13 @@ def _sections_written(
     target: Path,
     sections: Mapping[str, Mapping[str, str] | None],
     owner_key: str,
-    force: bool,
     mirrors: Collection[str],
 ) -> bytes | None:
     """The new file contents, or None when nothing changes; refusals raise."""
     for header, values in sections.items():
         _refuse_broken_header(doc, target, header)
-        if not force:
-            source = None if values is None or header in mirrors else values[owner_key]
-            check_owner(doc, header, source, owner_key=owner_key)
+        source = None if values is None or header in mirrors else values[owner_key]
+        check_owner(doc, header, source, owner_key=owner_key)
     for header in sections:
         for section in doc.find(header):
             _refuse_indented_neighbour(doc, section, target)

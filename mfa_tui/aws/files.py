@@ -20,6 +20,7 @@ from mfa_tui import locations
 from mfa_tui.aws import ini
 from mfa_tui.aws.credentials import OWNER_KEY
 from mfa_tui.aws.names import config_header_for, config_profile_name, why_not_a_profile
+from mfa_tui.bounded_read import RefusedFileError
 from mfa_tui.expiry import state_at
 from mfa_tui.settings_rules import ASSUME_ROLE_MAX as DURATION_MAX
 from mfa_tui.settings_rules import ASSUME_ROLE_MIN as DURATION_MIN
@@ -349,8 +350,8 @@ def load_profiles(paths: AwsPaths | None = None) -> ProfileSet:
 def _read_doc(path: Path, problems: list[str]) -> ini.IniDocument:
     try:
         doc = ini.read(path)
-    except IsADirectoryError:
-        problems.append(f"{path} is a directory, not a file; it was ignored")
+    except RefusedFileError as exc:
+        problems.append(f"{exc}; it was ignored")
         return ini.parse_bytes(b"", path)
     except OSError as exc:
         problems.append(f"{path}: cannot read it ({exc.strerror}); it was ignored")
@@ -359,50 +360,129 @@ def _read_doc(path: Path, problems: list[str]) -> ini.IniDocument:
     return doc
 
 
+# Profiles one source_profile chain may hold (its roles and the user at the end).
+# botocore follows a chain by recursion and fails past about 320 roles, so no AWS tool
+# can use a longer one; mfa-tui names such a chain instead of walking it.
+MAX_CHAIN = 256
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """Where following source_profile from one role leads: the profiles met on the way
+    (the role first), and how the walk ended."""
+
+    names: tuple[str, ...]
+    error: str | None = None
+    loop_to: str | None = None  # the walk came back to this profile
+    too_deep: bool = False
+    self_sourced: str | None = None
+    keyed_role: str | None = None
+
+
+def _hop(current: Profile, profiles: dict[str, Profile]) -> str | _Walk:
+    """The role the walk from `current` goes on to, or how it ends at `current`."""
+    if current.credential_source and not current.source_profile:
+        return _Walk((current.name,))  # an EC2/ECS/env source: it ends outside the files
+    source_name = current.source_profile
+    if source_name is None:
+        return _Walk((current.name,))
+    if source_name == current.name and current.has_long_term_keys:
+        # botocore lets a profile assume its role with its own keys.
+        return _Walk((current.name,), self_sourced=current.name)
+    source = profiles.get(source_name)
+    if source is None:
+        return _Walk(
+            (current.name,),
+            error=(
+                f"profile '{current.name}' names source_profile '{source_name}', "
+                "which does not exist"
+            ),
+        )
+    # A source with long-term keys ends the chain even if it has a role_arn of its own:
+    # botocore uses its keys and does not assume its role.
+    if source.kind is Kind.ROLE and not source.has_long_term_keys:
+        return source_name
+    walked = (current.name, source_name)
+    if source.kind is Kind.ROLE:
+        return _Walk(walked, keyed_role=source_name)
+    if source.kind is not Kind.USER:
+        return _Walk(
+            walked,
+            error=(
+                f"source_profile '{source_name}' of '{current.name}' has no long-term "
+                f"keys mfa-tui can use ({source.kind.value})"
+            ),
+        )
+    return _Walk(walked)
+
+
+def _onto(name: str, tail: _Walk) -> _Walk:
+    """The walk from `name`, whose source_profile is the role `tail` starts at."""
+    if tail.too_deep:
+        return tail
+    if name in tail.names:  # `name` (a role with keys) is named again further on
+        return _Walk((name, *tail.names[: tail.names.index(name)]), loop_to=name)
+    if len(tail.names) >= MAX_CHAIN:
+        return _Walk((), too_deep=True)
+    return _Walk((name, *tail.names), tail.error, tail.loop_to, keyed_role=tail.keyed_role)
+
+
+def _walks(profiles: dict[str, Profile]) -> dict[str, _Walk]:
+    """The walk from every role, each hop followed once: a role's walk is its source's
+    with itself in front, so a chain of any depth costs time in proportion to it."""
+    walks: dict[str, _Walk] = {}
+    for start in profiles.values():
+        if start.kind is not Kind.ROLE:
+            continue
+        # Follow the roles not walked yet; `path` holds them in order, `next_of` where each
+        # goes. The walk stops at a known walk, at the end of the chain, or at a loop.
+        path: list[str] = []
+        at: dict[str, int] = {}
+        next_of: dict[str, str] = {}
+        name = start.name
+        while name not in walks:
+            hop = _hop(profiles[name], profiles)
+            if isinstance(hop, _Walk):
+                walks[name] = hop
+                break
+            at[name] = len(path)
+            path.append(name)
+            next_of[name] = hop
+            if hop in at:
+                loop = path[at[hop] :]
+                for i, member in enumerate(loop):
+                    order = (*loop[i:], *loop[:i])
+                    walks[member] = (
+                        _Walk(order, loop_to=member)
+                        if len(order) <= MAX_CHAIN
+                        else _Walk((), too_deep=True)
+                    )
+                del path[at[hop] :]
+                break
+            name = hop
+        for member in reversed(path):
+            walks[member] = _onto(member, walks[next_of[member]])
+    return walks
+
+
 def _resolve_chains(profiles: dict[str, Profile]) -> None:
+    walks = _walks(profiles)
     for profile in profiles.values():
         if profile.kind is not Kind.ROLE:
             continue
-        chain = [profile.name]
-        current = profile
-        self_sourced: str | None = None
-        keyed_role: str | None = None
-        while True:
-            if current.credential_source and not current.source_profile:
-                break  # an EC2/ECS/env source: the chain ends outside the files
-            source_name = current.source_profile
-            if source_name is None:
-                break
-            if source_name == current.name and current.has_long_term_keys:
-                # botocore lets a profile assume its role with its own keys.
-                self_sourced = current.name
-                break
-            if source_name in chain:
-                loop = " -> ".join([*chain, source_name])
-                profile.error = f"source_profile loop: {loop}"
-                break
-            source = profiles.get(source_name)
-            if source is None:
-                profile.error = (
-                    f"profile '{current.name}' names source_profile '{source_name}', "
-                    "which does not exist"
-                )
-                break
-            chain.append(source_name)
-            # A source with long-term keys ends the chain even if it has a role_arn of
-            # its own: botocore uses its keys and does not assume its role.
-            if source.kind is Kind.ROLE and not source.has_long_term_keys:
-                current = source
-                continue
-            if source.kind is Kind.ROLE:
-                keyed_role = source_name
-                break
-            if source.kind is not Kind.USER:
-                profile.error = (
-                    f"source_profile '{source_name}' of '{current.name}' has no long-term "
-                    f"keys mfa-tui can use ({source.kind.value})"
-                )
-            break
+        walk = walks[profile.name]
+        chain = list(walk.names)
+        self_sourced, keyed_role = walk.self_sourced, walk.keyed_role
+        if walk.loop_to is not None:
+            profile.error = f"source_profile loop: {' -> '.join((*chain, walk.loop_to))}"
+        elif walk.too_deep:
+            profile.error = (
+                f"its source_profile chain holds more than {MAX_CHAIN} profiles; no AWS tool "
+                "can follow one that long (botocore gives up past about 320), so mfa-tui "
+                "does not either"
+            )
+        else:
+            profile.error = walk.error
         profile.chain = chain if profile.error is None else []
         if profile.error is not None:
             profile.unmanaged_reason = profile.error

@@ -23,6 +23,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mfa_tui.bounded_read import read_file
+
 BOM = "\ufeff"
 
 _SECTION_RE = re.compile(r"\[(?P<header>.+)\]")
@@ -47,7 +49,7 @@ class Problem:
         return f"{self.path}:{self.line}: {self.message}"
 
 
-@dataclass
+@dataclass(slots=True)
 class Section:
     """One `[header]` and the lines it spans.
 
@@ -161,9 +163,14 @@ def parse_bytes(data: bytes, path: Path) -> IniDocument:
 
 
 def read(path: Path) -> IniDocument:
-    """Read and parse `path`; a missing file is an empty document."""
+    """Read and parse `path`; a missing file is an empty document.
+
+    Raises:
+        RefusedFileError: a FIFO, device or directory, or a file past the size limit.
+        OSError: it cannot be read.
+    """
     try:
-        data = path.read_bytes()
+        data = read_file(str(path))
     except FileNotFoundError:
         doc = parse_bytes(b"", path)
         doc.exists = False

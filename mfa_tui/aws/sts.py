@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from mfa_tui.aws import deadline
 from mfa_tui.aws.connection import PROFILE as CONNECTION_PROFILE
 from mfa_tui.aws.connection import Connection, connection_for
 from mfa_tui.aws.files import load_profiles
@@ -57,20 +58,27 @@ class CallPolicy:
     """How long one STS/IAM call may take, in the worst case.
 
     botocore's defaults (60 s read timeout, legacy retries) turn a dead VPN into a
-    multi-minute hang; these fail in seconds. `MFA_TUI_STS_TIMEOUT` (read timeout,
-    seconds) and `MFA_TUI_STS_ATTEMPTS` override them, for slow links and for tests.
+    multi-minute hang; these fail in seconds. Its timeouts bound each read, though, not
+    the call, so `deadline` bounds the whole call, retries included (`mfa_tui.aws.
+    deadline`). `MFA_TUI_STS_TIMEOUT` (read timeout, seconds), `MFA_TUI_STS_ATTEMPTS`
+    and `MFA_TUI_STS_DEADLINE` (seconds) override them, for slow links and for tests.
     """
 
     connect_timeout: float = 3.0
     read_timeout: float = 5.0
     max_attempts: int = 3
+    deadline: float = 30.0
 
     @classmethod
     def from_env(cls) -> CallPolicy:
         policy = cls()
         read = _env_number("MFA_TUI_STS_TIMEOUT", policy.read_timeout, 0.1, 120.0)
         attempts = int(_env_number("MFA_TUI_STS_ATTEMPTS", policy.max_attempts, 1, 10))
-        return cls(min(policy.connect_timeout, read), read, attempts)
+        connect = min(policy.connect_timeout, read)
+        # Every attempt may use its whole connect and read timeouts, with backoff between.
+        longest = attempts * (connect + read) + 2 * (attempts - 1)
+        deadline = _env_number("MFA_TUI_STS_DEADLINE", max(policy.deadline, longest), 1.0, 600.0)
+        return cls(connect, read, attempts, deadline)
 
 
 def _env_number(name: str, default: float, low: float, high: float) -> float:
@@ -305,6 +313,7 @@ def _client(
                     config=config,
                 )
             made.meta.events.register(f"after-call.{service}", _record_date)
+            deadline.track(made)
             return made
 
         # Keyed by the secret's hash, never the secret: the key may be printed in a debug.
@@ -489,9 +498,20 @@ def _call(client: Any, method: str, ctx: CallContext, **params: Any) -> dict[str
     import botocore.exceptions as bx
     from botocore.parsers import ResponseParserError
 
+    seconds = CallPolicy.from_env().deadline
     try:
-        result: dict[str, Any] = getattr(client, method)(**params)
+        result: dict[str, Any] = deadline.run(
+            lambda: getattr(client, method)(**params), seconds=seconds
+        )
         return result
+    except deadline.CallTimedOut:
+        service = "IAM" if ctx.action == "ListMFADevices" else "STS"
+        raise NetworkError(
+            f"{ctx.action} for '{ctx.profile}': {service} at {_endpoint(client)} did not "
+            f"answer in full within {seconds:g} s (an answer coming a byte at a time: a "
+            "proxy or VPN in the way?); mfa-tui gave up. Try again, or allow more time "
+            "with MFA_TUI_STS_DEADLINE"
+        ) from None
     except (bx.ClientError, bx.BotoCoreError, ResponseParserError) as exc:
         raise translate(exc, ctx, _endpoint(client)) from None
     except (KeyError, ValueError, SyntaxError, UnicodeError):

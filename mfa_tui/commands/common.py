@@ -20,6 +20,11 @@ def load_world() -> tuple[ProfileSet, Settings]:
     return profile_set, settings
 
 
+def say(text: str) -> None:
+    """A line on stderr for the person waiting (what mfa-tui is doing, not a problem)."""
+    print(f"mfa-tui: {text}", file=sys.stderr, flush=True)
+
+
 def require_profile(profile_set: ProfileSet, name: str | None) -> Profile:
     if not name:
         raise UsageError("name a profile (see 'mfa-tui list')")

@@ -17,7 +17,7 @@ import os
 import subprocess
 import sys
 
-from mfa_tui.commands.common import load_world, require_profile
+from mfa_tui.commands.common import load_world, require_profile, say
 from mfa_tui.errors import ExitCode
 
 # Served only with more than this left; one definition shared with the cached fast path.
@@ -62,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
     from mfa_tui.core.asking import AgentAsker
     from mfa_tui.core.sessions import SessionService
 
-    service = SessionService(settings=settings, asker=AgentAsker(_caller(), settings.agent_wait))
+    service = SessionService(
+        settings=settings, asker=AgentAsker(_caller(), settings.agent_wait), announce=say
+    )
     served = service.serve(args.profile, min_valid=MIN_SERVE_SECONDS, usable=MIN_USABLE_SECONDS)
     if served.note:
         # A session botocore can still use beats a failure: a network blip or a code

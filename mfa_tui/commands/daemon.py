@@ -37,11 +37,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from io import TextIOWrapper
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from types import FrameType
 
-from mfa_tui import locations
+from mfa_tui import locations, private_files
 from mfa_tui.clock import SYSTEM_CLOCK, Clock
 from mfa_tui.core.agent import AgentServer
 from mfa_tui.core.backend import Backend, Snapshot
@@ -162,15 +163,34 @@ class Daemon:
         log.info("mfa-tui daemon stopped")
 
 
+class PrivateLog(RotatingFileHandler):
+    """A rotated log that is opened like every file of mfa-tui's own: never through a
+    link, 0600, in a folder nobody else can change (see `mfa_tui.private_files`)."""
+
+    def _open(self) -> TextIOWrapper:
+        fd = private_files.open_private_append(self.baseFilename)
+        return open(fd, "a", encoding=self.encoding, errors=self.errors)
+
+
 @contextmanager
 def logging_to(path: Path, *, verbose: bool) -> Iterator[None]:
-    """Log to `path` (rotated at 1 MB, 3 kept) and to stderr; restore on exit."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """Log to `path` (rotated at 1 MB, 3 kept) and to stderr; restore on exit.
+
+    Raises:
+        MfaTuiError: the log folder (or the way to it) could be changed by another
+            user, or the log cannot be opened.
+    """
     # The log names profiles and devices: owner-only, like every file mfa-tui creates.
-    # The umask stays for the daemon's life, so files opened at rotation are private too.
+    # The umask stays for the daemon's life, so files made at rotation are private too.
     os.umask(0o077)
-    file_handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
-    os.chmod(path, 0o600)
+    try:
+        file_handler = PrivateLog(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+    except private_files.UnsafePathError as exc:
+        raise MfaTuiError(
+            f"mfa-tui will not write its log in {path.parent}: {exc}", title="Log refused"
+        ) from None
+    except OSError as exc:
+        raise MfaTuiError(f"cannot open the log {path}: {exc.strerror or exc}") from None
     file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     stream = logging.StreamHandler()
     stream.setFormatter(logging.Formatter("mfa-tui daemon: %(message)s"))
@@ -191,7 +211,7 @@ def run(args: argparse.Namespace, backend: Backend | None = None) -> int:
     if backend is None:
         from mfa_tui.core.backend import ServiceBackend
 
-        backend = ServiceBackend()
+        backend = ServiceBackend(announce=lambda text: log.info("%s", text))
     daemon = Daemon(backend)
     path = log_path()
     with logging_to(path, verbose=False):

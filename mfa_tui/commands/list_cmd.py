@@ -83,5 +83,7 @@ def run(args: argparse.Namespace) -> int:
             gc.enable()
     empty = f"no profiles in {profile_set.paths.config} or {profile_set.paths.credentials}\n"
     sys.stdout.write(listing.render(entries, now.timestamp(), args.json, empty))
-    listing.save(key, entries, profile_set.problems, empty)
+    not_kept = listing.save(key, entries, profile_set.problems, empty)
+    if not_kept is not None:
+        print(listing.WARNING.format(not_kept), file=sys.stderr)
     return int(ExitCode.OK)

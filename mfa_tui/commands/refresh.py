@@ -12,7 +12,7 @@ import getpass
 import sys
 from typing import TYPE_CHECKING
 
-from mfa_tui.commands.common import load_world, require_profile
+from mfa_tui.commands.common import load_world, require_profile, say
 from mfa_tui.core.codes import normalize_code
 from mfa_tui.errors import CodeRequest, ExitCode, MfaTuiError, UsageError
 
@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     profile_set, settings = load_world()
     if not args.due:
         require_profile(profile_set, args.profile)
+    del profile_set  # the engine reads the files itself: a big file is not held twice
     from mfa_tui.core.asking import AgentAsker, Asker, PromptAsker
     from mfa_tui.core.sessions import SessionService
 
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
             "command needs one",
         )
     )
-    service = SessionService(settings=settings, asker=asker)
+    service = SessionService(settings=settings, asker=asker, announce=say)
     if args.due:
         return _due(service)
     result = service.refresh(

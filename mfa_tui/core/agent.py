@@ -20,19 +20,23 @@ only the standard library: it runs on the cached `credential-process` path.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import selectors
 import socket
 import stat
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mfa_tui import locations
+from mfa_tui import locations, private_files
 from mfa_tui.errors import ExitCode, MfaTuiError, NeedsCodeError
+from mfa_tui.settings_rules import GET_SESSION_TOKEN_MAX
 
 SOCKET_NAME = "agent.sock"
 MAX_LINE = 64 * 1024
@@ -49,6 +53,12 @@ UNAVAILABLE = (
     if hasattr(socket, "AF_UNIX")
     else "the agent needs Unix sockets, which Python on Windows does not offer"
 )
+# Requests handled at once: each may wait minutes for a person to type a code.
+MAX_WORKERS = 16
+# Connections still sending their request; more are told "busy" at once.
+MAX_CONNECTIONS = 256
+# Seconds a connection has to send its whole request (and a caller to take its answer).
+IDLE_SECONDS = 5.0
 
 
 class AgentUnsafeError(MfaTuiError):
@@ -125,8 +135,16 @@ def _check_owner(path: Path, *, want_dir: bool) -> None:
 
 
 def _prepare_dir(folder: Path) -> None:
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """The socket's folder, made 0700 (parents too) on a way only you can change."""
+    private_files.make_folders(str(folder))
     _check_owner(folder, want_dir=True)
+    try:
+        private_files.check_folder(str(folder))
+    except private_files.UnsafePathError as exc:
+        raise AgentUnsafeError(
+            f"{exc}; mfa-tui will not listen there. Fix that, or set MFA_TUI_AGENT_DIR to "
+            "a folder of your own"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -200,16 +218,40 @@ class _HangupWatch:
                 # Bytes after the request are ignored: no longer watched, no busy loop.
 
 
-class AgentServer:
-    """Serves requests on a thread per connection; `handler` does the real work.
+@dataclass
+class _Pending:
+    """A connection whose request is still arriving."""
 
-    The handler may block for as long as a person takes to type a code; it must raise
-    MfaTuiError for failures, which become `{"ok": false, ...}` answers.
+    conn: socket.socket
+    deadline: float
+    data: bytes = b""
+
+
+class AgentServer:
+    """Answers requests: pings and refusals at once, sessions in a bounded set of threads.
+
+    One thread reads every connection (none may take more than `idle_timeout` seconds to
+    send its request, or hold more than MAX_LINE bytes); at most `workers` requests are
+    handled at once, since `handler` may block for as long as a person takes to type a
+    code. A request beyond that, or beyond `max_connections` open connections, is told
+    `busy`, and the client waits and asks again. The handler must raise MfaTuiError for
+    failures, which become `{"ok": false, ...}` answers.
     """
 
-    def __init__(self, handler: Handler, path: Path | None = None) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        path: Path | None = None,
+        *,
+        workers: int = MAX_WORKERS,
+        idle_timeout: float = IDLE_SECONDS,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
         self.handler = handler
         self.path = path or socket_path()
+        self.idle_timeout = idle_timeout
+        self.max_connections = max_connections
+        self._slots = threading.BoundedSemaphore(workers)
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -234,8 +276,10 @@ class AgentServer:
         finally:
             os.umask(old_umask)
         os.chmod(self.path, 0o600)
-        sock.listen(32)
-        sock.settimeout(0.2)
+        # A burst of callers waits in the kernel's queue instead of being refused (which a
+        # client reads as "no dashboard running").
+        sock.listen(socket.SOMAXCONN)
+        sock.setblocking(False)
         self._sock = sock
         self._thread = threading.Thread(target=self._serve, name="mfa-tui-agent", daemon=True)
         self._thread.start()
@@ -259,49 +303,189 @@ class AgentServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    # --- the reading thread ------------------------------------------------------------
+
     def _serve(self) -> None:
         assert self._sock is not None
-        while not self._stop.is_set():
+        listener = self._sock
+        pending: dict[socket.socket, _Pending] = {}
+        with selectors.DefaultSelector() as selector:
+            selector.register(listener, selectors.EVENT_READ)
+            while not self._stop.is_set():
+                now = time.monotonic()
+                soonest = min((p.deadline for p in pending.values()), default=now + 0.2)
+                for key, _ in selector.select(max(0.0, min(0.2, soonest - now))):
+                    if key.fileobj is listener:
+                        self._accept(listener, selector, pending)
+                    else:
+                        self._read(pending[key.fileobj], selector, pending)  # type: ignore[index]
+                now = time.monotonic()
+                for item in [p for p in pending.values() if p.deadline <= now]:
+                    self._close(item, selector, pending, _refusal("no request came in time"))
+            for item in list(pending.values()):
+                self._close(item, selector, pending, None)
+
+    def _accept(
+        self,
+        listener: socket.socket,
+        selector: selectors.BaseSelector,
+        pending: dict[socket.socket, _Pending],
+    ) -> None:
+        while True:
             try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
+                conn, _ = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
             except OSError:
-                return
-            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
-
-    def _answer(self, conn: socket.socket) -> None:
-        with conn:
+                return  # closed by stop()
+            conn.setblocking(False)
             if not _peer_is_us(conn):
-                _send(conn, {"ok": False, "error": "refused: not the same user", "exit_code": 1})
-                return
-            try:
-                request = _recv(conn, timeout=5)
-            except (OSError, ValueError):
-                return
-            gone = self._hangups.watch(conn)
-            try:
-                answer = self._dispatch(request, gone)
-            finally:
-                self._hangups.forget(conn)
-            _send(conn, answer)
+                _reply_now(conn, {"ok": False, "error": "refused: not the same user"})
+                continue
+            if len(pending) >= self.max_connections:
+                _reply_now(conn, BUSY)
+                continue
+            item = _Pending(conn, time.monotonic() + self.idle_timeout)
+            pending[conn] = item
+            selector.register(conn, selectors.EVENT_READ)
 
-    def _dispatch(self, request: dict[str, Any], gone: threading.Event) -> dict[str, Any]:
-        op = request.get("op")
-        if op == "ping":
-            return {"ok": True, "pid": os.getpid()}
-        if op != "session":
-            return {"ok": False, "error": f"unknown op {op!r}", "exit_code": 2}
-        profile = request.get("profile")
-        min_valid = request.get("min_valid", 900)
-        if not isinstance(profile, str) or not isinstance(min_valid, int):
-            return {"ok": False, "error": "bad request", "exit_code": 2}
-        caller = str(request.get("caller") or "a program")[:80]
+    def _read(
+        self,
+        item: _Pending,
+        selector: selectors.BaseSelector,
+        pending: dict[socket.socket, _Pending],
+    ) -> None:
         try:
-            body = self.handler(SessionRequest(profile, min_valid, caller), gone)
-        except MfaTuiError as exc:
-            return {"ok": False, "error": exc.message, "exit_code": int(exc.exit_code)}
-        return {"ok": True, **body}
+            chunk = item.conn.recv(4096)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._close(item, selector, pending, None)  # the caller went away
+            return
+        item.data += chunk
+        line, newline, _ = item.data.partition(b"\n")
+        if not newline:
+            if len(item.data) > MAX_LINE:
+                self._close(item, selector, pending, _refusal("request too long"))
+            return
+        selector.unregister(item.conn)
+        del pending[item.conn]
+        self._answer(item.conn, line)
+
+    def _close(
+        self,
+        item: _Pending,
+        selector: selectors.BaseSelector,
+        pending: dict[socket.socket, _Pending],
+        answer: dict[str, Any] | None,
+    ) -> None:
+        selector.unregister(item.conn)
+        del pending[item.conn]
+        if answer is None:
+            item.conn.close()
+        else:
+            _reply_now(item.conn, answer)
+
+    def _answer(self, conn: socket.socket, line: bytes) -> None:
+        """Refusals and pings at once; a session request in a thread, if one is free."""
+        try:
+            request = parse_request(line)
+        except BadRequest as exc:
+            _reply_now(conn, _refusal(str(exc)))
+            return
+        if isinstance(request, str):  # "ping"
+            _reply_now(conn, {"ok": True, "pid": os.getpid()})
+            return
+        if not self._slots.acquire(blocking=False):
+            _reply_now(conn, BUSY)
+            return
+        threading.Thread(
+            target=self._work, args=(conn, request), name="mfa-tui-agent-request", daemon=True
+        ).start()
+
+    def _work(self, conn: socket.socket, request: SessionRequest) -> None:
+        try:
+            with conn:
+                gone = self._hangups.watch(conn)
+                try:
+                    body = {"ok": True, **self.handler(request, gone)}
+                except MfaTuiError as exc:
+                    body = {"ok": False, "error": exc.message, "exit_code": int(exc.exit_code)}
+                finally:
+                    self._hangups.forget(conn)
+                conn.setblocking(True)
+                conn.settimeout(IDLE_SECONDS)  # a caller that never reads does not keep us
+                _send(conn, body)
+        finally:
+            self._slots.release()
+
+
+class BadRequest(ValueError):
+    """A request line that is not a request this agent answers."""
+
+
+def parse_request(line: bytes) -> SessionRequest | str:
+    """A session request, or "ping".
+
+    Raises:
+        BadRequest: not UTF-8, not JSON (or nested past reason), not an object, an
+            unknown op, or fields of the wrong type or out of range.
+    """
+    try:
+        message = json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BadRequest("bad request: not UTF-8") from None
+    except RecursionError:
+        raise BadRequest("bad request: nested too deeply") from None
+    except ValueError:
+        raise BadRequest("bad request: not JSON") from None
+    if not isinstance(message, dict):
+        raise BadRequest("bad request: not a JSON object")
+    op = message.get("op")
+    if op == "ping":
+        return "ping"
+    if op != "session":
+        raise BadRequest(f"bad request: unknown op {str(op)[:40]!r}")
+    profile = message.get("profile")
+    min_valid = message.get("min_valid", 900)
+    if not isinstance(profile, str) or not profile or len(profile) > 256:
+        raise BadRequest("bad request: 'profile' must be a profile name")
+    if isinstance(min_valid, bool) or not isinstance(min_valid, int):
+        raise BadRequest("bad request: 'min_valid' must be a whole number of seconds")
+    if not 0 <= min_valid <= GET_SESSION_TOKEN_MAX:
+        # No session lasts longer: a larger value could only ever force a refresh.
+        raise BadRequest(
+            f"bad request: 'min_valid' must be 0..{GET_SESSION_TOKEN_MAX} seconds (the "
+            "longest session STS gives)"
+        )
+    caller = str(message.get("caller") or "a program")[:80]
+    return SessionRequest(profile, min_valid, caller)
+
+
+def _refusal(error: str) -> dict[str, Any]:
+    return {"ok": False, "error": error, "exit_code": int(ExitCode.USAGE)}
+
+
+# Told to a caller when every worker is taken: it waits a moment and asks again.
+BUSY: dict[str, Any] = {
+    "ok": False,
+    "busy": True,
+    "error": "the mfa-tui agent is busy with other callers",
+    "exit_code": int(ExitCode.NEEDS_CODE),
+}
+
+
+def _reply_now(conn: socket.socket, message: dict[str, Any]) -> None:
+    """Answer from the reading thread: a small line that fits the socket's buffer; a
+    caller that does not take it loses it, the thread never waits."""
+    with conn, contextlib.suppress(OSError):
+        conn.setblocking(False)
+        conn.send(json.dumps(message).encode("utf-8") + b"\n")
+        # What the caller sent and we did not read would turn our close into a reset
+        # that can overtake the answer.
+        conn.recv(MAX_LINE)
 
 
 # macOS (and the BSDs) tell a Unix socket's peer by getsockopt(SOL_LOCAL=0,
@@ -361,8 +545,17 @@ def _recv(conn: socket.socket, timeout: float | None) -> dict[str, Any]:
     return message
 
 
+class _Busy(Exception):
+    """The agent is there, but its queue is full for now."""
+
+
 def _connect(path: Path, timeout: float) -> socket.socket | None:
-    """A connection to a live agent we trust, or None when none is running."""
+    """A connection to a live agent we trust, or None when none is running.
+
+    Raises:
+        _Busy: the agent's queue is full (the caller waits and tries again).
+        AgentUnsafeError: the socket, its folder or the process behind it is not ours.
+    """
     if UNAVAILABLE is not None:
         return None
     _check_usable(path)
@@ -375,21 +568,36 @@ def _connect(path: Path, timeout: float) -> socket.socket | None:
     sock.settimeout(timeout)
     try:
         sock.connect(str(path))
-    except OSError:
+    except (BlockingIOError, TimeoutError):
         sock.close()
+        raise _Busy from None
+    except OSError as exc:
+        sock.close()
+        if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
+            raise _Busy from None
         return None
+    if not _peer_is_us(sock):
+        sock.close()
+        raise AgentUnsafeError(
+            f"the process listening on {path} is another user's; mfa-tui will not use it"
+        )
     return sock
 
 
 def ping(path: Path | None = None, timeout: float = 0.5) -> int | None:
-    """The agent's pid, or None when no agent answers."""
-    sock = _connect(path or socket_path(), timeout)
+    """The agent's pid, or None when no agent listens; 0 for an agent too busy to say."""
+    try:
+        sock = _connect(path or socket_path(), timeout)
+    except _Busy:
+        return 0
     if sock is None:
         return None
     with sock:
         _send(sock, {"op": "ping"})
         try:
             answer = _recv(sock, timeout)
+        except TimeoutError:
+            return 0  # it is there: its reading thread is behind, not gone
         except (OSError, ValueError):
             return None
     pid = answer.get("pid")
@@ -404,26 +612,36 @@ def request_session(
     caller: str = "",
     path: Path | None = None,
 ) -> dict[str, Any]:
-    """Ask the running agent for a session; raises NeedsCodeError when none runs."""
+    """Ask the running agent for a session; raises NeedsCodeError when none runs.
+
+    A busy agent (every worker taken, its queue full) is asked again, with growing pauses,
+    until `wait` seconds have gone by.
+    """
     path = path or socket_path()
-    sock = _connect(path, timeout=1.0)
-    if sock is None:
-        raise NeedsCodeError(
-            f"profile '{profile}' needs an MFA code and no mfa-tui dashboard is running to "
-            "ask for it. Open 'mfa-tui' in a terminal (it will prompt when a tool needs a "
-            f"code), or run 'mfa-tui refresh {profile}' yourself"
-        )
-    with sock:
-        _send(sock, {"op": "session", "profile": profile, "min_valid": min_valid, "caller": caller})
+    deadline = time.monotonic() + wait
+    pause = 0.05
+    request = {"op": "session", "profile": profile, "min_valid": min_valid, "caller": caller}
+    while True:
         try:
-            answer = _recv(sock, timeout=wait)
-        except TimeoutError:
+            sock = _connect(path, timeout=1.0)
+            answer = None if sock is None else _ask(sock, request, deadline, profile, wait)
+        except _Busy:
+            answer = BUSY
+        if sock is None and answer is None:
             raise NeedsCodeError(
-                f"waited {wait:.0f}s for the mfa-tui dashboard to get a session for "
-                f"'{profile}'; nobody entered a code"
-            ) from None
-        except (OSError, ValueError) as exc:
-            raise MfaTuiError(f"the mfa-tui agent gave no usable answer: {exc}") from None
+                f"profile '{profile}' needs an MFA code and no mfa-tui dashboard is running "
+                "to ask for it. Open 'mfa-tui' in a terminal (it will prompt when a tool "
+                f"needs a code), or run 'mfa-tui refresh {profile}' yourself"
+            )
+        assert answer is not None
+        if not answer.get("busy"):
+            break
+        if time.monotonic() + pause > deadline:
+            raise NeedsCodeError(
+                f"the mfa-tui agent stayed busy with other callers for {wait:.0f}s; try again"
+            )
+        time.sleep(pause)
+        pause = min(pause * 2, 1.0)
     if not answer.get("ok"):
         error = MfaTuiError(str(answer.get("error") or "the agent refused"))
         with contextlib.suppress(ValueError):
@@ -433,3 +651,23 @@ def request_session(
     if not isinstance(creds, dict):
         raise MfaTuiError("the mfa-tui agent answered without credentials")
     return creds
+
+
+def _ask(
+    sock: socket.socket, request: dict[str, Any], deadline: float, profile: str, wait: float
+) -> dict[str, Any]:
+    with sock:
+        _send(sock, request)
+        try:
+            return _recv(sock, timeout=max(0.01, deadline - time.monotonic()))
+        except TimeoutError:
+            raise NeedsCodeError(
+                f"waited {wait:.0f}s for the mfa-tui dashboard to get a session for "
+                f"'{profile}'; nobody entered a code"
+            ) from None
+        except (ConnectionResetError, BrokenPipeError):
+            # The agent dropped us before answering: too many callers at once. If it
+            # is gone instead, the next connect says so.
+            return BUSY
+        except (OSError, ValueError) as exc:
+            raise MfaTuiError(f"the mfa-tui agent gave no usable answer: {exc}") from None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -40,6 +40,9 @@ class Snapshot:
 
 class Backend(Protocol):
     """What a face needs from the engine. Every method may block; call it off the UI."""
+
+    announce: Callable[[str], None] | None
+    """Told (from the calling thread) when a refresh waits, e.g. for the next TOTP step."""
 
     def watched_files(self) -> list[Path]:
         """The files whose change means `load()` would answer differently."""
@@ -97,13 +100,17 @@ class ServiceBackend:
         clock: Clock = SYSTEM_CLOCK,
         settings_file: Path | None = None,
         keyring_backend: object = None,
+        announce: Callable[[str], None] | None = None,
     ) -> None:
         """Args:
         paths: the AWS files (default: from the environment, like botocore).
         clock: the engine's clock.
         settings_file: mfa-tui's settings (default: MFA_TUI_CONFIG or the config dir).
         keyring_backend: a keyring backend for TOTP seeds (default: the OS keyring).
+        announce: told (from any thread) when a refresh waits for the next TOTP code;
+            the face that owns this backend may set it later.
         """
+        self.announce = announce
         self.paths = paths or AwsPaths.from_env()
         self.keyring_backend = keyring_backend
         self.clock = clock
@@ -121,6 +128,7 @@ class ServiceBackend:
             settings=load_settings(self.settings_file),
             clock=self.clock,
             keyring_backend=self.keyring_backend,
+            announce=self.announce,
         )
 
     def watched_files(self) -> list[Path]:

@@ -32,8 +32,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mfa_tui import locations
-from mfa_tui.errors import CodeRequest, KeyringError, MfaTuiError, NeedsCodeError, UsageError
+from mfa_tui import locations, private_files
+from mfa_tui.errors import (
+    CodeRequest,
+    FileWriteError,
+    KeyringError,
+    MfaTuiError,
+    NeedsCodeError,
+    UsageError,
+)
 
 KEYRING_SERVICE = "mfa-tui"
 TOTP_STEP = 30
@@ -41,6 +48,9 @@ TOTP_STEP = 30
 MIN_SEED_CHARS = 23
 USED_CODE_MEMORY = 120  # seconds a spent code is remembered (AWS's window is about 90 s)
 STATE_FILE = "codes.json"
+# The state holds a step per device and the hashes of codes typed in the last two
+# minutes: a few kilobytes. Anything near this is not a file mfa-tui wrote.
+STATE_LIMIT = 1024 * 1024
 if TYPE_CHECKING:
     from mfa_tui.core.asking import Asker
 
@@ -403,36 +413,83 @@ class UsedCodes:
         data["version"] = 1
         return data
 
-    def _read(self) -> dict[str, Any]:
+    def _refused(self, exc: OSError) -> MfaTuiError:
+        return MfaTuiError(
+            f"mfa-tui will not keep the state of spent MFA codes in {self.path.parent}: "
+            f"{exc}. Fix that, or set MFA_TUI_STATE_DIR to a folder of your own",
+            title="State folder refused",
+        )
+
+    def _raw(self) -> bytes | None:
+        """The file's bytes; None when there is none yet (or it is damaged past use).
+
+        Raises:
+            MfaTuiError: the file or the way to it could be changed by another user: a
+                step they wrote there could make mfa-tui send a spent code, or wait.
+        """
         try:
-            return self._parse(self.path.read_bytes())
+            private_files.check_folder(str(self.path.parent))
+            return private_files.read_private(str(self.path), STATE_LIMIT)
+        except FileNotFoundError:
+            return None
+        except private_files.UnsafePathError as exc:
+            raise self._refused(exc) from None
         except OSError:
-            return self._parse(None)
+            return None  # unreadable or absurdly big: damaged, like bad JSON
+
+    def _read(self) -> dict[str, Any]:
+        return self._parse(self._raw())
 
     def _update(self, change: Callable[[dict[str, Any]], bool]) -> bool:
         """Read, change and write the file under its lock; `change` says whether to write."""
-        from mfa_tui.aws.atomic import locked, replace_locked
+        from mfa_tui.aws.atomic import hold_lock
 
-        with locked(self.path) as target:
-            try:
-                data = self._parse(target.read_bytes())
-            except OSError:
-                data = self._parse(None)
+        try:
+            private_files.private_folder(str(self.path.parent))
+        except private_files.UnsafePathError as exc:
+            raise self._refused(exc) from None
+        except OSError as exc:
+            raise FileWriteError(
+                f"cannot create the state folder {self.path.parent}: {exc.strerror}"
+            ) from None
+        with hold_lock(self.path):
+            data = self._parse(self._raw())
             if not change(data):
                 return False
-            replace_locked(target, json.dumps(data, indent=1, sort_keys=True).encode())
+            try:
+                private_files.write_private(
+                    str(self.path), json.dumps(data, indent=1, sort_keys=True).encode()
+                )
+            except private_files.UnsafePathError as exc:
+                raise self._refused(exc) from None
+            except OSError as exc:
+                raise FileWriteError(f"could not write {self.path}: {exc.strerror}") from None
             return True
 
-    def last_step(self, serial: str) -> int:
-        value = self._read()["steps"].get(serial, -1)
-        return int(value) if isinstance(value, int) else -1
+    @staticmethod
+    def _last(data: dict[str, Any], serial: str, now_step: int | None) -> int:
+        """The stored step, unless it lies beyond the step after AWS's current one: such a
+        mark was made on a clock ahead of AWS's, for a code AWS never took."""
+        value = data["steps"].get(serial, -1)
+        if not isinstance(value, int):
+            return -1
+        if now_step is not None and value > now_step + 1:
+            return -1
+        return value
 
-    def claim_step(self, serial: str, step: int) -> bool:
-        """Reserve `step` for `serial`; False when it (or a later one) was already used."""
+    def last_step(self, serial: str, *, now_step: int | None = None) -> int:
+        """The last step used for `serial` (-1: none); `now_step` is AWS's current step."""
+        return self._last(self._read(), serial, now_step)
+
+    def claim_step(self, serial: str, step: int, *, now_step: int | None = None) -> bool:
+        """Reserve `step` for `serial`; False when it (or a later one) was already used.
+
+        `now_step`, AWS's current step when known, discards a mark left by a clock that
+        was ahead of AWS's (see `_last`).
+        """
 
         def change(data: dict[str, Any]) -> bool:
-            last = data["steps"].get(serial, -1)
-            if isinstance(last, int) and step <= last:
+            if step <= self._last(data, serial, now_step):
                 return False
             data["steps"][serial] = step
             return True
@@ -443,13 +500,23 @@ class UsedCodes:
         seen = self._read()["typed"].get(_code_hash(serial, code))
         return isinstance(seen, int | float) and 0 <= now - seen < USED_CODE_MEMORY
 
-    def mark(self, serial: str, *, step: int | None, code: str, now: float) -> None:
-        """Remember that `code` (of `step`, for a soft token) was sent to AWS."""
+    def mark(
+        self, serial: str, *, step: int | None, code: str, now: float, now_step: int | None = None
+    ) -> None:
+        """Remember that `code` (of `step`, for a soft token) was sent to AWS.
+
+        With `now_step` (AWS's current step), a step beyond the next one is not kept: the
+        code was made on a clock ahead of AWS's, and AWS never took it.
+        """
 
         def change(data: dict[str, Any]) -> bool:
-            if step is not None:
-                last = data["steps"].get(serial, -1)
-                data["steps"][serial] = max(step, last if isinstance(last, int) else -1)
+            last = self._last(data, serial, now_step)
+            if step is not None and (now_step is None or step <= now_step + 1):
+                last = max(step, last)
+            if last < 0:
+                data["steps"].pop(serial, None)
+            else:
+                data["steps"][serial] = last
             data["typed"] = {
                 k: v
                 for k, v in data["typed"].items()
@@ -493,6 +560,7 @@ class CodeSources:
         clock_time: unix time now (the injected clock).
         sleep: waits for the next TOTP step; tests pass one that advances their clock.
         skew: seconds the local clock is ahead of AWS, when an answer's Date told us.
+        announce: told, in a sentence, when mfa-tui waits for the next code (a face shows it).
     """
 
     seeds: SeedStore
@@ -503,6 +571,7 @@ class CodeSources:
     clock_time: Callable[[], float]
     sleep: Callable[[float], None] = time.sleep
     skew: Callable[[], float | None] | None = None
+    announce: Callable[[str], None] | None = None
 
     def silent_source(self, serial: str) -> str | None:
         """The source that needs no person ("totp", "command"), if any."""
@@ -520,9 +589,16 @@ class CodeSources:
             now -= offset
         return now
 
-    def _wait(self, seconds: float, cancel: threading.Event | None) -> None:
+    def _now_step(self) -> int:
+        return int(self._now() // TOTP_STEP)
+
+    def _wait(self, seconds: float, cancel: threading.Event | None, why: str) -> None:
+        """Wait (at most one step: never longer, whatever a clock says) and say so."""
+        seconds = min(seconds, TOTP_STEP + 0.5)
         if seconds <= 0:
             return
+        if self.announce is not None:
+            self.announce(f"waiting {seconds:.0f} s for the next code {why}")
         if cancel is not None:
             if cancel.wait(seconds):
                 raise Cancelled("stopped while waiting for the next TOTP code")
@@ -536,9 +612,12 @@ class CodeSources:
         after_step: int | None = None,
         cancel: threading.Event | None = None,
     ) -> Code | None:
-        """The soft token's code for the earliest step not used yet (waits up to ~30 s).
+        """The soft token's code for the earliest step not used yet.
 
-        Returns None when no seed is stored (or no keyring is usable).
+        Waits a step at most at a time, and only for the next step or the one after:
+        a used step further ahead than that (from a clock ahead of AWS's) is not a step
+        AWS ever saw, and is ignored. Returns None when no seed is stored (or no keyring
+        is usable).
         """
         seed = self.seeds.lookup(serial)
         if seed is None:
@@ -547,14 +626,21 @@ class CodeSources:
         for _ in range(4):
             now = self._now()
             step = int(now // TOTP_STEP)
-            if floor is not None and step < floor:
-                self._wait(floor * TOTP_STEP - now + 0.05, cancel)
-                # The sleep is authoritative: a clock that did not move (tests) still
-                # gets the step waited for.
-                step = max(int(self._now() // TOTP_STEP), floor)
-            if self.used.claim_step(serial, step):
+            if floor is not None and floor > step + 2:
+                floor = None  # after a code made on a clock ahead of AWS's
+            while floor is not None and step < floor:
+                self._wait(
+                    (step + 1) * TOTP_STEP - now + 0.05,
+                    cancel,
+                    f"from {serial} (AWS takes each code once, and this one was used)",
+                )
+                now = self._now()
+                # The wait is authoritative: a clock that did not move (tests) still gets
+                # the step waited for.
+                step = max(int(now // TOTP_STEP), step + 1)
+            if self.used.claim_step(serial, step, now_step=step):
                 return Code(totp_for_step(seed, step), "totp", step)
-            floor = max(self.used.last_step(serial), step) + 1
+            floor = max(self.used.last_step(serial, now_step=step), step) + 1
         raise MfaTuiError(
             f"could not get an unused TOTP code for {serial}: another program keeps "
             "using every step; try again in a minute"
@@ -641,7 +727,11 @@ class CodeSources:
         if self.used.was_spent(request.mfa_serial, value, self.clock_time()):
             # A hardware token's code lasts 30 s: the one it just gave was sent already.
             now = self._now()
-            self._wait((int(now // TOTP_STEP) + 1) * TOTP_STEP - now + 0.5, cancel)
+            self._wait(
+                (int(now // TOTP_STEP) + 1) * TOTP_STEP - now + 0.5,
+                cancel,
+                f"from code_command for '{request.profile}' (the code it printed was used)",
+            )
             value = run()
             if self.used.was_spent(request.mfa_serial, value, self.clock_time()):
                 raise MfaTuiError(
@@ -657,4 +747,11 @@ class CodeSources:
         return code
 
     def mark_used(self, request: CodeRequest, code: Code) -> None:
-        self.used.mark(request.mfa_serial, step=code.step, code=code.value, now=self.clock_time())
+        """Remember a code sent to AWS (after its answer, so in AWS's time if it told)."""
+        self.used.mark(
+            request.mfa_serial,
+            step=code.step,
+            code=code.value,
+            now=self.clock_time(),
+            now_step=self._now_step(),
+        )

@@ -36,6 +36,7 @@ class Devices:
         keyring_backend: a keyring backend to use instead of the OS's (tests).
         used_codes: where spent TOTP steps and typed codes are remembered.
         sleep: how to wait for the next TOTP step (tests pass one that moves their clock).
+        announce: told when a refresh waits for the next TOTP step (the face shows it).
     """
 
     def __init__(
@@ -46,12 +47,14 @@ class Devices:
         *,
         used_codes: UsedCodes | None = None,
         sleep: Callable[[float], None] | None = None,
+        announce: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.seeds = SeedStore(keyring_backend)
         self.used_codes = used_codes or UsedCodes()
         self._sleep = sleep
+        self.announce = announce
 
     # --- which device -----------------------------------------------------------------
 
@@ -163,6 +166,7 @@ class Devices:
             asker=asker,
             clock_time=self.clock.time,
             skew=self._aws_skew,
+            announce=self.announce,
             **kwargs,
         )
 

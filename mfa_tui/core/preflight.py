@@ -20,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mfa_tui.aws.atomic import check_can_write
-from mfa_tui.aws.credentials import OWNER_KEY, check_owner
+from mfa_tui.aws.credentials import check_owner, not_ours
 from mfa_tui.aws.files import Kind, Profile, ProfileSet, config_section_for
 from mfa_tui.aws.names import session_name_problem
 from mfa_tui.errors import FileWriteError, UsageError
@@ -146,10 +146,7 @@ def name_problem(
         )
     assert existing is not None
     if existing.kind is not Kind.SESSION:
-        return (
-            f"[{session}] in {credentials} was not written by mfa-tui (it has no "
-            f"'{OWNER_KEY}' line), so it may hold your own keys; {fix}"
-        )
+        return not_ours(session, credentials, owner or "<profile>", instead=fix).message
     return (
         f"[{session}] in {credentials} holds the session of '{existing.session_of}', not "
         f"of '{owner}'; delete that section, or {fix}"
@@ -195,11 +192,18 @@ def check_refresh(
         session = settings.active_profile
         problem = problem or name_problem(profile_set, settings, None, session, names)
         targets.append((session, None))
-    if problem is not None:
-        raise UsageError(f"{problem}; nothing was asked of AWS")
+    # A section that is not this profile's is the file's matter (exit 1), before what is
+    # wrong with a name (exit 2).
     doc = profile_set.credentials_doc
     for session, owner in targets:
-        check_owner(doc, session, owner, instead=setting_for(settings, owner))
+        try:
+            check_owner(doc, session, owner, instead=setting_for(settings, owner))
+        except FileWriteError as exc:
+            raise FileWriteError(
+                f"{exc.message}; mfa-tui asked nothing of AWS", title=exc.title
+            ) from None
+    if problem is not None:
+        raise UsageError(f"{problem}; nothing was asked of AWS")
     _check_can_write(profile_set.paths.credentials)
 
 

@@ -95,6 +95,7 @@ class SessionService:
         sleep: how to wait for the next TOTP step (tests pass one that moves their clock).
         used_codes: where spent TOTP steps are remembered (default: the state dir).
         asker: who is asked for a code when a call does not name someone else.
+        announce: told when a refresh waits for the next TOTP step (the face shows it).
     """
 
     def __init__(
@@ -108,6 +109,7 @@ class SessionService:
         sleep: Callable[[float], None] | None = None,
         used_codes: UsedCodes | None = None,
         asker: Asker | None = None,
+        announce: Callable[[str], None] | None = None,
     ) -> None:
         self.store = SessionStore(
             paths or AwsPaths.from_env(),
@@ -115,7 +117,12 @@ class SessionService:
             clock,
         )
         self.devices = Devices(
-            self.store, clock, keyring_backend, used_codes=used_codes, sleep=sleep
+            self.store,
+            clock,
+            keyring_backend,
+            used_codes=used_codes,
+            sleep=sleep,
+            announce=announce,
         )
         self.chain = Chain(self.store, self.devices)
         self.asker = asker or (PromptAsker(code_prompt) if code_prompt is not None else None)

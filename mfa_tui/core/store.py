@@ -188,6 +188,7 @@ class SessionStore:
         signature = _files_signature(self.paths)
         with self._lock:
             if self._profile_set is None or signature != self._signature:
+                self._profile_set = None  # the old parse goes first: a big file is held once
                 self._profile_set = load_profiles(self.paths)
                 self._signature = signature
             return self._profile_set
@@ -309,6 +310,8 @@ class SessionStore:
         if batch is not None:
             batch.add(session_profile, values)
         else:
+            with self._lock:
+                self._profile_set = None  # read again after the write: never two parses
             write_section(self.paths.credentials, session_profile, values)
             self.reload()
         left = (expiration - self.clock.now()).total_seconds()

@@ -30,7 +30,8 @@ from mfa_tui.core.backend import Backend
 from mfa_tui.errors import MfaTuiError
 from mfa_tui.tui.agent_bridge import AgentBridge
 from mfa_tui.tui.commands import ProfileCommands
-from mfa_tui.tui.messages import PromptChanged
+from mfa_tui.tui.event_loop import run_app
+from mfa_tui.tui.messages import Announced, PromptChanged
 from mfa_tui.tui.prompts import PromptDesk
 from mfa_tui.tui.screens.dashboard import Dashboard
 from mfa_tui.tui.screens.mfa_prompt import MfaPrompt
@@ -80,6 +81,7 @@ class MfaTuiApp(App[None]):
         """
         super().__init__()
         self.backend = backend
+        backend.announce = self._announce
         self.clock = clock
         self.tick_seconds = tick_seconds
         self.background_refresh = background_refresh
@@ -211,7 +213,8 @@ class MfaTuiApp(App[None]):
 
     def run(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            return super().run(*args, **kwargs)
+            # Quitting never waits for a worker blocked in a call (see event_loop).
+            return run_app(super().run, *args, **kwargs)
         finally:
             self._finished.set()
 
@@ -244,6 +247,15 @@ class MfaTuiApp(App[None]):
             self.clock.skew = timedelta(seconds=-skew)
         self.log_event(EventKind.WARN, warning[0].upper() + warning[1:])
         self.notify(warning, title="Clock", severity="warning", markup=False, timeout=15)
+
+    def _announce(self, text: str) -> None:
+        """From a worker: the engine waits (for the next TOTP step); say so."""
+        self.post_message(Announced(text))
+
+    @on(Announced)
+    def _announced(self, message: Announced) -> None:
+        self.log_event(EventKind.INFO, message.text[:1].upper() + message.text[1:])
+        self.notify(message.text, markup=False, timeout=10)
 
     # --- prompts ---------------------------------------------------------------------------
 

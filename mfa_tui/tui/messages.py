@@ -29,6 +29,13 @@ class LoadFailed(Message):
 
 
 @dataclass
+class Announced(Message):
+    """The engine is waiting for something (the next TOTP step): say so, not an error."""
+
+    text: str
+
+
+@dataclass
 class ErrorShown(Message):
     """Something outside a refresh failed (keyring, settings file): log it, say it."""
 

@@ -287,7 +287,7 @@ def test_removing_what_is_not_there_touches_nothing(aws_dir: Path) -> None:
     assert path.stat().st_ino == before.st_ino  # not even rewritten
 
 
-def test_a_foreign_section_is_refused_by_name_unless_forced(aws_dir: Path) -> None:
+def test_a_foreign_section_is_refused_by_name_until_deleted(aws_dir: Path) -> None:
     path = aws_dir / "credentials"
     original = b"[dev-mfa]\naws_access_key_id = AKIAMINE\naws_secret_access_key = mine\n"
     path.write_bytes(original)
@@ -295,10 +295,12 @@ def test_a_foreign_section_is_refused_by_name_unless_forced(aws_dir: Path) -> No
         write_section(path, SESSION, session_values())
     assert f"[{SESSION}]" in info.value.message
     assert str(path) in info.value.message and "not written by mfa-tui" in info.value.message
+    assert "delete it" in info.value.message
     assert path.read_bytes() == original
     assert not is_owned(path, SESSION)
-
-    write_section(path, SESSION, session_values(), force=True)
+    # The other way to hand it over: remove it.
+    path.write_bytes(b"")
+    write_section(path, SESSION, session_values())
     assert ini.read(path).section_values()[SESSION] == session_values()
     assert is_owned(path, SESSION)
 

@@ -13,7 +13,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mfa_tui.aws.files import AwsPaths, Kind, Profile, classify, load_profiles, user_of
+from mfa_tui.aws.files import (
+    MAX_CHAIN,
+    AwsPaths,
+    Kind,
+    Profile,
+    classify,
+    load_profiles,
+    user_of,
+)
 
 CONFIG = """\
 # my AWS config
@@ -365,3 +373,66 @@ def test_credentials_win_over_config_and_sources_are_recorded(tmp_path: Path) ->
         and u.kind is Kind.USER
     )
     assert u.sources == (tmp_path / "config", tmp_path / "credentials")
+
+
+def test_loops_are_named_from_each_profile_that_walks_into_them(tmp_path: Path) -> None:
+    profiles = _load(
+        tmp_path,
+        # `into` walks into the loop a -> b -> c -> a; `keyed` has keys and a role, and
+        # the role it is the source of names it again.
+        "[profile into]\nrole_arn = arn:i\nsource_profile = a\n"
+        "[profile a]\nrole_arn = arn:a\nsource_profile = b\n"
+        "[profile b]\nrole_arn = arn:b\nsource_profile = c\n"
+        "[profile c]\nrole_arn = arn:c\nsource_profile = a\n"
+        "[profile keyed]\nrole_arn = arn:k\nsource_profile = back\n"
+        "[profile back]\nrole_arn = arn:back\nsource_profile = keyed\n",
+        "[keyed]\naws_access_key_id = A\naws_secret_access_key = B\n",
+    )
+    errors = {name: profiles[name].error for name in ("into", "a", "b", "c", "keyed", "back")}
+    assert errors == {
+        "into": "source_profile loop: into -> a -> b -> c -> a",
+        "a": "source_profile loop: a -> b -> c -> a",
+        "b": "source_profile loop: b -> c -> a -> b",
+        "c": "source_profile loop: c -> a -> b -> c",
+        "keyed": "source_profile loop: keyed -> back -> keyed",
+        "back": None,
+    }
+    assert profiles["back"].chain == ["back", "keyed"], "keyed's keys end back's chain"
+
+
+def deep_chain(depth: int) -> str:
+    lines = ["[profile u]\nmfa_serial = arn:aws:iam::123456789012:mfa/u\n"]
+    previous = "u"
+    for i in range(depth):
+        lines.append(
+            f"[profile r{i}]\nsource_profile = {previous}\nrole_arn = arn:aws:iam::123456789012:role/r{i}\n"
+        )
+        previous = f"r{i}"
+    lines.append("[profile unrelated]\nsource_profile = u\nrole_arn = arn:aws:iam::123456789012:role/x\n")
+    return "".join(lines)
+
+
+def test_a_chain_of_ten_thousand_roles_is_resolved_once_and_named_too_deep(
+    aws_dir: Path,
+) -> None:
+    # Before, every role walked its whole chain again, with a list for loop checks:
+    # cubic time, `list` ran past 400 s at this depth (2.0 s at 1,000, 13 s at 2,000).
+    (aws_dir / "config").write_text(deep_chain(10_000))
+    (aws_dir / "credentials").write_text("[u]\naws_access_key_id = A\naws_secret_access_key = B\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "mfa_tui", "list", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,  # far above the second or so it takes; far below the hang it was
+        env={**os.environ, "MFA_TUI_NO_FASTPATH": "1"},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = {row["name"]: row for row in json.loads(done.stdout)}
+    assert rows["unrelated"]["managed"] and rows["unrelated"]["chain"] == ["unrelated", "u"]
+    deepest = f"r{MAX_CHAIN - 2}"  # 255 roles and the user: the longest chain followed
+    assert rows[deepest]["managed"] and len(rows[deepest]["chain"]) == MAX_CHAIN
+    assert rows[deepest]["chain"][-1] == "u"
+    for name in (f"r{MAX_CHAIN - 1}", "r9999"):
+        assert not rows[name]["managed"]
+        assert f"more than {MAX_CHAIN} profiles" in rows[name]["reason"], rows[name]["reason"]

@@ -431,7 +431,9 @@ def test_a_directory_in_place_of_a_file_is_one_problem(aws_dir: Path) -> None:
     (aws_dir / "config").mkdir()
     (aws_dir / "credentials").write_bytes(GOOD_CREDENTIALS)
     result = load_profiles()
-    assert result.problems == [f"{aws_dir / 'config'} is a directory, not a file; it was ignored"]
+    assert result.problems == [
+        f"{aws_dir / 'config'} is a directory, not a regular file; it was ignored"
+    ]
     assert set(result.profiles) == {"u"}
 
 

@@ -7,12 +7,13 @@ on, and never carry a key, token or code.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
 
-from mfa_tui.aws import sts
+from mfa_tui.aws import deadline, sts
 from mfa_tui.aws.sts import SERVER_CLOCK, CallPolicy, Credentials, DurationTooLongError
 from mfa_tui.errors import (
     AwsRefusedError,
@@ -307,6 +308,45 @@ def test_a_slow_endpoint_is_cut_off_by_the_read_timeout(
     assert len(sandbox.fault.actions()) == 2
 
 
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+    """Poll for something another thread does; the timeout only bounds a hang."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("part", ["headers", "body", "chunks"])
+def test_an_answer_that_trickles_is_given_up_at_the_deadline(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, part: str
+) -> None:
+    # A byte every 0.1 s: every read gets data well inside its 2 s timeout, so botocore
+    # alone would wait for the whole answer (minutes) and then retry.
+    monkeypatch.setenv("MFA_TUI_STS_DEADLINE", "1.5")
+    sandbox.fault.always = stsfault.trickle(0.1, part)
+    started = time.monotonic()
+    with pytest.raises(NetworkError, match=r"did not answer in full within 1\.5 s") as info:
+        gst(sandbox)
+    assert time.monotonic() - started < 10, "bounded by the deadline, not by the answer"
+    assert int(info.value.exit_code) == 5
+    no_secret_in(sandbox, info.value.message)
+    # The call was dropped, not left to trickle: its connection is shut, its thread ends,
+    # and botocore's retry of it is never sent.
+    wait_until(lambda: sandbox.fault.trickles_cut == 1, "the trickling answer was cut off")
+    wait_until(lambda: deadline.in_flight() == 0, "the dropped call's thread ended")
+    assert sandbox.fault.actions() == ["GetSessionToken"]
+
+
+def test_calls_within_the_deadline_are_untouched(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MFA_TUI_STS_DEADLINE", "5")
+    sandbox.fault.queue(stsfault.trickle(0.001, "chunks"))  # slow, but done in time
+    creds = gst(sandbox)
+    assert creds.session_token
+    assert deadline.in_flight() == 0
+
+
 def test_a_code_rejected_after_a_timed_out_attempt_says_it_may_be_spent(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -337,7 +377,12 @@ def test_the_call_policy_is_bounded_and_overridable(monkeypatch: pytest.MonkeyPa
     assert CallPolicy.from_env() == CallPolicy(1.5, 1.5, 1)
     monkeypatch.setenv("MFA_TUI_STS_TIMEOUT", "nonsense")
     monkeypatch.setenv("MFA_TUI_STS_ATTEMPTS", "99")
-    assert CallPolicy.from_env() == CallPolicy(3.0, 5.0, 10)
+    # Ten attempts of 3 + 5 s with backoff between them: the deadline leaves room for all.
+    assert CallPolicy.from_env() == CallPolicy(3.0, 5.0, 10, 98.0)
+    monkeypatch.setenv("MFA_TUI_STS_DEADLINE", "4")
+    assert CallPolicy.from_env().deadline == 4.0
+    monkeypatch.setenv("MFA_TUI_STS_DEADLINE", "0")
+    assert CallPolicy.from_env().deadline == 1.0, "never unbounded, never zero"
 
 
 def test_calls_go_by_mfa_tuis_reading_of_the_files_not_botocores(sandbox: Sandbox) -> None:

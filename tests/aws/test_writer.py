@@ -133,7 +133,7 @@ def test_rewrite_keeps_place_and_every_other_byte(
     assert values["aws_session_token"] == "token7"
 
 
-def test_foreign_section_is_refused_unless_forced(aws_dir: Path) -> None:
+def test_foreign_section_is_refused_until_marked_as_ours(aws_dir: Path) -> None:
     path = aws_dir / "credentials"
     original = b"[test-user-mfa]\naws_access_key_id = AKIAMINE\naws_secret_access_key = x\n"
     path.write_bytes(original)
@@ -141,8 +141,11 @@ def test_foreign_section_is_refused_unless_forced(aws_dir: Path) -> None:
         write_section(path, "test-user-mfa", session())
     assert "[test-user-mfa]" in info.value.message
     assert "not written by mfa-tui" in info.value.message
+    assert f"add the line '{OWNER_KEY} = test-user' to it" in info.value.message
     assert path.read_bytes() == original
-    write_section(path, "test-user-mfa", session(), force=True)
+    # The person looked, and hands it over with the one line the message names.
+    path.write_bytes(original + f"{OWNER_KEY} = test-user\n".encode())
+    write_section(path, "test-user-mfa", session())
     assert ini.read(path).section_values()["test-user-mfa"][OWNER_KEY] == "test-user"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -114,3 +115,141 @@ def test_caller_waits_for_slow_handler_then_times_out(sock_path: Path) -> None:
         with pytest.raises(NeedsCodeError, match="waited"):
             agent.request_session("u", min_valid=900, wait=0.3, path=sock_path)
         release.set()
+
+
+# --- hostile callers ---------------------------------------------------------------------
+
+
+def raw_exchange(path: Path, payload: bytes, timeout: float = 10.0) -> bytes:
+    """Send bytes as a client would, and read whatever comes back until the agent closes.
+
+    An agent with every connection slot taken may drop a new one before reading it
+    (the client library asks again); so does this, a bounded number of times.
+    """
+    for _ in range(50):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(str(path))
+            try:
+                sock.sendall(payload)
+                answer = b""
+                while chunk := sock.recv(65536):
+                    answer += chunk
+            except (ConnectionResetError, BrokenPipeError):
+                continue
+            return answer
+    raise AssertionError("the agent dropped every connection")
+
+
+MALFORMED = {
+    "not json": (b"this is not json\n", "not JSON"),
+    "not an object": (b"[1, 2, 3]\n", "not a JSON object"),
+    "not utf-8": (b'{"op": "session", "profile": "\xff\xfe"}\n', "not UTF-8"),
+    "60,000 brackets": (b"[" * 60_000 + b"\n", "nested too deeply"),
+    "unknown op": (b'{"op": "steal"}\n', "unknown op 'steal'"),
+    "profile not a name": (b'{"op": "session", "profile": 7}\n', "'profile' must be"),
+    "negative min_valid": (
+        b'{"op": "session", "profile": "p", "min_valid": -1}\n',
+        "'min_valid' must be 0..129600",
+    ),
+    "min_valid a float": (
+        b'{"op": "session", "profile": "p", "min_valid": 10e12}\n',
+        "whole number",
+    ),
+    "huge min_valid": (
+        b'{"op": "session", "profile": "p", "min_valid": 999999999}\n',
+        "0..129600",
+    ),
+    "min_valid a bool": (
+        b'{"op": "session", "profile": "p", "min_valid": true}\n',
+        "whole number",
+    ),
+}
+
+
+@pytest.mark.parametrize(("payload", "why"), MALFORMED.values(), ids=MALFORMED.keys())
+def test_a_malformed_request_gets_an_answer_not_a_closed_socket(
+    sock_path: Path, payload: bytes, why: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handled: list[SessionRequest] = []
+    crashes: list[object] = []
+    monkeypatch.setattr(threading, "excepthook", crashes.append)
+
+    def handler(request: SessionRequest, gone: threading.Event) -> dict[str, object]:
+        handled.append(request)
+        return {"credentials": CREDS}
+
+    with AgentServer(handler, sock_path):
+        answer = json.loads(raw_exchange(sock_path, payload))
+        assert agent.ping(sock_path) == os.getpid(), "the agent is still serving"
+    assert answer["ok"] is False and why in answer["error"], answer
+    assert answer["exit_code"] == ExitCode.USAGE
+    assert handled == [] and crashes == []
+
+
+def test_idle_connections_time_out_and_threads_stay_bounded(sock_path: Path) -> None:
+    before = threading.active_count()
+    with AgentServer(lambda r, gone: {"credentials": CREDS}, sock_path, idle_timeout=0.5):
+        idle = []
+        for _ in range(500):
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            conn.settimeout(10)
+            conn.connect(str(sock_path))
+            idle.append(conn)
+        # One thread reads them all: 500 idle callers are not 500 threads.
+        assert threading.active_count() <= before + 1
+        # Each is answered (busy past the connection limit, else "no request came in
+        # time") and closed by the agent; none is kept open.
+        answers = []
+        for conn in idle:
+            with conn:
+                data = b""
+                while chunk := conn.recv(4096):
+                    data += chunk
+                answers.append(json.loads(data))
+        assert all(a["ok"] is False for a in answers)
+        assert {a["error"] for a in answers} <= {
+            "no request came in time",
+            "the mfa-tui agent is busy with other callers",
+        }
+        # And it still serves.
+        assert agent.request_session("u", min_valid=900, wait=5, path=sock_path) == CREDS
+
+
+def test_a_burst_of_callers_is_served_busy_ones_wait_instead_of_failing(sock_path: Path) -> None:
+    release = threading.Event()
+    inside = threading.Semaphore(0)
+    workers = 2
+
+    def handler(request: SessionRequest, gone: threading.Event) -> dict[str, object]:
+        inside.release()
+        release.wait(30)
+        return {"credentials": CREDS}
+
+    with AgentServer(handler, sock_path, workers=workers):
+        results: list[object] = []
+        lock = threading.Lock()
+
+        def caller() -> None:
+            try:
+                got: object = agent.request_session("u", min_valid=900, wait=60, path=sock_path)
+            except MfaTuiError as exc:
+                got = exc
+            with lock:
+                results.append(got)
+
+        callers = [threading.Thread(target=caller) for _ in range(500)]
+        for thread in callers:
+            thread.start()
+        for _ in range(workers):
+            assert inside.acquire(timeout=30), "the handler was reached"
+        # Every worker is taken: the agent says busy at once instead of refusing.
+        busy = json.loads(
+            raw_exchange(sock_path, b'{"op": "session", "profile": "u", "min_valid": 900}\n')
+        )
+        assert busy.get("busy") is True and busy["ok"] is False
+        release.set()
+        for thread in callers:
+            thread.join(60)
+        assert len(results) == 500
+        assert [r for r in results if r != CREDS] == [], "a caller failed instead of waiting"

@@ -277,3 +277,20 @@ def test_a_role_whose_sessions_are_short_is_served_with_one_assume_role(
             outputs.append(json.loads(done.stdout))
     assert sandbox.fault.actions().count("AssumeRole") == 1
     assert len({o["AccessKeyId"] for o in outputs}) == 1
+def test_a_min_valid_no_session_can_have_costs_one_refresh_then_none(
+    sandbox: Sandbox, ring: MemoryKeyring
+) -> None:
+    SeedStore(ring).set(sandbox.test_user.mfa_serial, sandbox.test_user.seed)
+    service = AgentService(ServiceBackend(sandbox.paths))
+    # Role sessions last an hour; a caller wants two hours left. It gets the longest a
+    # session of this role can have, and the next callers the same session: one
+    # AssumeRole, not one per request.
+    greedy = SessionRequest("my-test-role", 7200, "a tool")
+    first = service.handle(greedy)["credentials"]
+    calls = len(sandbox.fault.actions())
+    assert sandbox.fault.actions().count("AssumeRole") == 1
+    for _ in range(5):
+        assert service.handle(greedy)["credentials"] == first
+    assert len(sandbox.fault.actions()) == calls, "no STS call per request"
+    # What a session can have is still served.
+    assert service.handle(SessionRequest("my-test-role", 960, "a tool"))["credentials"] == first

@@ -24,6 +24,7 @@ from mfa_tui.clock import FrozenClock
 from mfa_tui.core.asking import PromptAsker
 from mfa_tui.core.codes import (
     KEYRING_SERVICE,
+    TOTP_STEP,
     Cancelled,
     Code,
     CodePrompt,
@@ -402,8 +403,68 @@ def test_a_soft_token_waits_for_a_step_nobody_used(used: UsedCodes, clock: Froze
     assert second is not None and second.step == (first.step or 0) + 1
     assert sleeps and 20 <= sleeps[0] <= 20.1, "waited only for the rest of the step"
     assert second.value == pyotp.TOTP(SEED).at(clock.time())
+    # A step used "three steps ahead" is one AWS never saw (a clock ahead of AWS's made
+    # it): it is ignored, and the wait is for the next step only.
+    sleeps.clear()
     after = token.from_seed(SERIAL, after_step=(second.step or 0) + 3)
-    assert after is not None and after.step == (second.step or 0) + 4
+    assert after is not None and after.step == (second.step or 0) + 1
+    assert sleeps and max(sleeps) <= TOTP_STEP + 0.5
+
+
+def test_a_used_step_far_ahead_of_aws_is_discarded_not_waited_for(
+    used: UsedCodes, clock: FrozenClock
+) -> None:
+    # What a refresh on a clock 17 minutes fast left behind, once the clock was fixed:
+    # waiting for that step would hang every refresh that needs a code for 17 minutes.
+    ring = MemoryKeyring()
+    ring.store[(KEYRING_SERVICE, SERIAL)] = SEED
+    now_step = int(clock.time() // TOTP_STEP)
+    assert used.claim_step(SERIAL, now_step + 34)
+    sleeps: list[float] = []
+    code = sources(used, clock, ring, sleeps=sleeps).from_seed(SERIAL)
+    assert code is not None and code.step == now_step and sleeps == []
+    assert used.last_step(SERIAL) == now_step, "the mark from the future is gone"
+    # One step ahead is kept: AWS takes the next step's code (clocks drift a little).
+    assert used.claim_step(SERIAL, now_step + 1, now_step=now_step)
+    assert not used.claim_step(SERIAL, now_step + 1, now_step=now_step)
+
+
+def test_a_code_made_on_a_clock_ahead_of_aws_leaves_no_mark_ahead(
+    used: UsedCodes, clock: FrozenClock
+) -> None:
+    ring = MemoryKeyring()
+    ring.store[(KEYRING_SERVICE, SERIAL)] = SEED
+    sleeps: list[float] = []
+    token = sources(used, clock, ring, sleeps=sleeps)
+    # A fresh process on a clock 20 minutes fast knows nothing of AWS's time yet.
+    first = token.from_seed(SERIAL)
+    assert first is not None and first.step == int(clock.time() // TOTP_STEP)
+    # AWS refused it, and its answer's Date said our clock is 1,200 s ahead.
+    token.skew = lambda: 1200.0
+    token.mark_used(REQUEST, first)
+    aws_step = int((clock.time() - 1200) // TOTP_STEP)
+    assert used.last_step(SERIAL) <= aws_step + 1, "never a step ahead of AWS's time"
+    retry = token.from_seed(SERIAL, after_step=first.step)
+    assert retry is not None and retry.step == aws_step
+    assert retry.value == pyotp.TOTP(SEED).at(aws_step * TOTP_STEP)
+    assert all(s <= TOTP_STEP + 0.5 for s in sleeps)
+    token.mark_used(REQUEST, retry)
+    assert used.last_step(SERIAL) == aws_step
+
+
+def test_the_wait_for_the_next_step_is_announced(used: UsedCodes, clock: FrozenClock) -> None:
+    ring = MemoryKeyring()
+    ring.store[(KEYRING_SERVICE, SERIAL)] = SEED
+    said: list[str] = []
+    token = sources(used, clock, ring)
+    token.announce = said.append
+    clock.advance(12 - clock.time() % TOTP_STEP)  # 12 s into a step
+    assert token.from_seed(SERIAL) is not None and said == []
+    assert token.from_seed(SERIAL) is not None
+    assert said == [
+        f"waiting 18 s for the next code from {SERIAL} (AWS takes each code once, and this "
+        "one was used)"
+    ]
 
 
 def test_waiting_for_a_step_can_be_cancelled(used: UsedCodes, clock: FrozenClock) -> None:

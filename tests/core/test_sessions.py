@@ -21,7 +21,7 @@ import pytest
 
 from mfa_tui.aws import ini, sts
 from mfa_tui.aws.credentials import write_section
-from mfa_tui.aws.sts import DurationTooLongError
+from mfa_tui.aws.sts import SERVER_CLOCK, DurationTooLongError
 from mfa_tui.clock import FrozenClock
 from mfa_tui.core.codes import Cancelled, UsedCodes
 from mfa_tui.core.sessions import SessionService
@@ -274,19 +274,38 @@ def test_soft_token_retries_once_on_the_next_step(
     assert len(sleeps) == 2
 
 
-def test_a_soft_token_retry_waits_for_aws_time_when_our_clock_is_ahead(
-    sandbox: Sandbox, service: SessionService, clock: FrozenClock, sleeps: list[float]
+@pytest.mark.parametrize("ahead", [95, 20 * 60])
+def test_a_soft_token_retry_uses_aws_time_when_our_clock_is_ahead(
+    sandbox: Sandbox,
+    service: SessionService,
+    clock: FrozenClock,
+    sleeps: list[float],
+    tmp_path: Path,
+    ahead: int,
 ) -> None:
-    # AWS's Date header says our clock is 95 s ahead: the retry's code must be valid in
-    # AWS's time, so it waits until AWS reaches the step after the rejected one.
-    sandbox.fault.date_header = format_datetime(datetime.now(UTC) - timedelta(seconds=95), True)
+    # Our clock is `ahead` seconds fast; AWS refuses the code made on it, and its Date
+    # header says what AWS's time is. The retry is made for AWS's time at once: the
+    # refused code's step is one AWS never reached, not one to wait for (before, 20
+    # minutes fast meant a silent 20-minute wait, and a mark 20 minutes in the future
+    # that made every later refresh wait too).
+    sandbox.fault.date_header = format_datetime(datetime.now(UTC) - timedelta(seconds=ahead), True)
     service.devices.store_seed("test-user", sandbox.test_user.seed)
     sandbox.fault.queue(stsfault.invalid_code("GetSessionToken"))
-    step = int(clock.time() // 30)
     service.refresh("test-user")
-    assert len(sleeps) == 1 and 90 < sleeps[0] < 130
+    assert all(s <= 30.5 for s in sleeps), sleeps
+    serial = sandbox.test_user.mfa_serial
+    aws_step = int((clock.time() - ahead) // 30)
+    stored = UsedCodes(tmp_path / "state" / "codes.json").last_step(serial)
+    assert abs(stored - aws_step) <= 1, "the mark is in AWS's time, never ahead of it"
     sent = sandbox.fault.calls("GetSessionToken")[1]["TokenCode"]
-    assert sent == pyotp.TOTP(sandbox.test_user.seed).at((step + 1) * 30)
+    assert sent == pyotp.TOTP(sandbox.test_user.seed).at(stored * 30)
+    # The clock is fixed: a refresh that needs a code goes at once.
+    SERVER_CLOCK.reset()
+    sandbox.fault.date_header = None
+    clock.advance(-ahead)
+    sleeps.clear()
+    service.refresh("test-user", force=True)
+    assert all(s <= 30.5 for s in sleeps), sleeps
 
 
 def test_a_step_used_by_another_process_is_waited_out(
@@ -867,7 +886,7 @@ def test_expiry_is_read_from_the_file_not_remembered(
 def test_a_local_clock_far_from_aws_is_detected_and_said(
     sandbox: Sandbox, service: SessionService
 ) -> None:
-    from mfa_tui.aws.sts import SERVER_CLOCK, clock_warning
+    from mfa_tui.aws.sts import clock_warning
 
     SERVER_CLOCK.reset()
     try:

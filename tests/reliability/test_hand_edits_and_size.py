@@ -49,6 +49,31 @@ def test_a_hand_edit_between_our_read_and_replace_is_kept(
     assert values["dev-mfa"] == VALUES
 
 
+def test_a_hand_edit_while_our_new_file_is_synced_is_kept(
+    aws_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The window that lost 6 of 10,124 edits of a program rewriting the file every 2 ms
+    # during 40 refreshes: after mfa-tui's last look, during the fsync of its new copy,
+    # before the rename. The edit lands exactly there, every time.
+    path = aws_dir / "credentials"
+    path.write_text("[dev]\naws_access_key_id = AKIA\naws_secret_access_key = K\n")
+    real_fsync = os.fsync
+    edits = iter([True])
+
+    def fsync_with_an_edit(fd: int) -> None:
+        real_fsync(fd)
+        if next(edits, False):
+            with path.open("a") as fh:  # written in place, as `aws configure set` does
+                fh.write("\n[hand]\nregion = eu-north-1\n")
+
+    monkeypatch.setattr(os, "fsync", fsync_with_an_edit)
+    write_section(path, "dev-mfa", VALUES)
+    values = ini.read(path).section_values()
+    assert values["hand"] == {"region": "eu-north-1"}, "the hand edit was overwritten"
+    assert values["dev-mfa"] == VALUES
+    assert not list(aws_dir.glob(".mfa-tui-*")), "the unused new copy was removed"
+
+
 def test_a_file_that_never_stops_changing_is_left_alone(
     aws_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

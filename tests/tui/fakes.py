@@ -10,7 +10,7 @@ device, AWS's answer shown in place); each code "sent" is recorded as a call.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -99,6 +99,8 @@ class FakeBackend:
     keyring_gate: threading.Event | None = None
     fail_with: Exception | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Set by the app; a test calls it as the engine would while it waits.
+    announce: Callable[[str], None] | None = None
 
     def watched_files(self) -> list[Path]:
         return [self.paths.config, self.paths.credentials, self.settings_file]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -104,7 +105,8 @@ async def test_a_slow_sts_does_not_block_the_keys(
         await pilot.press("r")
         await settle(app, pilot)
         await type_code(app, pilot, "123456")
-        sandbox.fault.queue(Fault(delay=2.0, passthrough=True, action="AssumeRole"))
+        answer = threading.Event()  # STS answers when the test says, not after 2 s
+        sandbox.fault.queue(Fault(gate=answer, passthrough=True, action="AssumeRole"))
         app.table.select("readonly-role")
         await pilot.press("r")
         await pilot.pause(0.3)
@@ -116,6 +118,7 @@ async def test_a_slow_sts_does_not_block_the_keys(
         await pilot.press("down")
         await pilot.pause()
         assert app.dashboard.refreshes.policy.in_flight("readonly-role")
+        answer.set()
         await settle(app, pilot)
         assert not app.dashboard.refreshes.policy.in_flight("readonly-role")
         assert load_profiles().profiles["readonly-role-mfa"].expiration is not None

@@ -8,6 +8,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
@@ -51,7 +52,7 @@ class ExportScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         dialog = self.query_one("#dialog")
-        dialog.border_title = f"Export · {self.profile}"
+        dialog.border_title = Content(f"Export · {self.profile}")  # a name, not markup
         self.query_one("#copy", Button).focus()
 
     @on(Button.Pressed, "#copy")

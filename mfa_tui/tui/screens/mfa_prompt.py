@@ -104,6 +104,8 @@ class MfaPrompt(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
+            # Names and messages come from the files, AWS and callers: shown as text,
+            # never read as markup (`[/]` in a name would end the dashboard).
             yield Label(f"MFA code for {self.wanted.profile}", id="title", markup=False)
             yield Static(self.purpose, id="purpose", markup=False)
             yield Static(self._device_text(), id="device", markup=False)

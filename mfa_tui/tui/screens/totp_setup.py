@@ -44,7 +44,7 @@ class TotpSetup(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(f"TOTP seed for {self.profile}", id="title")
+            yield Label(f"TOTP seed for {self.profile}", id="title", markup=False)
             yield Static(f"Device: {self.mfa_serial}", id="device", markup=False)
             yield Static(
                 "Paste the base32 secret of this virtual MFA device (shown when the device "
@@ -53,8 +53,8 @@ class TotpSetup(ModalScreen[str | None]):
                 id="explain",
             )
             yield Input(placeholder="base32 seed", password=True, id="seed")
-            yield Static("", id="current")
-            yield Static("", id="error")
+            yield Static("", id="current", markup=False)
+            yield Static("", id="error", markup=False)
             with Horizontal(id="buttons"):
                 yield Button("Save", id="save", variant="primary", disabled=True)
                 yield Button("Cancel", id="cancel")
