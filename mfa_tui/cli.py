@@ -15,6 +15,10 @@ from collections.abc import Sequence
 from mfa_tui import __version__
 from mfa_tui.errors import ExitCode, MfaTuiError
 
+# `mfa-tui export --format`: the AWS CLI's names (`aws configure export-credentials`)
+# and `json`, the name `process` had here first. Kept here so --help needs no import.
+EXPORT_FORMATS = ("env", "env-no-export", "fish", "powershell", "windows-cmd", "process", "json")
+
 EXIT_CODES_HELP = """\
 exit codes:
   0  ok
@@ -70,9 +74,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(module="refresh")
 
-    p = sub.add_parser("export", help="print the current session as shell exports or JSON")
+    p = sub.add_parser(
+        "export",
+        help="print a session as shell variables or JSON (refreshed first when it can be)",
+        description=(
+            "Print PROFILE's session in a format of 'aws configure export-credentials', "
+            "getting a fresh one first when less than 15 minutes are left (silently when "
+            "it can be, else asking for a code). The shell formats add AWS_REGION and "
+            "AWS_DEFAULT_REGION when the profile has a region."
+        ),
+    )
     p.add_argument("profile")
-    p.add_argument("--format", choices=("env", "fish", "powershell", "json"), default="env")
+    p.add_argument(
+        "--format",
+        choices=EXPORT_FORMATS,
+        default="env",
+        help="env (default), env-no-export, fish, powershell, windows-cmd, or process "
+        "(credential_process JSON; 'json' is the same)",
+    )
     p.set_defaults(module="export")
 
     p = sub.add_parser(

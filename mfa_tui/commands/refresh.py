@@ -12,7 +12,7 @@ import getpass
 import sys
 from typing import TYPE_CHECKING
 
-from mfa_tui.commands.common import load_world, require_profile
+from mfa_tui.commands.common import load_world, require_profile, terminal_or_agent
 from mfa_tui.core.codes import normalize_code
 from mfa_tui.errors import CodeRequest, ExitCode, MfaTuiError, UsageError
 
@@ -58,21 +58,11 @@ def run(args: argparse.Namespace) -> int:
     profile_set, settings = load_world()
     if not args.due:
         require_profile(profile_set, args.profile)
-    from mfa_tui.core.asking import AgentAsker, Asker, PromptAsker
     from mfa_tui.core.sessions import SessionService
 
-    # A person at this terminal types the code; with none, a running dashboard asks its.
-    asker: Asker = (
-        PromptAsker(prompt_for_code)
-        if sys.stdin.isatty()
-        else AgentAsker(
-            "mfa-tui refresh",
-            settings.agent_wait,
-            hint="; or keep 'mfa-tui' open in a terminal: it asks for the code when a "
-            "command needs one",
-        )
+    service = SessionService(
+        settings=settings, asker=terminal_or_agent(settings, "mfa-tui refresh")
     )
-    service = SessionService(settings=settings, asker=asker)
     if args.due:
         return _due(service)
     result = service.refresh(
