@@ -75,6 +75,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(module="refresh")
 
     p = sub.add_parser(
+        "use",
+        help="make a profile's session the active one (what enter does in the dashboard)",
+        description=(
+            "Get PROFILE's session if it has less than its refresh margin left (silently "
+            "when it can be, else asking for a code), then copy it into the active profile "
+            "(mfa-tui), the one AWS_PROFILE=mfa-tui points every tool at."
+        ),
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("profile", help="a user or role profile")
+    p.add_argument("--code", help="the 6-digit MFA code (otherwise keyring, code_command, prompt)")
+    p.set_defaults(module="use")
+
+    p = sub.add_parser(
         "export",
         help="print a session as shell variables or JSON (refreshed first when it can be)",
         description=(
