@@ -13,11 +13,10 @@ import sys
 from collections.abc import Sequence
 
 from mfa_tui import __version__
+from mfa_tui.completion import EXPORT_FORMATS
 from mfa_tui.errors import ExitCode, MfaTuiError
-
-# `mfa-tui export --format`: the AWS CLI's names (`aws configure export-credentials`)
-# and `json`, the name `process` had here first. Kept here so --help needs no import.
-EXPORT_FORMATS = ("env", "env-no-export", "fish", "powershell", "windows-cmd", "process", "json")
+from mfa_tui.status_line import DEFAULT_FORMAT as STATUS_FORMAT
+from mfa_tui.status_line import FIELDS as STATUS_FIELDS
 
 EXIT_CODES_HELP = """\
 exit codes:
@@ -90,6 +89,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(module="use")
 
     p = sub.add_parser(
+        "exec",
+        help="run a command (default: your shell) as a profile, credentials kept fresh",
+        description=(
+            "Run CMD (default: $SHELL) as PROFILE. Credentials reach it through a local "
+            "container-credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI on "
+            "127.0.0.1, a random AWS_CONTAINER_AUTHORIZATION_TOKEN) that this process "
+            "keeps answering with a fresh session for as long as CMD runs; its AWS tools "
+            "never see the credentials file. MFA_TUI_PROFILE names the profile, "
+            "AWS_REGION and AWS_DEFAULT_REGION come from it. The exit status is CMD's."
+        ),
+        epilog=EXIT_CODES_HELP + "  126, 127  CMD could not be run, or found (as a shell says)\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("profile", help="a user or role profile")
+    p.add_argument(
+        "--env",
+        action="store_true",
+        help="put the session's keys and AWS_CREDENTIAL_EXPIRATION in the environment "
+        "instead (for tools that do not read the endpoint; they end with the session)",
+    )
+    p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="")
+    p.set_defaults(module="exec")
+
+    p = sub.add_parser(
         "export",
         help="print a session as shell variables or JSON (refreshed first when it can be)",
         description=(
@@ -115,6 +138,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("profile")
     p.set_defaults(module="credential_process")
+
+    p = sub.add_parser(
+        "status",
+        help="one short line for a shell prompt or tmux: the active session, its time left",
+        description=(
+            "Print the session the shell is on (the exec'd profile inside 'mfa-tui exec', "
+            "else the active profile) and its time left, marked '!' when its next renewal "
+            "needs an MFA code. Prints nothing when there is no session."
+        ),
+        epilog="fields for --format:\n"
+        + "".join(f"  {{{name}}}  {what}\n" for name, what in STATUS_FIELDS.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--format",
+        default=STATUS_FORMAT,
+        help=f"a template of the fields below (default: '{STATUS_FORMAT}')",
+    )
+    p.set_defaults(module="status")
 
     p = sub.add_parser("totp", help="manage the soft-token seed kept in the OS keyring")
     totp = p.add_subparsers(
@@ -168,6 +210,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --enforce role: a managed policy for the role (repeatable)",
     )
     p.set_defaults(module="setup")
+
+    p = sub.add_parser(
+        "completion",
+        help="print shell completion for subcommands and profile names",
+        description=(
+            'bash: eval "$(mfa-tui completion bash)" in ~/.bashrc; zsh: eval "$(mfa-tui '
+            'completion zsh)" in ~/.zshrc after compinit; fish: mfa-tui completion fish > '
+            "~/.config/fish/completions/mfa-tui.fish"
+        ),
+    )
+    p.add_argument("shell", choices=("bash", "zsh", "fish"))
+    p.set_defaults(module="completion")
 
     p = sub.add_parser("daemon", help="refresh sessions in the background, headless")
     p.add_argument("--once", action="store_true", help="one pass, then exit")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mfa_tui import cli
+from mfa_tui import cli, completion
 from mfa_tui.aws import ini
 from mfa_tui.aws.credentials import OWNER_KEY, write_section
 from mfa_tui.aws.files import format_expiration
@@ -68,9 +68,9 @@ def test_process_json_has_no_place_for_a_region() -> None:
 
 
 def test_the_command_offers_the_aws_clis_formats() -> None:
-    assert set(cli.EXPORT_FORMATS) == set(FORMATS) | set(ALIASES)
+    assert set(completion.EXPORT_FORMATS) == set(FORMATS) | set(ALIASES)
     parser = cli.build_parser()
-    for fmt in cli.EXPORT_FORMATS:
+    for fmt in completion.EXPORT_FORMATS:
         assert parser.parse_args(["export", "p", "--format", fmt]).format == fmt
 
 

@@ -242,6 +242,16 @@ def load_profiles(paths: AwsPaths | None = None) -> ProfileSet:
     return ProfileSet(paths, profiles, config_doc, creds_doc, problems)
 
 
+def config_values(profile_set: ProfileSet, name: str) -> dict[str, str]:
+    """What the config file alone sets for profile `name`, as botocore reads it (the
+    later of two headers for one profile wins; [DEFAULT] fills in)."""
+    found: dict[str, str] = {}
+    for section, values in _apply_defaults(profile_set.config_doc).items():
+        if _config_profile_name(section) == name:
+            found = dict(values)
+    return found
+
+
 def _read_doc(path: Path, problems: list[str]) -> ini.IniDocument:
     try:
         doc = ini.read(path)

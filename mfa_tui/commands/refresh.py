@@ -22,12 +22,14 @@ if TYPE_CHECKING:
 PROMPT_TRIES = 3
 
 
-def prompt_for_code(request: CodeRequest) -> str | None:
+def prompt_for_code(request: CodeRequest, *, terminal: bool = False) -> str | None:
     """A no-echo prompt on the terminal; None when there is no terminal to ask on.
 
+    `terminal`: the caller knows the process has a terminal (getpass asks on /dev/tty)
+    even when stdin is not it (`mfa-tui exec`, whose program may read a pipe).
     A typo (not 6 digits) is asked again rather than failing the whole command.
     """
-    if not sys.stdin.isatty():
+    if not terminal and not sys.stdin.isatty():
         return None
     who = (
         request.profile
