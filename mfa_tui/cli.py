@@ -113,6 +113,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(module="exec")
 
     p = sub.add_parser(
+        "console",
+        help="open the AWS web console as a role (or print its sign-in URL)",
+        description=(
+            "Sign in to the AWS web console with PROFILE's role session, through AWS's "
+            "federation endpoint (MFA_TUI_SIGNIN_URL overrides it), and open it in the "
+            "browser; the console opens in the profile's region. A user's (GetSessionToken) "
+            "session cannot sign in to the console: use one of its roles."
+        ),
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("profile", help="a role profile (or a session profile holding one)")
+    p.add_argument(
+        "--print",
+        action="store_true",
+        help="print the sign-in URL instead (valid 15 minutes; it signs in whoever has it)",
+    )
+    p.add_argument("--destination", metavar="URL", help="the console page to open")
+    p.set_defaults(module="console")
+
+    p = sub.add_parser(
         "export",
         help="print a session as shell variables or JSON (refreshed first when it can be)",
         description=(
