@@ -47,9 +47,7 @@ def main() -> None:
         printer = folder / "creds.py"
         printer.write_text(f"print({json.dumps(json.dumps(CREDENTIALS))})\n")
         config = folder / "config"
-        config.write_text(
-            f"[profile golden]\ncredential_process = {sys.executable} {printer}\n"
-        )
+        config.write_text(f"[profile golden]\ncredential_process = {sys.executable} {printer}\n")
         env = {
             "PATH": os.environ.get("PATH", ""),
             "HOME": tmp,
