@@ -124,6 +124,18 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
+def _shell(argv: list[str], probe: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`probe` run by a shell (`argv`, its -c last), mfa-tui on its PATH."""
+    return subprocess.run(
+        [*argv, probe],
+        capture_output=True,
+        text=True,
+        env={**_env(), **env},
+        timeout=60,
+        check=False,
+    )
+
+
 def _script(shell: str) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "mfa_tui", "completion", shell],
@@ -145,14 +157,7 @@ def test_bash_completes_from_the_script(files: None) -> None:
         "done\n"
         "complete -p mfa-tui\n"
     )
-    done = subprocess.run(
-        ["bash", "--norc", "-c", probe],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=60,
-        check=False,
-    )
+    done = _shell(["bash", "--norc", "-c"], probe)
     assert done.stderr == ""
     assert done.stdout.splitlines()[:4] == [
         "use",
@@ -174,14 +179,7 @@ def test_zsh_completes_from_the_script(files: None) -> None:
         + "words=(mfa-tui use my); CURRENT=3; _mfa_tui\n"
         "words=(mfa-tui totp ''); CURRENT=3; _mfa_tui\n"
     )
-    done = subprocess.run(
-        ["zsh", "-f", "-c", probe],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=60,
-        check=False,
-    )
+    done = _shell(["zsh", "-f", "-c"], probe)
     assert done.stderr == ""
     assert done.stdout.splitlines() == [
         "compdef _mfa_tui mfa-tui",
@@ -198,14 +196,7 @@ def test_fish_completes_from_the_script(files: None, isolated_env: Path) -> None
         + "complete --do-complete='mfa-tui use my-'\n"
         + "complete --do-complete='mfa-tui totp set '\n"
     )
-    done = subprocess.run(
-        ["fish", "--no-config", "-c", probe],
-        check=False,
-        capture_output=True,
-        text=True,
-        env={**_env(), "XDG_DATA_HOME": str(isolated_env / "fish")},
-        timeout=60,
-    )
+    done = _shell(["fish", "--no-config", "-c"], probe, XDG_DATA_HOME=str(isolated_env / "fish"))
     assert done.stderr == ""
     assert done.stdout.splitlines() == ["use", "my-test-role", "test-user"]
 

@@ -23,6 +23,16 @@ from mfa_tui.aws.credentials import OWNER_KEY
 from mfa_tui.expiry import state_at
 
 SECRET_KEYS = frozenset({"aws_secret_access_key", "aws_session_token", "aws_security_token"})
+# The environment variables that choose a profile or give keys, which every AWS tool
+# reads before the files: whoever runs tools on chosen credentials clears them.
+CREDENTIAL_VARIABLES = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+)
 
 
 class Kind(StrEnum):

@@ -32,7 +32,13 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from mfa_tui.aws.files import AwsPaths, Profile, ProfileSet, config_values
+from mfa_tui.aws.files import (
+    CREDENTIAL_VARIABLES,
+    AwsPaths,
+    Profile,
+    ProfileSet,
+    config_values,
+)
 from mfa_tui.commands.common import load_world, require_profile
 from mfa_tui.commands.export import render
 from mfa_tui.core.store import StoredSession
@@ -44,12 +50,7 @@ from mfa_tui.status_line import PROFILE_VARIABLE
 # What the caller's environment may hold that would make the program something other
 # than PROFILE, or point it at other credentials: never passed on.
 STRIPPED = (
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
+    *CREDENTIAL_VARIABLES,
     "AWS_CREDENTIAL_EXPIRATION",
     "AWS_CREDENTIAL_FILE",
     "AWS_CONTAINER_CREDENTIALS_FULL_URI",
