@@ -77,8 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
         "use",
         help="make a profile's session the active one (what enter does in the dashboard)",
         description=(
-            "Get PROFILE's session if it has less than its refresh margin left (silently "
-            "when it can be, else asking for a code), then copy it into the active profile "
+            "Get PROFILE's session if it has less than its refresh margin left (silently\n"
+            "when it can be, else asking for a code), then copy it into the active profile\n"
             "(mfa-tui), the one AWS_PROFILE=mfa-tui points every tool at."
         ),
         epilog=EXIT_CODES_HELP,
@@ -92,12 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
         "exec",
         help="run a command (default: your shell) as a profile, credentials kept fresh",
         description=(
-            "Run CMD (default: $SHELL) as PROFILE. Credentials reach it through a local "
-            "container-credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI on "
-            "127.0.0.1, a random AWS_CONTAINER_AUTHORIZATION_TOKEN) that this process "
-            "keeps answering with a fresh session for as long as CMD runs; its AWS tools "
-            "never see the credentials file. MFA_TUI_PROFILE names the profile, "
-            "AWS_REGION and AWS_DEFAULT_REGION come from it. The exit status is CMD's."
+            "Run CMD (default: $SHELL) as PROFILE. Credentials reach it through a local\n"
+            "container-credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI on 127.0.0.1,\n"
+            "a random AWS_CONTAINER_AUTHORIZATION_TOKEN) that this process keeps answering\n"
+            "with a fresh session for as long as CMD runs; its AWS tools never see the\n"
+            "credentials file. MFA_TUI_PROFILE names the profile; AWS_REGION and\n"
+            "AWS_DEFAULT_REGION come from it. The exit status is CMD's."
         ),
         epilog=EXIT_CODES_HELP + "  126, 127  CMD could not be run, or found (as a shell says)\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -109,16 +109,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="put the session's keys and AWS_CREDENTIAL_EXPIRATION in the environment "
         "instead (for tools that do not read the endpoint; they end with the session)",
     )
-    p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="")
+    p.add_argument(
+        "command",
+        nargs=argparse.REMAINDER,
+        metavar="-- CMD ARGS",
+        help="the command and its arguments (default: $SHELL)",
+    )
     p.set_defaults(module="exec")
 
     p = sub.add_parser(
         "console",
         help="open the AWS web console as a role (or print its sign-in URL)",
         description=(
-            "Sign in to the AWS web console with PROFILE's role session, through AWS's "
-            "federation endpoint (MFA_TUI_SIGNIN_URL overrides it), and open it in the "
-            "browser; the console opens in the profile's region. A user's (GetSessionToken) "
+            "Sign in to the AWS web console with PROFILE's role session, through AWS's\n"
+            "federation endpoint (MFA_TUI_SIGNIN_URL overrides it), and open it in the\n"
+            "browser; the console opens in the profile's region. A user's (GetSessionToken)\n"
             "session cannot sign in to the console: use one of its roles."
         ),
         epilog=EXIT_CODES_HELP,
@@ -169,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
             "needs an MFA code. Prints nothing when there is no session."
         ),
         epilog="fields for --format:\n"
-        + "".join(f"  {{{name}}}  {what}\n" for name, what in STATUS_FIELDS.items()),
+        + "".join(f"  {'{' + name + '}':<10} {what}\n" for name, what in STATUS_FIELDS.items()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
