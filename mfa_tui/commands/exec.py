@@ -39,7 +39,7 @@ from mfa_tui.aws.files import (
     ProfileSet,
     config_values,
 )
-from mfa_tui.commands.common import load_world, require_profile
+from mfa_tui.commands.common import load_world, require_profile, terminal_or_agent
 from mfa_tui.commands.export import render
 from mfa_tui.core.store import StoredSession
 from mfa_tui.errors import CodeRequest, MfaTuiError, UsageError
@@ -220,7 +220,6 @@ def run(args: argparse.Namespace) -> int:
     profile = require_profile(profile_set, args.profile)
     if not args.env:
         check_default_profile(profile_set, profile.name)
-    from mfa_tui.commands.common import terminal_or_agent
     from mfa_tui.core.asking import AgentAsker
     from mfa_tui.core.sessions import SessionService
 

@@ -24,6 +24,8 @@ line (a browser is started with its URL in argv, which other users can read).
 from __future__ import annotations
 
 import json
+import os
+import re
 import secrets
 import threading
 import urllib.error
@@ -35,6 +37,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 from mfa_tui.aws.files import Kind, parse_expiration
+from mfa_tui.core.asking import Asker
 from mfa_tui.core.sessions import SessionService
 from mfa_tui.core.store import REFRESHED_KEY, StoredSession
 from mfa_tui.errors import NetworkError, UsageError
@@ -78,8 +81,6 @@ def _hosts(region: str | None) -> tuple[str, str]:
 
 def signin_endpoint(region: str | None, environ: dict[str, str] | None = None) -> str:
     """MFA_TUI_SIGNIN_URL, else the federation endpoint of the region's partition."""
-    import os
-
     override = (environ if environ is not None else os.environ).get(SIGNIN_VARIABLE)
     if override:
         return override
@@ -132,7 +133,7 @@ def console_link(
     service: SessionService,
     name: str,
     *,
-    asker: Any = None,
+    asker: Asker | None = None,
     destination: str | None = None,
     fetch: Callable[[str], bytes] | None = None,
     cancel: threading.Event | None = None,
@@ -217,8 +218,6 @@ def _signin_token(
 
 def _words(body: bytes) -> str:
     """An endpoint's answer as one short line (HTML tags and spacing dropped)."""
-    import re
-
     text = body.decode("utf-8", "replace")
     text = re.sub(r"<[^>]*>", " ", text)
     text = " ".join(text.split())
