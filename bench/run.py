@@ -201,6 +201,107 @@ def bench_credential_process(work: Path, runs: int) -> list[Figure]:
     return figures
 
 
+def bench_status(work: Path, runs: int) -> list[Figure]:
+    """`status` (a prompt's line) and a completion, each beside `python -c pass`."""
+    from mfa_tui.aws.credentials import write_section
+
+    folder = work / "status"
+    write_files(folder, 60)
+    expires = (datetime.now(UTC) + timedelta(minutes=42)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    write_section(
+        folder / "credentials",
+        "mfa-tui",
+        {
+            "aws_access_key_id": "ASIABENCH",
+            "aws_secret_access_key": "benchsecret",
+            "aws_session_token": "benchtoken",
+            "expiration": expires,
+            "mfa_tui_source": "role-00000",
+        },
+    )
+    env = _env(folder)
+    settings = folder / "settings.toml"
+    settings.write_text(SETTINGS)
+    with_settings = {**env, "MFA_TUI_CONFIG": str(settings)}
+    status = [str(BIN / "mfa-tui"), "status"]
+    complete = [str(BIN / "mfa-tui"), "__complete", "bash", "mfa-tui use role-0000"]
+    for case in (env, with_settings):
+        probe = "from mfa_tui.status_line import fast_facts; assert fast_facts()[0]"
+        subprocess.run([PYTHON, "-c", probe], env=case, check=True)
+        fast = subprocess.run(status, env=case, capture_output=True, check=True).stdout
+        full_env = {**case, "MFA_TUI_NO_FASTPATH": "1"}
+        if subprocess.run(status, env=full_env, capture_output=True, check=True).stdout != fast:
+            raise SystemExit("bench: the fast status line differs from the full one")
+        if not fast.startswith(b"role-00000 4"):
+            raise SystemExit(f"bench: unexpected status line {fast!r}")
+    answered = subprocess.run(complete, env=env, capture_output=True, check=True).stdout
+    if b"role-00001" not in answered:
+        raise SystemExit("bench: the completion did not answer")
+    big = work / "status-5k"
+    write_files(big, 5000)
+    big_env = _env(big)
+    base, plain, ours, completion, large, full = _interleaved(
+        [
+            _run([PYTHON, "-c", "pass"], env),
+            _run(status, env),
+            _run(status, with_settings),
+            _run(complete, env),
+            _run(complete, big_env),
+            _run(status, {**with_settings, "MFA_TUI_NO_FASTPATH": "1"}),
+        ],
+        runs,
+    )
+    baseline = f"`python -c pass` {_fmt(base)}"
+    figures = []
+    for name, samples, target in (
+        (f"`status`, a prompt's line (fast path: {FAST_PATH_SYSTEMS})", plain, 1.5),
+        (f"`status`, with a settings file (fast path: {FAST_PATH_SYSTEMS})", ours, 1.5),
+        ("completion of a profile name (bash, 60 profiles)", completion, 1.5),
+        ("completion of a profile name (bash, 5,000 profiles)", large, None),
+        ("`status`, full command (Windows; `MFA_TUI_NO_FASTPATH=1`)", full, None),
+    ):
+        ratio = statistics.median(samples) / statistics.median(base)
+        figures.append(
+            Figure(
+                name,
+                _fmt(samples),
+                baseline,
+                f"{ratio:.2f}×",
+                f"≤ {target}×" if target else "-",
+                ratio <= target if target else None,
+            )
+        )
+    return figures
+
+
+def bench_exec(work: Path, runs: int) -> list[Figure]:
+    from bench.exec_endpoint import measure
+
+    got = measure(work / "exec", runs, STS_LATENCY_MS)
+    stored = statistics.median(got.stored)
+    renewed, alone = statistics.median(got.renewed), statistics.median(got.assume_role)
+    return [
+        Figure(
+            "`exec` endpoint's answer to the program's SDK, session stored "
+            "(botocore's own fetcher, from inside the program)",
+            _fmt(got.stored),
+            "botocore waits up to 2 s for it",
+            f"{stored / 2:.2%} of that",
+            "≤ 50 ms",
+            stored <= 0.050,
+        ),
+        Figure(
+            f"same, the role renewed first (one AssumeRole; moto, {STS_LATENCY_MS} ms per STS "
+            "call as over a network)",
+            _fmt(got.renewed),
+            f"that AssumeRole alone (boto3) {_fmt(got.assume_role)}",
+            f"{renewed / alone:.2f}×",
+            "≤ 1 s (botocore waits 2 s)",
+            renewed <= 1.0,
+        ),
+    ]
+
+
 def bench_list(work: Path, runs: int) -> list[Figure]:
     from mfa_tui import listing
 
@@ -485,14 +586,19 @@ def bench_role_refresh(work: Path, runs: int) -> list[Figure]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--only", help="comma-separated: cp,list,write,tui,refresh")
+    parser.add_argument("--only", help="comma-separated: cp,status,exec,list,write,tui,refresh")
     args = parser.parse_args()
-    only = set(args.only.split(",")) if args.only else {"cp", "list", "write", "tui", "refresh"}
+    every = {"cp", "status", "exec", "list", "write", "tui", "refresh"}
+    only = set(args.only.split(",")) if args.only else every
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="mfa-tui-bench-") as tmp:
         work = Path(tmp)
         if "cp" in only:
             figures.extend(bench_credential_process(work, args.runs))
+        if "status" in only:
+            figures.extend(bench_status(work, args.runs))
+        if "exec" in only:
+            figures.extend(bench_exec(work, args.runs))
         if "list" in only:
             figures.extend(bench_list(work, args.runs))
         if "write" in only:

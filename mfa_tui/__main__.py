@@ -39,6 +39,22 @@ def main() -> None:
         from mfa_tui.cli import main as cli_main
 
         _leave(cli_main())
+    if args and args[0] == "__complete":
+        # Every tab of a shell's completion: the standard library alone, never the CLI.
+        from mfa_tui.completion import main as complete
+
+        complete(args[1:])
+        return
+    if args and args[0] == "status":
+        # A shell prompt runs it before every line: answer from the files with the
+        # standard library alone (see mfa_tui/status_line.py).
+        from mfa_tui.status_line import cached_line
+
+        line = cached_line(args)
+        if line is not None:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            return
     from mfa_tui.cli import main as cli_main
 
     sys.exit(cli_main())

@@ -13,7 +13,10 @@ import sys
 from types import SimpleNamespace
 
 from mfa_tui import __version__
+from mfa_tui.completion import EXPORT_FORMATS
 from mfa_tui.errors import ExitCode, MfaTuiError
+from mfa_tui.status_line import DEFAULT_FORMAT as STATUS_FORMAT
+from mfa_tui.status_line import FIELDS as STATUS_FIELDS
 
 # Not typing.TYPE_CHECKING: `list` would pay for importing typing.
 TYPE_CHECKING = False
@@ -77,9 +80,89 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(module="refresh")
 
-    p = sub.add_parser("export", help="print the current session as shell exports or JSON")
+    p = sub.add_parser(
+        "use",
+        help="make a profile's session the active one (what enter does in the dashboard)",
+        description=(
+            "Get PROFILE's session if it has less than its refresh margin left (silently\n"
+            "when it can be, else asking for a code), then copy it into the active profile\n"
+            "(mfa-tui), the one AWS_PROFILE=mfa-tui points every tool at."
+        ),
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("profile", help="a user or role profile")
+    p.add_argument("--code", help="the 6-digit MFA code (otherwise keyring, code_command, prompt)")
+    p.set_defaults(module="use")
+
+    p = sub.add_parser(
+        "exec",
+        help="run a command (default: your shell) as a profile, credentials kept fresh",
+        description=(
+            "Run CMD (default: $SHELL) as PROFILE. Credentials reach it through a local\n"
+            "container-credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI on 127.0.0.1,\n"
+            "a random AWS_CONTAINER_AUTHORIZATION_TOKEN) that this process keeps answering\n"
+            "with a fresh session for as long as CMD runs; its AWS tools never see the\n"
+            "credentials file. MFA_TUI_PROFILE names the profile; AWS_REGION and\n"
+            "AWS_DEFAULT_REGION come from it. The exit status is CMD's."
+        ),
+        epilog=EXIT_CODES_HELP + "  126, 127  CMD could not be run, or found (as a shell says)\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("profile", help="a user or role profile")
+    p.add_argument(
+        "--env",
+        action="store_true",
+        help="put the session's keys and AWS_CREDENTIAL_EXPIRATION in the environment "
+        "instead (for tools that do not read the endpoint; they end with the session)",
+    )
+    p.add_argument(
+        "command",
+        nargs=argparse.REMAINDER,
+        metavar="-- CMD ARGS",
+        help="the command and its arguments (default: $SHELL)",
+    )
+    p.set_defaults(module="exec")
+
+    p = sub.add_parser(
+        "console",
+        help="open the AWS web console as a role (or print its sign-in URL)",
+        description=(
+            "Sign in to the AWS web console with PROFILE's role session, through AWS's\n"
+            "federation endpoint (MFA_TUI_SIGNIN_URL overrides it), and open it in the\n"
+            "browser; the console opens in the profile's region. A user's (GetSessionToken)\n"
+            "session cannot sign in to the console: use one of its roles."
+        ),
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("profile", help="a role profile (or a session profile holding one)")
+    p.add_argument(
+        "--print",
+        action="store_true",
+        help="print the sign-in URL instead (valid 15 minutes; it signs in whoever has it)",
+    )
+    p.add_argument("--destination", metavar="URL", help="the console page to open")
+    p.set_defaults(module="console")
+
+    p = sub.add_parser(
+        "export",
+        help="print a session as shell variables or JSON (refreshed first when it can be)",
+        description=(
+            "Print PROFILE's session in a format of 'aws configure export-credentials', "
+            "getting a fresh one first when less than 15 minutes are left (silently when "
+            "it can be, else asking for a code). The shell formats add AWS_REGION and "
+            "AWS_DEFAULT_REGION when the profile has a region."
+        ),
+    )
     p.add_argument("profile")
-    p.add_argument("--format", choices=("env", "fish", "powershell", "json"), default="env")
+    p.add_argument(
+        "--format",
+        choices=EXPORT_FORMATS,
+        default="env",
+        help="env (default), env-no-export, fish, powershell, windows-cmd, or process "
+        "(credential_process JSON; 'json' is the same)",
+    )
     p.set_defaults(module="export")
 
     p = sub.add_parser(
@@ -88,6 +171,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("profile")
     p.set_defaults(module="credential_process")
+
+    p = sub.add_parser(
+        "status",
+        help="one short line for a shell prompt or tmux: the active session, its time left",
+        description=(
+            "Print the session the shell is on (the exec'd profile inside 'mfa-tui exec', "
+            "else the active profile) and its time left, marked '!' when its next renewal "
+            "needs an MFA code. Prints nothing when there is no session."
+        ),
+        epilog="fields for --format:\n"
+        + "".join(f"  {'{' + name + '}':<10} {what}\n" for name, what in STATUS_FIELDS.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--format",
+        default=STATUS_FORMAT,
+        help=f"a template of the fields below (default: '{STATUS_FORMAT}')",
+    )
+    p.set_defaults(module="status")
 
     p = sub.add_parser("totp", help="manage the soft-token seed kept in the OS keyring")
     totp = p.add_subparsers(
@@ -141,6 +243,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --enforce role: a managed policy for the role (repeatable)",
     )
     p.set_defaults(module="setup")
+
+    p = sub.add_parser(
+        "completion",
+        help="print shell completion for subcommands and profile names",
+        description=(
+            'bash: eval "$(mfa-tui completion bash)" in ~/.bashrc; zsh: eval "$(mfa-tui '
+            'completion zsh)" in ~/.zshrc after compinit; fish: mfa-tui completion fish > '
+            "~/.config/fish/completions/mfa-tui.fish"
+        ),
+    )
+    p.add_argument("shell", choices=("bash", "zsh", "fish"))
+    p.set_defaults(module="completion")
 
     p = sub.add_parser("daemon", help="refresh sessions in the background, headless")
     p.add_argument("--once", action="store_true", help="one pass, then exit")

@@ -25,16 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mfa_tui.aws.files import CREDENTIAL_VARIABLES
 from mfa_tui.errors import MfaTuiError
 
 # Variables that could lead mfa-tui (or botocore) to the user's real files or accounts.
 _CLEARED = (
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
+    *CREDENTIAL_VARIABLES,
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_STS",
     "AWS_ENDPOINT_URL_IAM",

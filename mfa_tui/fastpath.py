@@ -22,6 +22,7 @@ import time
 
 from mfa_tui import locations, settings_rules
 from mfa_tui.bounded_read import read_file
+from mfa_tui.expiry import stamp_epoch
 
 # botocore refreshes credentials with less than 15 minutes left: serve more than that,
 # with a minute's slack for the time between this answer and the caller's first call.
@@ -29,28 +30,6 @@ from mfa_tui.bounded_read import read_file
 MIN_SERVE_SECONDS = 15 * 60 + 60
 _KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "expiration")
 _SAFE = frozenset(map(chr, range(0x20, 0x7F))) - {'"', "\\"}
-
-
-def _epoch(stamp: str) -> int | None:
-    """'YYYY-MM-DDTHH:MM:SSZ' (how mfa-tui writes it) to Unix time, else None."""
-    if len(stamp) != 20 or stamp[4] != "-" or stamp[7] != "-" or stamp[10] != "T":
-        return None
-    if stamp[13] != ":" or stamp[16] != ":" or stamp[19] != "Z":
-        return None
-    parts = (stamp[0:4], stamp[5:7], stamp[8:10], stamp[11:13], stamp[14:16], stamp[17:19])
-    if not all(p.isdigit() and p.isascii() for p in parts):
-        return None
-    year, month, day, hour, minute, second = map(int, parts)
-    if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 60):
-        return None
-    # Days from the civil date (Howard Hinnant's algorithm), so no datetime import.
-    y = year - (month <= 2)
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    days = era * 146097 + doe - 719468
-    return days * 86400 + hour * 3600 + minute * 60 + second
 
 
 def _settings(name: str) -> tuple[str, str] | None:
@@ -132,7 +111,7 @@ def cached_answer(name: str, now: float | None = None) -> str | None:
             return None  # not a session of `name` (another profile's, or not mfa-tui's)
     if "mfa_tui_source" not in values or not all(values.get(k) for k in _KEYS):
         return None
-    expires = _epoch(values["expiration"])
+    expires = stamp_epoch(values["expiration"])
     if expires is None or expires - (now if now is not None else time.time()) <= MIN_SERVE_SECONDS:
         return None
     fields = (

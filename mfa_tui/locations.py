@@ -44,11 +44,22 @@ _FOLDERS = {
 _MACOS_LOGS = "~/Library/Logs"
 
 
+# Set by `mfa-tui exec` in the program it runs, whose AWS tools it keeps from the
+# credentials file (AWS_SHARED_CREDENTIALS_FILE points at an empty one there): mfa-tui
+# inside (a prompt's `mfa-tui status`) still reads the real one.
+CREDENTIALS_VARIABLE = "MFA_TUI_CREDENTIALS_FILE"
+
+
 def aws_files() -> tuple[str, str]:
     """The config and credentials files, from AWS_CONFIG_FILE and
-    AWS_SHARED_CREDENTIALS_FILE, expanded the way botocore expands them."""
+    AWS_SHARED_CREDENTIALS_FILE (MFA_TUI_CREDENTIALS_FILE first), expanded the way
+    botocore expands them."""
     config = os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config"
-    creds = os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"
+    creds = (
+        os.environ.get(CREDENTIALS_VARIABLE)
+        or os.environ.get("AWS_SHARED_CREDENTIALS_FILE")
+        or "~/.aws/credentials"
+    )
     return (
         os.path.expanduser(os.path.expandvars(config)),
         os.path.expanduser(os.path.expandvars(creds)),

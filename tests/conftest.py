@@ -22,6 +22,9 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     monkeypatch.setenv("AWS_CONFIG_FILE", str(home / ".aws" / "config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / ".aws" / "credentials"))
     monkeypatch.delenv("MFA_TUI_CONFIG", raising=False)
+    # Set inside `mfa-tui exec`: a test run from such a shell must not see them.
+    monkeypatch.delenv("MFA_TUI_CREDENTIALS_FILE", raising=False)
+    monkeypatch.delenv("MFA_TUI_PROFILE", raising=False)
     for var in (
         "AWS_PROFILE",
         "AWS_DEFAULT_PROFILE",

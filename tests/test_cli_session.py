@@ -150,56 +150,6 @@ def test_the_interactive_prompt_hides_the_code_and_asks_again_after_a_typo(
     assert sandbox.fault.calls("GetSessionToken")[0]["TokenCode"] == "864209"
 
 
-def test_export_speaks_awscli_formats(sandbox: Sandbox) -> None:
-    assert mfa_tui("refresh", "my-test-role", "--code", "123456").returncode == 0
-    values = sections(sandbox)["my-test-role-mfa"]
-    key, secret, token = (
-        values["aws_access_key_id"],
-        values["aws_secret_access_key"],
-        values["aws_session_token"],
-    )
-    expiry = values["expiration"].replace("Z", "+00:00")
-    env = mfa_tui("export", "my-test-role")
-    assert env.returncode == 0
-    assert env.stdout.splitlines() == [
-        f"export AWS_ACCESS_KEY_ID={key}",
-        f"export AWS_SECRET_ACCESS_KEY={secret}",
-        f"export AWS_SESSION_TOKEN={token}",
-        f"export AWS_CREDENTIAL_EXPIRATION={expiry}",
-    ]
-    fish = mfa_tui("export", "my-test-role", "--format", "fish")
-    assert f'set -gx AWS_SECRET_ACCESS_KEY "{secret}"' in fish.stdout.splitlines()
-    ps = mfa_tui("export", "my-test-role", "--format", "powershell")
-    assert f'$Env:AWS_SESSION_TOKEN="{token}"' in ps.stdout.splitlines()
-    data = json.loads(mfa_tui("export", "my-test-role", "--format", "json").stdout)
-    assert data == {
-        "Version": 1,
-        "AccessKeyId": key,
-        "SecretAccessKey": secret,
-        "SessionToken": token,
-        "Expiration": expiry,
-    }
-    # What `eval $(mfa-tui export ...)` gives a shell is what the file holds.
-    shell = subprocess.run(
-        [
-            "sh",
-            "-c",
-            f'eval "$({sys.executable} -m mfa_tui export my-test-role)"; echo "$AWS_SESSION_TOKEN"',
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert shell.stdout.strip() == token
-
-
-def test_export_without_a_session_fails(sandbox: Sandbox) -> None:
-    done = mfa_tui("export", "my-test-role")
-    assert done.returncode == 1
-    assert "mfa-tui refresh my-test-role" in done.stderr
-    assert done.stdout == ""
-
-
 def test_credential_process_serves_the_stored_session(sandbox: Sandbox) -> None:
     assert mfa_tui("refresh", "my-test-role", "--code", "123456").returncode == 0
     values = sections(sandbox)["my-test-role-mfa"]

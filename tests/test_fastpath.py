@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from mfa_tui.commands import credential_process
-from mfa_tui.fastpath import MIN_SERVE_SECONDS, _epoch, cached_answer
+from mfa_tui.expiry import stamp_epoch
+from mfa_tui.fastpath import MIN_SERVE_SECONDS, cached_answer
 
 
 def stamp(seconds_from_now: float) -> str:
@@ -270,9 +271,9 @@ def test_something_not_a_file_is_never_waited_on(with_settings: Path, aws_dir: P
 def test_margin_and_clock_match_the_full_command() -> None:
     assert MIN_SERVE_SECONDS == credential_process.MIN_SERVE_SECONDS
     for text in ("2026-11-29T02:10:00Z", "2000-02-29T23:59:59Z", "1999-12-31T00:00:00Z"):
-        assert _epoch(text) == calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
-    assert _epoch("2026-13-01T00:00:00Z") is None
-    assert _epoch("2026-11-29 02:10:00Z") is None
+        assert stamp_epoch(text) == calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
+    assert stamp_epoch("2026-13-01T00:00:00Z") is None
+    assert stamp_epoch("2026-11-29 02:10:00Z") is None
 
 
 def test_a_session_marked_for_another_profile_is_not_served(aws_dir: Path) -> None:

@@ -129,3 +129,15 @@ def test_no_list_cache_where_the_folder_rules_are_unknown(
     first, second = windows("list", "--json"), windows("list", "--json")
     assert first.returncode == second.returncode == 0 and first.stdout == second.stdout
     assert not (isolated_env / ".cache" / "mfa-tui").exists()
+
+
+def test_use_status_exec_and_completion_work_without_the_unix_parts(sandbox: Sandbox) -> None:
+    assert windows("refresh", "test-user", "--code", "123456").returncode == 0
+    assert windows("use", "my-test-role").returncode == 0
+    status = windows("status")  # the full command: no fast path on an unknown system
+    assert status.returncode == 0 and status.stdout.startswith("my-test-role ")
+    probe = "import os; print(os.environ['AWS_CONTAINER_CREDENTIALS_FULL_URI'])"
+    done = windows("exec", "readonly-role", "--", sys.executable, "-c", probe)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("http://127.0.0.1:")
+    assert windows("__complete", "zsh", "use", "my-").stdout == "my-test-role\n"

@@ -26,6 +26,16 @@ from mfa_tui.settings_rules import ASSUME_ROLE_MAX as DURATION_MAX
 from mfa_tui.settings_rules import ASSUME_ROLE_MIN as DURATION_MIN
 
 SECRET_KEYS = frozenset({"aws_secret_access_key", "aws_session_token", "aws_security_token"})
+# The environment variables that choose a profile or give keys, which every AWS tool
+# reads before the files: whoever runs tools on chosen credentials clears them.
+CREDENTIAL_VARIABLES = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+)
 
 
 class Kind(StrEnum):
@@ -345,6 +355,16 @@ def load_profiles(paths: AwsPaths | None = None) -> ProfileSet:
     _refuse_roles_through(profiles, bad_arns)
     problems[config_read:config_read] = _dropped_profiles(config_doc, dropped)
     return ProfileSet(paths, profiles, config_doc, creds_doc, problems)
+
+
+def config_values(profile_set: ProfileSet, name: str) -> dict[str, str]:
+    """What the config file alone sets for profile `name`, as botocore reads it (the
+    later of two headers for one profile wins; [DEFAULT] fills in)."""
+    found: dict[str, str] = {}
+    for section, values in profile_set.config_doc.values_with_defaults().items():
+        if config_profile_name(section) == name:
+            found = dict(values)
+    return found
 
 
 def _read_doc(path: Path, problems: list[str]) -> ini.IniDocument:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 
 from mfa_tui.aws.files import Profile, ProfileSet, load_profiles
 from mfa_tui.errors import MfaTuiError, UsageError
 from mfa_tui.listing import WARNING
 from mfa_tui.settings import Settings, load_settings
+
+# Not typing.TYPE_CHECKING: the full `list` would pay for importing typing.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from mfa_tui.core.asking import Asker
 
 
 def load_world() -> tuple[ProfileSet, Settings]:
@@ -44,9 +48,27 @@ def require_hangup_signal(face: str) -> None:
     The dashboard leaves cleanly on SIGHUP and SIGTERM (tui/app.py), and Python on
     Windows has no SIGHUP; the commands that need no terminal UI work there.
     """
+    import signal
+
     if not hasattr(signal, "SIGHUP"):
         raise MfaTuiError(
             f"{face} does not run on Windows yet (it needs POSIX signals); 'mfa-tui list', "
             "'refresh', 'export', 'credential-process', 'totp' and 'daemon' do. Under WSL "
             "everything works as on Linux"
         )
+
+
+def terminal_or_agent(settings: Settings, caller: str) -> Asker:
+    """Who a command asks for an MFA code: the person at this terminal (a hidden
+    prompt), else, with no terminal (a script, a tool), the running dashboard."""
+    from mfa_tui.commands.refresh import prompt_for_code
+    from mfa_tui.core.asking import AgentAsker, PromptAsker
+
+    if sys.stdin.isatty():
+        return PromptAsker(prompt_for_code)
+    return AgentAsker(
+        caller,
+        settings.agent_wait,
+        hint="; or keep 'mfa-tui' open in a terminal: it asks for the code when a "
+        "command needs one",
+    )

@@ -12,7 +12,7 @@ import getpass
 import sys
 from typing import TYPE_CHECKING
 
-from mfa_tui.commands.common import load_world, require_profile, say
+from mfa_tui.commands.common import load_world, require_profile, say, terminal_or_agent
 from mfa_tui.core.codes import normalize_code
 from mfa_tui.errors import CodeRequest, ExitCode, MfaTuiError, UsageError
 
@@ -22,12 +22,14 @@ if TYPE_CHECKING:
 PROMPT_TRIES = 3
 
 
-def prompt_for_code(request: CodeRequest) -> str | None:
+def prompt_for_code(request: CodeRequest, *, terminal: bool = False) -> str | None:
     """A no-echo prompt on the terminal; None when there is no terminal to ask on.
 
+    `terminal`: the caller knows the process has a terminal (getpass asks on /dev/tty)
+    even when stdin is not it (`mfa-tui exec`, whose program may read a pipe).
     A typo (not 6 digits) is asked again rather than failing the whole command.
     """
-    if not sys.stdin.isatty():
+    if not terminal and not sys.stdin.isatty():
         return None
     who = (
         request.profile
@@ -59,21 +61,11 @@ def run(args: argparse.Namespace) -> int:
     if not args.due:
         require_profile(profile_set, args.profile)
     del profile_set  # the engine reads the files itself: a big file is not held twice
-    from mfa_tui.core.asking import AgentAsker, Asker, PromptAsker
     from mfa_tui.core.sessions import SessionService
 
-    # A person at this terminal types the code; with none, a running dashboard asks its.
-    asker: Asker = (
-        PromptAsker(prompt_for_code)
-        if sys.stdin.isatty()
-        else AgentAsker(
-            "mfa-tui refresh",
-            settings.agent_wait,
-            hint="; or keep 'mfa-tui' open in a terminal: it asks for the code when a "
-            "command needs one",
-        )
+    service = SessionService(
+        settings=settings, asker=terminal_or_agent(settings, "mfa-tui refresh"), announce=say
     )
-    service = SessionService(settings=settings, asker=asker, announce=say)
     if args.due:
         return _due(service)
     result = service.refresh(

@@ -91,13 +91,15 @@ class AgentAsker(Asker):
     """For a face with no person at hand (a `credential-process` run by a tool, a
     `refresh` in a script): the running dashboard or daemon gets the session, once for
     every caller, asking its person when a code is needed. Nobody is asked when no
-    agent runs.
+    agent runs, unless a `prompt` is given (`mfa-tui exec`: the dashboard first, since
+    the terminal belongs to the program exec runs; else the terminal).
 
     Args:
         caller: the program that waits, as the dashboard will name it.
         wait: seconds to wait for the agent's answer (`agent_wait`).
         hint: how to get a code to this face when no agent runs.
         path: the agent socket (default: where the agent listens).
+        prompt: asked (once per refresh, like PromptAsker) when no agent could be.
     """
 
     def __init__(
@@ -110,6 +112,7 @@ class AgentAsker(Asker):
             "it asks for the code when a tool needs one"
         ),
         path: Path | None = None,
+        prompt: Callable[[CodeRequest], str | None] | None = None,
     ) -> None:
         from mfa_tui.core import agent
 
@@ -117,11 +120,19 @@ class AgentAsker(Asker):
         self.wait = wait
         self.path = path
         self.hint = hint
+        self.prompt = prompt
         if agent.UNAVAILABLE is not None:
             self.hint = (
                 f"; no dashboard can be asked for it here ({agent.UNAVAILABLE}): run "
                 "'mfa-tui refresh' in a terminal first"
             )
+
+    def ask(
+        self, request: CodeRequest, *, problem: str | None, cancel: threading.Event | None
+    ) -> str | None:
+        if self.prompt is None or problem is not None:
+            return None
+        return self.prompt(request)
 
     def delegate(self, name: str, min_valid: float) -> StoredSession | None:
         from mfa_tui.aws.files import parse_expiration

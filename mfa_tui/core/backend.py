@@ -23,6 +23,7 @@ from mfa_tui.settings import Settings, load_settings, save_settings, settings_pa
 
 if TYPE_CHECKING:
     from mfa_tui.core.asking import Asker
+    from mfa_tui.core.console import ConsoleLink
     from mfa_tui.core.sessions import Served, SessionService
     from mfa_tui.core.setup import MfaSetup
 
@@ -79,6 +80,11 @@ class Backend(Protocol):
         cancel: threading.Event | None = None,
     ) -> Served:
         """A session for `name` with at least `min_valid` seconds left (the agent's)."""
+
+    def console_link(
+        self, name: str, *, asker: Asker | None = None, cancel: threading.Event | None = None
+    ) -> ConsoleLink:
+        """A sign-in URL for the AWS console as `name`'s role session (core/console.py)."""
 
     def save_seed(self, mfa_serial: str, seed: str) -> None:
         """Store a TOTP seed for an MFA device in the OS keyring."""
@@ -185,6 +191,13 @@ class ServiceBackend:
         cancel: threading.Event | None = None,
     ) -> Served:
         return self._service().serve(name, min_valid=min_valid, asker=asker, cancel=cancel)
+
+    def console_link(
+        self, name: str, *, asker: Asker | None = None, cancel: threading.Event | None = None
+    ) -> ConsoleLink:
+        from mfa_tui.core.console import console_link
+
+        return console_link(self._service(), name, asker=asker, cancel=cancel)
 
     def save_seed(self, mfa_serial: str, seed: str) -> None:
         from mfa_tui.core.codes import SeedStore

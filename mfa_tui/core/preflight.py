@@ -22,6 +22,7 @@ from pathlib import Path
 from mfa_tui.aws.atomic import check_can_write
 from mfa_tui.aws.credentials import check_owner, not_ours
 from mfa_tui.aws.files import Kind, Profile, ProfileSet, config_section_for
+from mfa_tui.aws.ini import IniDocument
 from mfa_tui.aws.names import session_name_problem
 from mfa_tui.errors import FileWriteError, UsageError
 from mfa_tui.settings import Settings
@@ -192,19 +193,28 @@ def check_refresh(
         session = settings.active_profile
         problem = problem or name_problem(profile_set, settings, None, session, names)
         targets.append((session, None))
-    # A section that is not this profile's is the file's matter (exit 1), before what is
-    # wrong with a name (exit 2).
     doc = profile_set.credentials_doc
     for session, owner in targets:
-        try:
-            check_owner(doc, session, owner, instead=setting_for(settings, owner))
-        except FileWriteError as exc:
-            raise FileWriteError(
-                f"{exc.message}; mfa-tui asked nothing of AWS", title=exc.title
-            ) from None
+        existing = profile_set.profiles.get(session)
+        if session != owner and existing is not None and existing.kind is not Kind.SESSION:
+            # A section of the person's own where a session would go is the file's
+            # matter (exit 1), with how to hand it over; a name that is the profile
+            # itself is the settings' (exit 2, below).
+            _check_owner(doc, session, owner, settings)
     if problem is not None:
         raise UsageError(f"{problem}; nothing was asked of AWS")
+    for session, owner in targets:
+        _check_owner(doc, session, owner, settings)
     _check_can_write(profile_set.paths.credentials)
+
+
+def _check_owner(doc: IniDocument, session: str, owner: str | None, settings: Settings) -> None:
+    try:
+        check_owner(doc, session, owner, instead=setting_for(settings, owner))
+    except FileWriteError as exc:
+        raise FileWriteError(
+            f"{exc.message}; mfa-tui asked nothing of AWS", title=exc.title
+        ) from None
 
 
 def _check_can_write(path: Path) -> None:

@@ -109,3 +109,11 @@ class SeedFailed(Message):
     profile: str
     title: str
     message: str
+
+
+@dataclass
+class ConsoleOpened(Message):
+    """The AWS console was handed to the browser as `profile` (or no browser took it)."""
+
+    profile: str
+    opened: bool

@@ -58,6 +58,10 @@ def test_no_secret_outside_the_credentials_file_and_keyring(
         run("list", env=keyring_env),
         run("refresh", "--due", env=keyring_env),
         run("daemon", "--once", env=keyring_env),
+        run("use", "my-test-role", env=keyring_env),
+        run("status", env=keyring_env),
+        run("__complete", "bash", "mfa-tui use ", env=keyring_env),
+        run("exec", "readonly-role", "--", "true", env=keyring_env),
         run("refresh", "test-user", "--code", "12", env=keyring_env),
     ]
     for done in steps[:-1]:

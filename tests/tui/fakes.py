@@ -21,6 +21,7 @@ from mfa_tui.aws.iam import IamUser
 from mfa_tui.clock import Clock
 from mfa_tui.core.asking import Asker, PromptAsker
 from mfa_tui.core.backend import Snapshot
+from mfa_tui.core.console import ConsoleLink
 from mfa_tui.core.sessions import Served
 from mfa_tui.core.setup import MfaSetup, PendingDevice, SetupTarget
 from mfa_tui.core.status import all_statuses
@@ -250,6 +251,14 @@ class FakeBackend:
             stored = stored_session(load_profiles(self.paths), self.settings(), name, now)
         assert stored is not None
         return Served(stored)
+
+    def console_link(
+        self, name: str, *, asker: Asker | None = None, cancel: threading.Event | None = None
+    ) -> ConsoleLink:
+        # The real one is tested against a fake federation endpoint (tests/test_console.py).
+        self.serve(name, min_valid=900, asker=asker, cancel=cancel)
+        url = f"https://signin.example/federation?Action=login&SigninToken=fake-{name}"
+        return ConsoleLink(name, url, "https://console.example/", None)
 
     def save_seed(self, mfa_serial: str, seed: str) -> None:
         self.seeded.add(mfa_serial)

@@ -22,7 +22,7 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
-from textual.worker import Worker
+from textual.worker import Worker, get_current_worker
 
 from mfa_tui.aws.files import Kind
 from mfa_tui.clock import Clock
@@ -34,6 +34,7 @@ from mfa_tui.errors import MfaTuiError
 from mfa_tui.settings import Settings
 from mfa_tui.tui.messages import (
     CodeNeeded,
+    ConsoleOpened,
     ErrorShown,
     LoadFailed,
     ProfilesLoaded,
@@ -57,6 +58,7 @@ from mfa_tui.tui.widgets.profile_table import ProfileTable
 from mfa_tui.tui.widgets.status_header import StatusHeader
 
 if TYPE_CHECKING:
+    from mfa_tui.core.asking import Asker
     from mfa_tui.tui.app import MfaTuiApp
     from mfa_tui.tui.prompts import PromptDesk
 
@@ -97,6 +99,7 @@ class Dashboard(Screen[None]):
         Binding("s", "setup", "MFA setup", show=False),
         Binding("a", "toggle_auto", "Auto"),
         Binding("e", "export", "Export"),
+        Binding("c", "console", "Console", show=False),
         Binding("l", "toggle_log", "Log"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "app.quit", "Quit"),
@@ -546,6 +549,41 @@ class Dashboard(Screen[None]):
                 row.name, row.status.session_profile, self.snapshot.settings.active_profile
             )
         )
+
+    def action_console(self) -> None:
+        """The AWS web console as the selected role, in the browser (a worker: the
+        session may need a refresh, or a code, first)."""
+        row = self._selected_managed()
+        if row is None:
+            return
+        self.log_event(EventKind.INFO, f"Opening the AWS console as {row.name}…")
+        self._open_console(row.name, self.app_desk().broker.asker("you", f"console {row.name}"))
+
+    @work(thread=True, exclusive=True, group="console", exit_on_error=False)
+    def _open_console(self, name: str, asker: Asker) -> None:
+        from mfa_tui.core.console import open_in_browser
+
+        cancel = get_current_worker().cancelled_event
+        try:
+            link = self.backend.console_link(name, asker=asker, cancel=cancel)
+        except MfaTuiError as exc:
+            self.post_message(ErrorShown(exc.title, f"{name}: {exc.message}"))
+            return
+        self.post_message(ConsoleOpened(name, open_in_browser(link.url, cancel=cancel)))
+
+    @on(ConsoleOpened)
+    def _console_opened(self, message: ConsoleOpened) -> None:
+        if message.opened:
+            text = f"Opened the AWS console as {message.profile} in your browser"
+            self.log_event(EventKind.OK, text)
+            self.notify(text, markup=False, timeout=4)
+            return
+        text = (
+            f"No browser took the AWS console for {message.profile}: run 'mfa-tui console "
+            f"{message.profile} --print' in a terminal for its sign-in URL"
+        )
+        self.log_event(EventKind.WARN, text)
+        self.notify(text, severity="warning", markup=False, timeout=10)
 
     def action_toggle_auto(self) -> None:
         row = self._selected_managed()

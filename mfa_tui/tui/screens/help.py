@@ -26,6 +26,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("s", "MFA setup for the selected user: a new device (QR code) or one it has"),
     ("a", "auto-refresh on/off for the selected profile (saved)"),
     ("e", "show the export lines for your shell"),
+    ("c", "open the AWS web console as the selected role, in your browser"),
     ("l", "show or hide the event log"),
     ("ctrl+p", "command palette: switch to / refresh any profile, change theme"),
     ("?", "this help"),
