@@ -139,6 +139,10 @@ def row(name: str, kind: str, **fields: Any) -> dict[str, Any]:
         "region": None,
         "active": False,
         "notes": [],
+        "keys": "file" if kind == "user" else None,
+        "key_created": None,
+        "key_age_days": None,
+        "rotate": False,
     }
     base.update(fields)
     return base
@@ -289,6 +293,7 @@ def test_list_table_shows_profiles_not_secrets(
     assert lines[0].split() == [
         "PROFILE",
         "KIND",
+        "KEYS",
         "MFA",
         "SESSION",
         "PROFILE",
@@ -298,8 +303,8 @@ def test_list_table_shows_profiles_not_secrets(
     ]
     by_name = {line.split()[0]: line.split() for line in lines[1:]}
     assert set(by_name) == {r["name"] for r in expected_rows(world)}
-    assert by_name["base"][:5] == ["base", "user", "base", "base-mfa", "valid"]
-    assert by_name["other-user"][4:6] == ["expired", "expired"]
+    assert by_name["base"][:6] == ["base", "user", "file", "base", "base-mfa", "valid"]
+    assert by_name["other-user"][5:7] == ["expired", "expired"]
     assert "decoy" not in out
     for secret in SECRETS:
         assert secret not in out + err
@@ -450,7 +455,7 @@ def test_cached_listing_is_the_same_bytes_as_the_full_one(
     else:
         assert "3:00:00" not in full and "2:59:" not in full
         base = next(line for line in later[0].splitlines() if line.startswith("base "))
-        assert base.split()[4] == "valid" and base.split()[5] in ("2:59:59", "3:00:00")
+        assert base.split()[5] == "valid" and base.split()[6] in ("2:59:59", "3:00:00")
 
 
 def _edit_in_place(path: Path, old: str, new: str) -> None:

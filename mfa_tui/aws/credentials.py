@@ -380,7 +380,8 @@ def _with_value(line: str, value: str, newline: str) -> str:
     ending = line[len(body) :] or newline
     equals, colon = body.find("="), body.find(":")
     cut = min(i for i in (equals, colon) if i >= 0) + 1
-    gap = body[cut:][: len(body[cut:]) - len(body[cut:].lstrip())] or " "
+    rest = body[cut:]
+    gap = rest[: len(rest) - len(rest.lstrip())]
     return f"{body[:cut]}{gap}{value}{ending}"
 
 

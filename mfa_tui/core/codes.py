@@ -19,7 +19,6 @@ import binascii
 import configparser
 import contextlib
 import hashlib
-import json
 import os
 import re
 import signal
@@ -32,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mfa_tui import locations
 from mfa_tui.errors import CodeRequest, KeyringError, MfaTuiError, NeedsCodeError, UsageError
 
 KEYRING_SERVICE = "mfa-tui"
@@ -407,10 +405,9 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
 
 def state_file() -> Path:
     """`codes.json` in the user state folder (see locations.py) or MFA_TUI_STATE_DIR."""
-    override = os.environ.get("MFA_TUI_STATE_DIR")
-    if override:
-        return Path(override) / STATE_FILE
-    return Path(locations.user_dir("state")) / STATE_FILE
+    from mfa_tui.core.state_file import state_path
+
+    return state_path(STATE_FILE)
 
 
 def _code_hash(serial: str, code: str) -> str:
@@ -427,42 +424,13 @@ class UsedCodes:
     """
 
     def __init__(self, path: Path | None = None) -> None:
+        from mfa_tui.core.state_file import JsonState
+
         self.path = path or state_file()
-
-    @staticmethod
-    def _parse(raw: bytes | None) -> dict[str, Any]:
-        try:
-            data = json.loads(raw) if raw else {}
-        except ValueError:
-            data = {}  # a damaged state file costs at most one wait, never a failure
-        if not isinstance(data, dict):
-            data = {}
-        if not isinstance(data.get("steps"), dict):
-            data["steps"] = {}
-        if not isinstance(data.get("typed"), dict):
-            data["typed"] = {}
-        data["version"] = 1
-        return data
-
-    def _read(self) -> dict[str, Any]:
-        try:
-            return self._parse(self.path.read_bytes())
-        except OSError:
-            return self._parse(None)
-
-    def _update(self, change: Callable[[dict[str, Any]], bool]) -> bool:
-        """Read, change and write the file under its lock; `change` says whether to write."""
-        from mfa_tui.aws.atomic import locked, replace_locked
-
-        with locked(self.path) as target:
-            try:
-                data = self._parse(target.read_bytes())
-            except OSError:
-                data = self._parse(None)
-            if not change(data):
-                return False
-            replace_locked(target, json.dumps(data, indent=1, sort_keys=True).encode())
-            return True
+        # A damaged state file costs at most one wait, never a failure.
+        self._state = JsonState(self.path, ("steps", "typed"))
+        self._read = self._state.read
+        self._update = self._state.update
 
     def last_step(self, serial: str) -> int:
         value = self._read()["steps"].get(serial, -1)
