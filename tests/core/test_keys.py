@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from keyring.backend import KeyringBackend
 from keyring.backends import fail, null
 from keyrings.alt.file import PlaintextKeyring
 
@@ -187,7 +188,7 @@ def test_other_keys_in_the_keyring_under_that_name_are_never_overwritten(
 
 @pytest.mark.parametrize("ring", [fail.Keyring(), null.Keyring()])  # type: ignore[no-untyped-call]
 def test_no_keyring_never_falls_back_to_the_file(
-    sandbox: Sandbox, ring: object, monkeypatch: pytest.MonkeyPatch, os_keyring: None
+    sandbox: Sandbox, ring: KeyringBackend, monkeypatch: pytest.MonkeyPatch, os_keyring: None
 ) -> None:
     import keyring as keyring_module
 
@@ -326,6 +327,11 @@ def test_a_process_that_returns_a_session_is_refused_before_any_code_is_spent(
     sandbox: Sandbox, tmp_path: Path, make_service: ServiceFactory
 ) -> None:
     asked: list[object] = []
+
+    def prompt(request: object) -> str:
+        asked.append(request)
+        return "123456"
+
     answer = {
         "Version": 1,
         "AccessKeyId": "ASIASESSIONKEY",
@@ -334,7 +340,7 @@ def test_a_process_that_returns_a_session_is_refused_before_any_code_is_spent(
         "Expiration": "2030-01-01T00:00:00Z",
     }
     use_process(sandbox, key_process(tmp_path, answer))
-    service = make_service(code_prompt=lambda request: asked.append(request) or "123456")
+    service = make_service(code_prompt=prompt)
     before = (sandbox.paths.config.read_bytes(), sandbox.paths.credentials.read_bytes())
     with pytest.raises(UsageError) as info:
         service.refresh("ops-user")
