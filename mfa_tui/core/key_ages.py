@@ -116,7 +116,7 @@ def rotate_due(created: datetime | None, now: datetime) -> bool:
 
 
 def age_words(created: datetime, now: datetime) -> str:
-    """e.g. "made 2026-08-01, 121 days ago: rotate it ('mfa-tui keys rotate P')"."""
+    """e.g. "made 2026-08-01, 121 days ago"."""
     days = max(0, (now - created).days)
     when = created.astimezone(UTC).strftime("%Y-%m-%d")
     return f"made {when}, {days} day{'s' if days != 1 else ''} ago"

@@ -6,7 +6,7 @@ from the files each time they change, so the three never disagree.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -130,4 +130,20 @@ def all_statuses(
     return [
         status_of(p, profile_set, settings, now, names, ages)
         for p in profile_set.profiles.values()
+    ]
+
+
+def ages_wanted(statuses: Iterable[ProfileStatus], now: datetime) -> list[str]:
+    """The users whose key's age is not known yet and can be looked up now: keys in the
+    files or the keyring (a credential_process's are its tool's), and a user session
+    with time left to ask IAM with (nobody is asked for a code to learn an age)."""
+    return [
+        s.name
+        for s in statuses
+        if s.kind is Kind.USER
+        and s.managed
+        and s.key_source in (KeySource.FILE, KeySource.KEYRING)
+        and s.key_created is None
+        and s.expires_at is not None
+        and s.expires_at > now
     ]

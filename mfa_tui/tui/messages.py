@@ -102,3 +102,12 @@ class SeedFailed(Message):
     profile: str
     title: str
     message: str
+
+
+@dataclass
+class KeyAgesKnown(Message):
+    """IAM was asked how old some users' access keys are: `found` got an age (kept in
+    the state folder, where a reload reads it), `failed` says why others did not."""
+
+    found: frozenset[str]
+    failed: dict[str, str]
