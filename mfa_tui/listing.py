@@ -33,9 +33,7 @@ if TYPE_CHECKING:
     # JSON object up to the state's value, the rest of it after the state up to the
     # key's age, the table's cells: name, kind, keys, MFA device, session profile, note;
     # and the Unix time its access key was made, or None).
-    Entry = tuple[
-        float | None, float, str, str, tuple[str, str, str, str, str, str], float | None
-    ]
+    Entry = tuple[float | None, float, str, str, tuple[str, str, str, str, str, str], float | None]
 
 # Bumped whenever Entry or the rendering changes, so an old cache is never read.
 FORMAT = 3

@@ -25,9 +25,9 @@ from mfa_tui.settings import Settings, load_settings, save_settings, settings_pa
 if TYPE_CHECKING:
     from mfa_tui.core.asking import Asker
     from mfa_tui.core.key_ages import KeyAge
-    from mfa_tui.errors import MfaTuiError
     from mfa_tui.core.sessions import Served, SessionService
     from mfa_tui.core.setup import MfaSetup
+    from mfa_tui.errors import MfaTuiError
 
 SEED_CACHE_SECONDS = 60.0
 

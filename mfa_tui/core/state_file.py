@@ -67,4 +67,3 @@ class JsonState:
                 return False
             replace_locked(target, json.dumps(data, indent=1, sort_keys=True).encode())
             return True
-

@@ -128,8 +128,7 @@ def all_statuses(
 ) -> list[ProfileStatus]:
     names = session_names(profile_set, settings)
     return [
-        status_of(p, profile_set, settings, now, names, ages)
-        for p in profile_set.profiles.values()
+        status_of(p, profile_set, settings, now, names, ages) for p in profile_set.profiles.values()
     ]
 
 

@@ -51,7 +51,9 @@ async def test_an_old_key_says_rotate_on_its_row_and_in_the_detail_pane(
         assert "Access key" not in shown(app)
 
 
-async def test_a_young_key_has_its_age_and_no_note(backend: FakeBackend, clock: FrozenClock) -> None:
+async def test_a_young_key_has_its_age_and_no_note(
+    backend: FakeBackend, clock: FrozenClock
+) -> None:
     record_key_age("test-user", KeyAge(USER_KEY, clock.now() - timedelta(days=89), "test-user"))
     app = make_app(backend, clock)
     async with app.run_test(size=(160, 40)) as pilot:
