@@ -429,3 +429,24 @@ def test_list_says_where_keys_come_from(sandbox: Sandbox, keyring: MemoryKeyring
     rows = {row["name"]: row for row in json.loads(done.stdout)}
     assert rows["test-user"]["keys"] == "keyring" and rows["ops-user"]["keys"] == "file"
     assert rows["my-test-role"]["keys"] is None and rows["vault-tool"]["keys"] is None
+
+
+def test_setup_works_with_keys_in_the_keyring(
+    sandbox: Sandbox, keyring: MemoryKeyring, tmp_path: Path
+) -> None:
+    from mfa_tui.core.codes import UsedCodes
+    from mfa_tui.core.setup import MfaSetup
+
+    new = sandbox.account.new_user
+    assert new is not None
+    KeyMover(sandbox.paths, keyring).import_keys("new-user")
+    setup = MfaSetup(
+        "new-user",
+        paths=sandbox.paths,
+        keyring_backend=keyring,
+        used_codes=UsedCodes(tmp_path / "codes.json"),
+    )
+    setup.check_local()
+    target = setup.inspect()
+    assert target.user.name == "new-user" and target.devices == ()
+    assert signed_with(sandbox, "GetCallerIdentity") == [new.access_key_id]
