@@ -618,3 +618,28 @@ def test_a_full_list_imports_only_what_it_uses(world: dict[str, str], tmp_path: 
     assert "mfa_tui.aws.ini" in imported  # it did parse
     for unused in ("argparse", "typing", "tomllib", "tempfile", "json", "boto3", "textual"):
         assert unused not in imported, unused
+
+
+def test_key_ages_show_in_the_listing_and_a_new_one_makes_the_cache_stale(
+    world: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mfa_tui.core.key_ages import KeyAge, record_key_age
+
+    key = listing.input_key()
+    made = datetime.now(UTC).replace(microsecond=0) - timedelta(days=100, hours=1)
+    record_key_age("base", KeyAge("AKIABASE", made, "base"))
+    record_key_age("other-user", KeyAge("AKIANOTTHISONE", made, "other-user"))
+    assert listing.input_key() != key
+    assert main(["list", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert (rows["base"]["key_created"], rows["base"]["key_age_days"], rows["base"]["rotate"]) == (
+        iso(made),
+        100,
+        True,
+    )
+    # A recorded age of another key than the one in the file is not this key's.
+    assert rows["other-user"]["key_age_days"] is None and not rows["other-user"]["rotate"]
+    assert main(["list"]) == 0
+    by_name = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()}
+    assert by_name["base"][2:5] == ["file", "100d", "rotate"]
+    assert by_name["other-user"][2:4] == ["file", "-"]
