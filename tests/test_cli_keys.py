@@ -10,13 +10,10 @@ import sys
 import threading
 from collections.abc import Iterator
 
-import boto3
 import pytest
 
-from mfa_tui.aws.files import load_profiles
-from mfa_tui.aws.sts import Credentials
-from mfa_tui.core.keys import file_keys
 from tests import stsfault
+from tests.core.test_rotation import keys_in_aws, stored, works
 from tests.moto_fixtures import Sandbox
 from tests.test_cli_session import KEYRING_ENV, mfa_tui
 
@@ -29,27 +26,6 @@ def with_session(sandbox: Sandbox) -> Iterator[Sandbox]:
     sandbox.fault.clear()
     yield sandbox
     sandbox.fault.clear()
-
-
-def keys_in_aws(sandbox: Sandbox) -> list[str]:
-    listed = sandbox.admin("iam").list_access_keys(UserName="test-user")["AccessKeyMetadata"]
-    return sorted(k["AccessKeyId"] for k in listed)
-
-
-def stored(sandbox: Sandbox) -> Credentials:
-    profile_set = load_profiles(sandbox.paths)
-    return file_keys(profile_set, profile_set.profiles["test-user"])
-
-
-def works(sandbox: Sandbox, keys: Credentials) -> bool:
-    sts = boto3.client(
-        "sts",
-        endpoint_url=sandbox.moto_url,
-        region_name="us-east-1",
-        aws_access_key_id=keys.access_key_id,
-        aws_secret_access_key=keys.secret_access_key,
-    )
-    return bool(sts.get_caller_identity()["Arn"] == sandbox.test_user.arn)
 
 
 def kill_at(sandbox: Sandbox, *faults: stsfault.Fault) -> None:

@@ -301,19 +301,41 @@ class KeyRotation:
             f"the new access key {new_id} could not be stored ({why.message}); the key stored "
             f"for '{name}' is still {old.access_key_id}"
         )
-        try:
-            iam.delete_access_key(name, session, user, new_id)
-        except MfaTuiError as exc:
+        return self._drop_new(name, user, session, new_id, said, why)
+
+    def _drop_new(
+        self,
+        name: str,
+        user: iam.IamUser,
+        session: Credentials,
+        new_id: str,
+        said: str,
+        why: MfaTuiError,
+    ) -> MfaTuiError:
+        """Delete a new key nobody will use (its secret is stored nowhere), and say so."""
+        failed = self._delete(name, user, session, new_id)
+        if failed is not None:
             return type(why)(
-                f"{said}. The new key could not be deleted either ({exc.message}): its secret "
-                f"is stored nowhere, so delete it: 'mfa-tui keys rotate {name}' does, or "
+                f"{said}. The new key could not be deleted ({failed.message}): its secret is "
+                f"stored nowhere, so delete it: 'mfa-tui keys rotate {name}' does, or "
                 f"{_delete_command(user.name, new_id)}",
                 title=why.title,
             )
-        self.journal.clear(name)
         return type(why)(
             f"{said}, and the new key was deleted again: nothing changed", title=why.title
         )
+
+    def _delete(
+        self, name: str, user: iam.IamUser, session: Credentials, key_id: str
+    ) -> MfaTuiError | None:
+        """DeleteAccessKey, then the rotation is over (its note goes); AWS's refusal is
+        returned for the caller to say what is left."""
+        try:
+            iam.delete_access_key(name, session, user, key_id)
+        except MfaTuiError as exc:
+            return exc
+        self.journal.clear(name)
+        return None
 
     def _prove(self, name: str, keys: Credentials, user: iam.IamUser) -> None:
         """GetCallerIdentity with `keys` answers as `user`; a key AWS does not know yet
@@ -386,30 +408,19 @@ class KeyRotation:
             )
         said += f"; the old key {old.access_key_id} is stored again in {place.words()}"
         self.journal.put(name, step=CREATED, new=new_id, **note)
-        try:
-            iam.delete_access_key(name, session, user, new_id)
-        except MfaTuiError as exc:
-            return type(why)(
-                f"{said}; the new key could not be deleted ({exc.message}): 'mfa-tui keys "
-                f"rotate {name}' deletes it, or {_delete_command(user.name, new_id)}",
-                title=why.title,
-            )
-        self.journal.clear(name)
-        return type(why)(f"{said} and the new key deleted: nothing changed", title=why.title)
+        return self._drop_new(name, user, session, new_id, said, why)
 
     def _delete_old(
         self, name: str, user: iam.IamUser, session: Credentials, old_id: str, done: str
     ) -> str:
-        try:
-            iam.delete_access_key(name, session, user, old_id)
-        except MfaTuiError as exc:
-            raise type(exc)(
-                f"{done}, but the old key {old_id} could not be deleted ({exc.message}): "
+        failed = self._delete(name, user, session, old_id)
+        if failed is not None:
+            raise type(failed)(
+                f"{done}, but the old key {old_id} could not be deleted ({failed.message}): "
                 f"it still works. Run 'mfa-tui keys rotate {name}' again to finish, or "
                 f"{_delete_command(user.name, old_id)}",
-                title=exc.title,
-            ) from None
-        self.journal.clear(name)
+                title=failed.title,
+            )
         return f"{done}; the old key {old_id} was deleted"
 
     # --- finishing a rotation that was stopped -------------------------------------------
@@ -462,8 +473,9 @@ class KeyRotation:
             return None
         if new_id is not None:
             # Made, never stored: nobody has its secret.
-            if new_id in ids:
-                iam.delete_access_key(name, session, user, str(new_id))
+            failed = self._delete(name, user, session, str(new_id)) if new_id in ids else None
+            if failed is not None:
+                raise failed
             self.journal.clear(name)
             return None
         others = [k for k in listed if k.key_id != old_id]
