@@ -5,6 +5,12 @@ in the credentials file, and a profile's keys merged across both (credentials wi
 `sso-session` and `services` sections are not profiles. We add what botocore does not
 know: which profiles mfa-tui can manage (users with long-term keys, roles), which are
 sessions it wrote, and the source chain of every role.
+
+A user's keys come from where botocore would take them (`KeySource`): the credentials
+file, then a `credential_process`, then the config file. mfa-tui's own `keys
+credential-process` line means the keyring; any other process is a user's keys once an
+MFA device is named for it (its own `mfa_serial`, or one of a role assumed from it),
+since only running it tells keys from a session, and `list` runs nothing.
 """
 
 from __future__ import annotations

@@ -263,6 +263,14 @@ class KeyMover:
                 "keeps them"
             )
         keys = file_keys(profile_set, profile)
+        if profile.values.get(PROCESS_KEY):
+            # botocore uses the keys and ignores it today; the line mfa-tui puts in
+            # the keys' place would take its place too.
+            raise UsageError(
+                f"'{name}' also has a credential_process of its own, which the AWS tools "
+                "ignore while its keys are in the credentials file; remove that line first "
+                "(nothing was changed)"
+            )
         line = keys_command_line(name)
         if line is None:
             raise UsageError(

@@ -172,6 +172,21 @@ def test_keys_in_the_config_file_or_default_are_not_moved(
     assert keyring.store == {} and user.access_key_id in creds.read_text()
 
 
+def test_a_credential_process_of_the_users_own_is_never_replaced(
+    sandbox: Sandbox, keyring: MemoryKeyring
+) -> None:
+    config = sandbox.paths.config
+    config.write_text(
+        config.read_text().replace(
+            "[profile test-user]\n", "[profile test-user]\ncredential_process = my-vault get\n"
+        )
+    )
+    before = sandbox.paths.credentials.read_bytes()
+    with pytest.raises(UsageError, match="credential_process of its own"):
+        KeyMover(sandbox.paths, keyring).import_keys("test-user")
+    assert sandbox.paths.credentials.read_bytes() == before and keyring.store == {}
+
+
 def test_other_keys_in_the_keyring_under_that_name_are_never_overwritten(
     sandbox: Sandbox, keyring: MemoryKeyring
 ) -> None:
