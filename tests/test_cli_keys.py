@@ -159,5 +159,12 @@ def test_import_restore_and_remove_as_commands(sandbox: Sandbox) -> None:
     assert sandbox.paths.credentials.read_bytes().startswith(before)
     gone = mfa_tui("keys", "credential-process", "test-user", env=KEYRING_ENV)
     assert gone.returncode == 1 and "no access keys in the OS keyring" in gone.stderr
-    for run in (done, served, refresh, listed, refused, gone):
-        assert sandbox.test_user.secret_access_key not in run.stderr
+    # Imported again, then deleted for good (scripts say --yes): no keys are left.
+    assert mfa_tui("keys", "import", "test-user", env=KEYRING_ENV).returncode == 0
+    removed = mfa_tui("keys", "remove", "test-user", "--yes", env=KEYRING_ENV)
+    assert removed.returncode == 0, removed.stderr
+    assert "deleted the access keys aws-keys:test-user from the keyring" in removed.stdout
+    assert "credential_process" not in sandbox.paths.credentials.read_text()
+    assert mfa_tui("keys", "credential-process", "test-user", env=KEYRING_ENV).returncode == 1
+    for run in (done, served, refresh, listed, refused, gone, removed):
+        assert sandbox.test_user.secret_access_key not in run.stdout + run.stderr or run is served
