@@ -39,6 +39,7 @@ from mfa_tui.aws.files import (
 from mfa_tui.aws.ini import DEFAULT_SECTION
 from mfa_tui.aws.sts import Credentials
 from mfa_tui.core.codes import KeyringEntries, run_bounded
+from mfa_tui.core.plan import known_profile
 from mfa_tui.errors import KeyringError, MfaTuiError, UsageError
 
 KEYRING_PREFIX = "aws-keys:"
@@ -212,12 +213,7 @@ class KeyringKeys:
 
 def user_profile(profile_set: ProfileSet, name: str) -> Profile:
     """`name`, which must be a user profile (keys of its own)."""
-    profile = profile_set.get(name)
-    if profile is None:
-        raise UsageError(
-            f"unknown profile '{name}' (not in {profile_set.paths.config} or "
-            f"{profile_set.paths.credentials})"
-        )
+    profile = known_profile(profile_set, name)
     if profile.kind is not Kind.USER:
         hint = f"; its keys are those of '{profile.chain[-1]}'" if profile.chain else ""
         raise UsageError(
