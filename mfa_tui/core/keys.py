@@ -312,15 +312,9 @@ class KeyMover:
 
     def keyring_keys(self, name: str) -> KeyringKeys:
         """`name`'s keyring entry and keys, for `restore` and `remove` (and to ask first)."""
-        profile_set = self._profiles()
-        profile = profile_set.get(name)
-        if profile is not None and profile.key_source is KeySource.KEYRING:
-            entry = profile.keyring_entry or name
-        elif profile is None or profile.kind is Kind.USER:
-            entry = name
-        else:
-            user_profile(profile_set, name)  # says what kind it is instead
-            entry = name
+        # Any name: a profile gone (or left without keys) may have left its entry.
+        profile = self._profiles().get(name)
+        entry = (profile.keyring_entry if profile is not None else None) or name
         return KeyringKeys(profile, entry, self.store.get(entry))
 
     def restore(self, name: str, *, keep: bool = False) -> str:
