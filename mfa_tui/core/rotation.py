@@ -249,7 +249,7 @@ class KeyRotation:
         start = RotationStart(name, user.name, old.access_key_id, place.words(), False)
         if confirm is not None and not confirm(start):
             raise UsageError("nothing was changed")
-        return self._rotate(name, place, old, user, session)
+        return self._rotate(name, place, old, user, session, frozenset(ids))
 
     @staticmethod
     def _key_words(key: iam.AccessKey, stored: str, name: str) -> str:
@@ -266,6 +266,7 @@ class KeyRotation:
         old: Credentials,
         user: iam.IamUser,
         session: Credentials,
+        before: frozenset[str],
     ) -> str:
         started = format_expiration(datetime.now(UTC))
         note = {"user": user.arn, "old": old.access_key_id, "started": started}
@@ -273,12 +274,7 @@ class KeyRotation:
         try:
             made, new = iam.create_access_key(name, session, user)
         except MfaTuiError as exc:
-            self.journal.clear(name)
-            raise type(exc)(
-                f"{exc.message}. Nothing was changed: the key stored for '{name}' is still "
-                f"{old.access_key_id}",
-                title=exc.title,
-            ) from None
+            raise self._not_created(name, user, session, old, before, exc) from None
         self.journal.put(name, step=CREATED, new=made.key_id, **note)
         try:
             place.write(new, old)
@@ -286,6 +282,35 @@ class KeyRotation:
             raise self._unstored(name, user, session, made.key_id, old, exc) from None
         self.journal.put(name, step=STORED, new=made.key_id, **note)
         return self._prove_and_finish(name, place, old, user, session, made, note)
+
+    def _not_created(
+        self,
+        name: str,
+        user: iam.IamUser,
+        session: Credentials,
+        old: Credentials,
+        before: frozenset[str],
+        why: MfaTuiError,
+    ) -> MfaTuiError:
+        """CreateAccessKey failed; but an answer lost on the way (and botocore's retry of
+        it) may hide a key AWS did make, whose secret nobody has: look, and delete it."""
+        said = f"{why.message}. The key stored for '{name}' is still {old.access_key_id}"
+        try:
+            made = [
+                k.key_id for k in iam.access_keys(name, session, user) if k.key_id not in before
+            ]
+        except MfaTuiError as exc:
+            return type(why)(
+                f"{said}; whether AWS made a new key before the failure could not be checked "
+                f"({exc.message}): run 'mfa-tui keys rotate {name}' again, which looks",
+                title=why.title,
+            )
+        if len(made) == 1:
+            return self._drop_new(
+                name, user, session, made[0], f"{said}; AWS had made {made[0]}", why
+            )
+        self.journal.clear(name)
+        return type(why)(f"{said}: nothing was changed", title=why.title)
 
     def _unstored(
         self,
