@@ -357,6 +357,10 @@ class KeyRotation:
         returned for the caller to say what is left."""
         try:
             iam.delete_access_key(name, session, user, key_id)
+        except AwsRefusedError as exc:
+            # Gone already: deleted behind an answer that was lost (botocore retried).
+            if exc.code != "NoSuchEntity":
+                return exc
         except MfaTuiError as exc:
             return exc
         self.journal.clear(name)

@@ -221,6 +221,16 @@ def test_a_key_made_behind_a_lost_answer_is_found_and_deleted(
     assert rotation.journal.get("test-user") is None
 
 
+def test_an_old_key_deleted_behind_a_lost_answer_counts_as_deleted(
+    sandbox: Sandbox, rotation: KeyRotation
+) -> None:
+    sandbox.fault.queue(stsfault.lost_answer("DeleteAccessKey"))
+    said = rotation.rotate("test-user")
+    assert f"the old key {sandbox.test_user.access_key_id} was deleted" in said
+    assert keys_in_aws(sandbox) == [stored(sandbox).access_key_id]
+    assert rotation.journal.get("test-user") is None
+
+
 def read_only(path: Path) -> stsfault.Fault:
     """CreateAccessKey goes through, and at that moment the file turns read-only."""
     return stsfault.Fault(
