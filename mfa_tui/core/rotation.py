@@ -31,6 +31,7 @@ is named with how to delete it.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -40,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from mfa_tui.aws import iam
-from mfa_tui.aws.atomic import check_can_write
+from mfa_tui.aws.atomic import check_can_write, locked
 from mfa_tui.aws.credentials import set_section_keys
 from mfa_tui.aws.files import KeySource, Profile, format_expiration
 from mfa_tui.aws.sts import Credentials
@@ -49,7 +50,7 @@ from mfa_tui.core.key_ages import KeyAge, record_key_age
 from mfa_tui.core.keys import ID_KEY, SECRET_KEY, file_keys, keyring_account, user_profile
 from mfa_tui.core.sessions import SessionService
 from mfa_tui.core.state_file import JsonState, state_path
-from mfa_tui.errors import AwsRefusedError, MfaTuiError, UsageError
+from mfa_tui.errors import AwsRefusedError, FileWriteError, MfaTuiError, UsageError
 
 JOURNAL_FILE = "rotations.json"
 # An MFA session with less than this left is refreshed before the IAM calls.
@@ -212,6 +213,26 @@ class KeyRotation:
         Returns what was done, in words. Raises MfaTuiError saying what is stored, what
         exists in AWS and what is left to do.
         """
+        with contextlib.ExitStack() as held:
+            try:
+                # One rotation at a time: two would each take the other's new key for a
+                # stray one (it would end well, but not plainly).
+                held.enter_context(locked(self.journal.state.path.with_name("rotating"), 1))
+            except FileWriteError as exc:
+                if "locked by another" not in exc.message:
+                    raise
+                raise MfaTuiError(
+                    "another 'mfa-tui keys rotate' is running; try again once it is done"
+                ) from None
+            return self._rotate_locked(name, asker, cancel, confirm)
+
+    def _rotate_locked(
+        self,
+        name: str,
+        asker: Asker | None,
+        cancel: threading.Event | None,
+        confirm: Callable[[RotationStart], bool] | None,
+    ) -> str:
         place = self.place(name)
         old = place.read()
         user = iam.caller(name, old)
