@@ -339,8 +339,10 @@ def test_a_keyring_that_refuses_the_new_key_keeps_the_old_one(
 def test_one_rotation_at_a_time(sandbox: Sandbox, rotation: KeyRotation) -> None:
     from mfa_tui.aws.atomic import locked
 
-    with locked(rotation.journal.state.path.with_name("rotating")):
-        with pytest.raises(MfaTuiError, match="another 'mfa-tui keys rotate' is running"):
-            rotation.rotate("test-user")
+    with (
+        locked(rotation.journal.state.path.with_name("rotating")),
+        pytest.raises(MfaTuiError, match="another 'mfa-tui keys rotate' is running"),
+    ):
+        rotation.rotate("test-user")
     assert sandbox.fault.actions() == []
     assert "rotated" in rotation.rotate("test-user")
