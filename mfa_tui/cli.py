@@ -209,6 +209,45 @@ def build_parser() -> argparse.ArgumentParser:
         t.set_defaults(module="totp")
 
     p = sub.add_parser(
+        "keys",
+        help="long-term access keys: into the OS keyring and back, and rotation",
+        description=(
+            "Move a user's long-term access keys out of the credentials file into the OS "
+            "keyring (import), back (restore), delete them from the keyring (remove), or "
+            "replace them with a new key (rotate)."
+        ),
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    keys = p.add_subparsers(
+        dest="keys_command", metavar="ACTION", required=True, parser_class=_Parser
+    )
+    k = keys.add_parser(
+        "import", help="move a user's keys from the credentials file to the keyring"
+    )
+    k.add_argument("profile")
+    k.add_argument("--keep", action="store_true", help="copy: leave them in the file too")
+    k = keys.add_parser("restore", help="write a user's keys from the keyring back into the file")
+    k.add_argument("profile")
+    k.add_argument("--keep", action="store_true", help="keep them in the keyring too")
+    k = keys.add_parser("remove", help="delete a user's keys from the keyring (asks first)")
+    k.add_argument("profile")
+    k.add_argument("--yes", action="store_true", help="do not ask (scripts)")
+    k = keys.add_parser(
+        "rotate",
+        help="a new access key for the user, stored where the old one was; the old one deleted",
+    )
+    k.add_argument("profile")
+    k.add_argument("--yes", action="store_true", help="do not ask before changing AWS (scripts)")
+    k = keys.add_parser(
+        "credential-process",
+        help="the keys in the keyring as credential_process JSON (what an imported "
+        "profile's credential_process line runs; never to a terminal)",
+    )
+    k.add_argument("profile", help="the keyring entry its credential_process line names")
+    p.set_defaults(module="keys")
+
+    p = sub.add_parser(
         "setup",
         help="give a user's access keys an MFA device (QR code), then require it",
         description=(

@@ -45,6 +45,7 @@ COMMANDS: dict[str, Spec] = {
     "export": ((), {"--format": EXPORT_FORMATS}, (SESSIONS,)),
     "credential-process": ((), {}, (SESSIONS,)),
     "totp": ((), {}, (("set", "remove", "code"), USERS)),
+    "keys": ((), {}, (("import", "restore", "remove", "rotate", "credential-process"), USERS)),
     "setup": (
         ("--store-seed", "--yes", "--apply"),
         {

@@ -31,18 +31,33 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     # One profile's line of `list`, minus what depends on the clock: (Unix time its
     # session ends or None, seconds before that at which it counts as expiring, its
-    # JSON object up to the state's value, the rest of it after the state, and the
-    # table's cells: name, kind, MFA device, session profile, note).
-    Entry = tuple[float | None, float, str, str, tuple[str, str, str, str, str]]
+    # JSON object up to the state's value, the rest of it after the state up to the
+    # key's age, the table's cells: name, kind, keys, MFA device, session profile, note;
+    # and the Unix time its access key was made, or None).
+    Entry = tuple[float | None, float, str, str, tuple[str, str, str, str, str, str], float | None]
 
 # Bumped whenever Entry or the rendering changes, so an old cache is never read.
-FORMAT = 2
+FORMAT = 3
 STILL_SECONDS = 2.0
 CACHE_NAME = "list.cache"
 # Entries for two AWS files at their size limit, with room for the JSON they render to.
 CACHE_LIMIT = 4 * MAX_FILE_BYTES
 WARNING = "mfa-tui: warning: {}"
-TABLE_HEADER = ("PROFILE", "KIND", "MFA", "SESSION PROFILE", "STATE", "LEFT")
+TABLE_HEADER = ("PROFILE", "KIND", "KEYS", "MFA", "SESSION PROFILE", "STATE", "LEFT")
+# Where the keys' ages are kept (core/key_ages.py writes it): `list` shows them.
+AGES_FILE = "key_ages.json"
+# From this many days an access key is due for rotation (core/key_ages.py, which the
+# full paths use; this module may import nothing of theirs).
+ROTATE_AFTER_DAYS = 90
+DAY = 86_400
+
+
+def key_age(created: float | None, now: float) -> tuple[int | None, bool]:
+    """(whole days since the key was made, whether it is due for rotation)."""
+    if created is None:
+        return None, False
+    days = max(0, int((now - created) // DAY))
+    return days, days >= ROTATE_AFTER_DAYS
 
 
 def render(entries: list[Entry], now: float, as_json: bool, empty: str) -> str:
@@ -52,21 +67,25 @@ def render(entries: list[Entry], now: float, as_json: bool, empty: str) -> str:
             return "[]\n"
         # One object a line: readable, and no pretty-printer in the way of speed.
         objects = ",\n  ".join(
-            f"{head}{state_at(expires, now, margin)}{tail}"
-            for expires, margin, head, tail, _ in entries
+            f"{head}{state_at(expires, now, margin)}{tail}{_age_json(created, now)}"
+            for expires, margin, head, tail, _, created in entries
         )
         return f"[\n  {objects}\n]\n"
     if not entries:
         return empty
     rows: list[tuple[str, ...]] = [TABLE_HEADER]
     notes = ["NOTE"]
-    for expires, margin, _, _, (name, kind, mfa, session_profile, note) in entries:
+    for expires, margin, _, _, cells, created in entries:
+        name, kind, keys, mfa, session_profile, note = cells
         state = state_at(expires, now, margin)
         if expires is None:
             left = "-"
         else:
             left = "expired" if state == EXPIRED else human_left(expires - now)
-        rows.append((name, kind, mfa, session_profile, state, left))
+        days, rotate = key_age(created, now)
+        if days is not None:
+            keys = f"{keys} {days}d rotate" if rotate else f"{keys} {days}d"
+        rows.append((name, kind, keys, mfa, session_profile, state, left))
         notes.append(note)
     widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_HEADER))]
     lines = [
@@ -74,6 +93,14 @@ def render(entries: list[Entry], now: float, as_json: bool, empty: str) -> str:
         for row, note in zip(rows, notes, strict=True)
     ]
     return "\n".join(lines) + "\n"
+
+
+def _age_json(created: float | None, now: float) -> str:
+    days, rotate = key_age(created, now)
+    return (
+        f', "key_age_days": {"null" if days is None else days}, '
+        f'"rotate": {"true" if rotate else "false"}}}'
+    )
 
 
 # --- the cache ---------------------------------------------------------------------
@@ -93,7 +120,8 @@ def _signature(path: str) -> Signature:
 def input_key() -> tuple[object, ...] | None:
     """What a listing is built from, as cheap `stat` facts; None where no cache is kept."""
     settings, cache = locations.settings_file(), locations.cache_dir()
-    if settings is None or cache is None:
+    ages = locations.state_file(AGES_FILE)
+    if settings is None or cache is None or ages is None:
         return None
     from mfa_tui import __version__
 
@@ -105,6 +133,7 @@ def input_key() -> tuple[object, ...] | None:
         _signature(config),
         _signature(creds),
         _signature(settings),
+        _signature(ages),
     )
 
 

@@ -117,6 +117,15 @@ def state_dir() -> str | None:
     return _folder("state")
 
 
+def state_file(name: str) -> str | None:
+    """`name` in `$MFA_TUI_STATE_DIR`, else in the user state folder."""
+    override = os.environ.get("MFA_TUI_STATE_DIR")
+    if override:
+        return os.path.join(override, name)
+    folder = state_dir()
+    return None if folder is None else os.path.join(folder, name)
+
+
 def log_dir() -> str | None:
     """The user log folder (`<state folder>/log`, `~/Library/Logs/mfa-tui`)."""
     if SYSTEM == MACOS:

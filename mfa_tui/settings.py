@@ -75,6 +75,7 @@ class Settings:
     auto_refresh: bool = DEFAULTS["auto_refresh"]
     code_command: str | None = DEFAULTS["code_command"]
     code_command_timeout: float = DEFAULTS["code_command_timeout"]
+    credential_process_timeout: float = DEFAULTS["credential_process_timeout"]
     agent_wait: float = DEFAULTS["agent_wait"]
     profiles: dict[str, ProfileSettings] = field(default_factory=dict)
     path: Path | None = None

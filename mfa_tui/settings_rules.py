@@ -63,6 +63,7 @@ TOP_KEYS: dict[str, Spec] = {
     "auto_refresh": (True, (bool,), None, "true or false"),
     "code_command": (None, (str,), None, _CODE_COMMAND),
     "code_command_timeout": (30.0, (int, float), (1, 600), "seconds, {}..{}"),
+    "credential_process_timeout": (60.0, (int, float), (1, 600), "seconds, {}..{}"),
     "agent_wait": (120.0, (int, float), (1, 3_600), "seconds, {}..{}"),
 }
 # Per-profile overrides ([profiles."NAME"]); their default None means "the global one".

@@ -64,6 +64,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -99,6 +100,11 @@ class Fault:
     Without `body` an AWS error document is built from `code`/`message`; `passthrough`
     forwards to moto after `delay` (a slow but correct STS); `disconnect` closes the
     connection without answering (after `delay`); `date` overrides the `Date` header.
+    `on_arrival` runs in the proxy when the request arrives, before anything else (a
+    test changes the world at that exact step). `hold` keeps the caller waiting: the
+    request goes to moto first if `passthrough`, then `reached` is set and nothing is
+    answered until `hold` is set (the test kills the caller meanwhile); then the
+    connection drops.
     """
 
     status: int = 400
@@ -118,6 +124,9 @@ class Fault:
     # Held until the test sets it (bounded by 30 s): a slow STS whose end the test decides,
     # where a `delay` is a race with the test's own steps on a busy machine.
     gate: threading.Event | None = None
+    on_arrival: Callable[[], None] | None = None
+    hold: threading.Event | None = None
+    reached: threading.Event = field(default_factory=threading.Event)
 
 
 def error(code: str, message: str, status: int = 400, action: str | None = None) -> Fault:
@@ -348,6 +357,17 @@ class StsFaultServer:
                 )
                 if fault is None:
                     self._forward(body)
+                    return
+                if fault.on_arrival is not None:
+                    fault.on_arrival()
+                if fault.hold is not None:
+                    if fault.passthrough:
+                        self._forward(body, reply=False)
+                    fault.reached.set()
+                    fault.hold.wait(120)
+                    self.close_connection = True
+                    with contextlib.suppress(OSError):
+                        self.connection.shutdown(socket.SHUT_RDWR)
                     return
                 if fault.delay:
                     time.sleep(fault.delay)

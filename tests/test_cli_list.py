@@ -139,6 +139,10 @@ def row(name: str, kind: str, **fields: Any) -> dict[str, Any]:
         "region": None,
         "active": False,
         "notes": [],
+        "keys": "file" if kind == "user" else None,
+        "key_created": None,
+        "key_age_days": None,
+        "rotate": False,
     }
     base.update(fields)
     return base
@@ -289,6 +293,7 @@ def test_list_table_shows_profiles_not_secrets(
     assert lines[0].split() == [
         "PROFILE",
         "KIND",
+        "KEYS",
         "MFA",
         "SESSION",
         "PROFILE",
@@ -298,8 +303,8 @@ def test_list_table_shows_profiles_not_secrets(
     ]
     by_name = {line.split()[0]: line.split() for line in lines[1:]}
     assert set(by_name) == {r["name"] for r in expected_rows(world)}
-    assert by_name["base"][:5] == ["base", "user", "base", "base-mfa", "valid"]
-    assert by_name["other-user"][4:6] == ["expired", "expired"]
+    assert by_name["base"][:6] == ["base", "user", "file", "base", "base-mfa", "valid"]
+    assert by_name["other-user"][5:7] == ["expired", "expired"]
     assert "decoy" not in out
     for secret in SECRETS:
         assert secret not in out + err
@@ -450,7 +455,7 @@ def test_cached_listing_is_the_same_bytes_as_the_full_one(
     else:
         assert "3:00:00" not in full and "2:59:" not in full
         base = next(line for line in later[0].splitlines() if line.startswith("base "))
-        assert base.split()[4] == "valid" and base.split()[5] in ("2:59:59", "3:00:00")
+        assert base.split()[5] == "valid" and base.split()[6] in ("2:59:59", "3:00:00")
 
 
 def _edit_in_place(path: Path, old: str, new: str) -> None:
@@ -613,3 +618,28 @@ def test_a_full_list_imports_only_what_it_uses(world: dict[str, str], tmp_path: 
     assert "mfa_tui.aws.ini" in imported  # it did parse
     for unused in ("argparse", "typing", "tomllib", "tempfile", "json", "boto3", "textual"):
         assert unused not in imported, unused
+
+
+def test_key_ages_show_in_the_listing_and_a_new_one_makes_the_cache_stale(
+    world: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mfa_tui.core.key_ages import KeyAge, record_key_age
+
+    key = listing.input_key()
+    made = datetime.now(UTC).replace(microsecond=0) - timedelta(days=100, hours=1)
+    record_key_age("base", KeyAge("AKIABASE", made, "base"))
+    record_key_age("other-user", KeyAge("AKIANOTTHISONE", made, "other-user"))
+    assert listing.input_key() != key
+    assert main(["list", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert (rows["base"]["key_created"], rows["base"]["key_age_days"], rows["base"]["rotate"]) == (
+        iso(made),
+        100,
+        True,
+    )
+    # A recorded age of another key than the one in the file is not this key's.
+    assert rows["other-user"]["key_age_days"] is None and not rows["other-user"]["rotate"]
+    assert main(["list"]) == 0
+    by_name = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()}
+    assert by_name["base"][2:5] == ["file", "100d", "rotate"]
+    assert by_name["other-user"][2:4] == ["file", "-"]

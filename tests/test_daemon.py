@@ -164,3 +164,28 @@ def test_the_daemon_on_the_real_engine_refreshes_a_role_silently(
         profiles["mfa-tui"].values["aws_session_token"]
         == (profiles["my-test-role-mfa"].values["aws_session_token"])
     )
+
+
+def test_key_ages_are_looked_up_once_and_an_old_key_is_said_once(
+    backend: FakeBackend, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    from mfa_tui.core.key_ages import KeyAge
+
+    backend.ages["test-user"] = KeyAge(
+        "AKIAEXAMPLEUSER0001", clock.now() - timedelta(days=100), "test-user"
+    )
+    daemon = Daemon(backend, clock=clock)
+    daemon.run_once()
+    daemon.check_key_ages()
+    assert backend.ages_asked == []  # no session: nothing to ask IAM with
+    backend.refresh("test-user", code="123456")
+    daemon.run_once()
+    with caplog.at_level("WARNING", logger="mfa_tui.daemon"):
+        daemon.check_key_ages()
+        daemon.run_once()
+        daemon.check_key_ages()
+    assert backend.ages_asked == ["test-user"]
+    said = [r.getMessage() for r in caplog.records if "rotate it" in r.getMessage()]
+    assert said == [
+        "test-user: its access key is 100 days old: rotate it ('mfa-tui keys rotate test-user')"
+    ]

@@ -26,6 +26,7 @@ TOP_VALUES: dict[str, list[Any]] = {
     "auto_refresh": [True, False, 1, "yes"],
     "code_command": ["ykman oath accounts code -s aws", "", 7],
     "code_command_timeout": [1, 0.5, 600, 600.5, 12.5, True],
+    "credential_process_timeout": [60, 0, 600.5, 2.5],
     "agent_wait": [1, 3_600, 3_601, 30.25],
     "colour": ["blue"],
 }  # fmt: skip

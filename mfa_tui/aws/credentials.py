@@ -275,6 +275,145 @@ def _next_line_if_indented(lines: list[str], start: int) -> int | None:
     return None
 
 
+def set_section_keys(
+    path: Path,
+    header: str,
+    changes: Mapping[str, str | None],
+    *,
+    expect: Mapping[str, str | None] | None = None,
+) -> None:
+    """Set or remove keys of a person's own section of the credentials file, in place.
+
+    What `keys import`, `restore` and `rotate` do to a user's section. A key given None
+    goes, with its continuation lines, from every copy of `[header]` and from every line
+    it is set on; a key given a value takes the place of the line botocore reads (the
+    text before the value, its indent and line ending kept) and its other lines go (no
+    old secret stays behind); a new key takes the place of the first line removed from
+    the section, or else goes after its last key; without a section, one is appended.
+    Every other byte stays. The result is read back first: if the AWS tools would read
+    anything but these changes, nothing is written. `expect` (key -> value, None for
+    absent) is what the section must still hold under the lock: keys being moved
+    elsewhere are removed only if they are the ones the caller moved.
+
+    Raises:
+        FileWriteError: nothing was written: a name or value that cannot be written, a
+            malformed header that mentions the section, an indented line right after
+            it, a section mfa-tui wrote (sessions go through `write_section`), or a
+            result botocore would read otherwise (a key only [DEFAULT] sets), or a
+            section that no longer holds what `expect` says.
+    """
+    problem = session_name_problem(header)
+    if problem is not None:
+        raise FileWriteError(f"cannot edit section [{header}] in {path}: {problem}")
+    for key, value in changes.items():
+        _check_value(key, value or "")
+    if changes:
+        _rewrite(path, lambda doc, target: _keys_edited(doc, target, header, changes, expect or {}))
+
+
+def _keys_edited(
+    doc: ini.IniDocument,
+    target: Path,
+    header: str,
+    changes: Mapping[str, str | None],
+    expect: Mapping[str, str | None],
+) -> bytes | None:
+    """The credentials file with `changes` made to `[header]`; None when nothing changes."""
+    _refuse_broken_header(doc, target, header)
+    sections = doc.find(header)
+    now = doc.values_with_defaults().get(header, {})
+    changed = sorted(k for k, v in expect.items() if now.get(k.lower()) != v)
+    if changed:
+        raise FileWriteError(
+            f"[{header}] in {target} changed while mfa-tui worked ({', '.join(changed)}); "
+            "nothing was written, run the command again"
+        )
+    for section in sections:
+        if OWNER_KEY in section.values:
+            raise FileWriteError(
+                f"{target}:{section.start + 1}: [{header}] holds a session mfa-tui wrote "
+                f"({OWNER_KEY}), not a person's keys; nothing was written"
+            )
+        _refuse_indented_neighbour(doc, section, target)
+    wanted = {key.lower(): (key, value) for key, value in changes.items()}
+    dropped: set[int] = set()  # line indexes that go
+    replaced: dict[int, str] = {}  # line index -> its new line
+    for key, (_spelled, value) in wanted.items():
+        spans = [
+            (section, span)
+            for section in sections
+            for span in (*section.shadowed.get(key, ()), section.key_spans.get(key))
+            if span is not None
+        ]
+        read = spans[-1] if value is not None and spans else None
+        for section, (first, end) in spans:
+            if read is not None and read[0] is section and read[1][0] == first:
+                replaced[first] = _with_value(doc.lines[first], value or "", doc.newline)
+                dropped.update(range(first + 1, end))
+            else:
+                dropped.update(range(first, end))
+    present = {key for key in wanted if any(key in s.key_spans for s in sections)}
+    added = [
+        f"{spelled} = {value}{doc.newline}"
+        for key, (spelled, value) in wanted.items()
+        if value is not None and key not in present
+    ]
+    # A new key goes in place of the first line that goes (the keys a credential_process
+    # replaces, or the line that replaced them), else after the section's last key.
+    at = (min(dropped) if dropped else sections[-1].end) if added and sections else None
+    lines: list[str] = []
+    for index, line in enumerate(doc.lines):
+        if index == at:
+            lines.extend(added)
+        if index not in dropped:
+            lines.append(replaced.get(index, line))
+    if at is not None and at >= len(doc.lines):
+        lines.extend(added)
+    if added and not sections:
+        _append_block(lines, [f"[{header}]{doc.newline}", *added], doc.newline)
+    for i, line in enumerate(lines[:-1]):
+        if not line.endswith(("\n", "\r")):
+            lines[i] = line + doc.newline  # the old last line of the file, no longer last
+    unchanged = lines == doc.lines
+    data = (ini.BOM if doc.bom else "") + "".join(lines)
+    after = doc if unchanged else ini.parse_bytes(data.encode("utf-8", "surrogateescape"), target)
+    if after.values_with_defaults() != _sections_expected(doc, header, wanted):
+        where = sections[0].start + 1 if sections else len(doc.lines)
+        raise FileWriteError(
+            f"{target}:{where}: the AWS tools would not read [{header}] with just these "
+            "keys changed (is one set in [DEFAULT], or on a line mfa-tui cannot tell "
+            "apart?); nothing was written. Check that section"
+        )
+    return None if unchanged else after.to_bytes()
+
+
+def _with_value(line: str, value: str, newline: str) -> str:
+    """`line` (a `key = value` line) with another value: what comes before the value,
+    and the line ending, stay as they were."""
+    body = line.rstrip("\r\n")
+    ending = line[len(body) :] or newline
+    equals, colon = body.find("="), body.find(":")
+    cut = min(i for i in (equals, colon) if i >= 0) + 1
+    rest = body[cut:]
+    gap = rest[: len(rest) - len(rest.lstrip())]
+    return f"{body[:cut]}{gap}{value}{ending}"
+
+
+def _sections_expected(
+    doc: ini.IniDocument, header: str, wanted: Mapping[str, tuple[str, str | None]]
+) -> dict[str, dict[str, str]]:
+    """Every section as botocore should read it once `wanted` is made to `[header]`."""
+    sections = doc.values_with_defaults()
+    defaults = doc.section_values().get(ini.DEFAULT_SECTION, {})
+    values = sections.setdefault(header, dict(defaults))
+    for key, (_spelled, value) in wanted.items():
+        if value is None:
+            values.pop(key, None)
+        else:
+            values[key] = value
+    return sections
+
+
 ProfileValue = str | Mapping[str, str]
 
 

@@ -5,6 +5,12 @@ in the credentials file, and a profile's keys merged across both (credentials wi
 `sso-session` and `services` sections are not profiles. We add what botocore does not
 know: which profiles mfa-tui can manage (users with long-term keys, roles), which are
 sessions it wrote, and the source chain of every role.
+
+A user's keys come from where botocore would take them (`KeySource`): the credentials
+file, then a `credential_process`, then the config file. mfa-tui's own `keys
+credential-process` line means the keyring; any other process is a user's keys once an
+MFA device is named for it (its own `mfa_serial`, or one of a role assumed from it),
+since only running it tells keys from a session, and `list` runs nothing.
 """
 
 from __future__ import annotations
@@ -45,6 +51,20 @@ class Kind(StrEnum):
     SSO = "sso"
     PROCESS = "process"
     OTHER = "other"
+
+
+class KeySource(StrEnum):
+    """Where a user's long-term keys come from, as botocore finds them."""
+
+    FILE = "file"  # aws_access_key_id/aws_secret_access_key in the AWS files
+    KEYRING = "keyring"  # `credential_process = mfa-tui keys credential-process NAME`
+    PROCESS = "process"  # another credential_process (aws-vault, op, pass...)
+
+
+# What `mfa-tui keys import` writes where the keys were; botocore runs it, mfa-tui
+# itself reads the keyring entry it names.
+KEYS_COMMAND = ("keys", "credential-process")
+_OWN_PROGRAMS = frozenset({"mfa-tui", "mfa-tui.exe"})
 
 
 class State(StrEnum):
@@ -94,6 +114,8 @@ class Profile:
     unmanaged_reason: str | None = None
     # Values the AWS tools cannot use, each naming its key, file and line.
     notes: tuple[str, ...] = ()
+    # For a user: where its long-term keys come from.
+    key_source: KeySource | None = None
 
     @property
     def managed(self) -> bool:
@@ -101,9 +123,19 @@ class Profile:
 
     @property
     def has_long_term_keys(self) -> bool:
+        """Keys written in the files (not a keyring or a credential_process)."""
         return bool(
             self.values.get("aws_access_key_id") and self.values.get("aws_secret_access_key")
         )
+
+    @property
+    def keyring_entry(self) -> str | None:
+        """The keyring entry of mfa-tui's `keys credential-process` line, if that is
+        where the keys come from."""
+        if self.key_source is not KeySource.KEYRING:
+            return None
+        found = own_command(self.values.get("credential_process", ""))
+        return found[1] if found is not None and found[0] == KEYS_COMMAND else None
 
 
 @dataclass
@@ -265,8 +297,55 @@ def _int_or_none(value: str | None) -> int | None:
         return None
 
 
-def classify(name: str, values: dict[str, str]) -> tuple[Kind, str | None]:
-    """The kind of a profile and, for kinds mfa-tui does not manage, why."""
+def own_command(command: str) -> tuple[tuple[str, ...], str] | None:
+    """(its subcommand words, the name it is given) when a `credential_process` runs
+    mfa-tui itself: `mfa-tui keys credential-process NAME` (the keys in the keyring) or
+    `mfa-tui credential-process NAME` (a session mfa-tui serves). None otherwise."""
+    if "mfa-tui" not in command:
+        return None  # nearly every other command: no split needed
+    import shlex
+
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None
+    program = words[0].replace("\\", "/").rsplit("/", 1)[-1] if words else ""
+    if program not in _OWN_PROGRAMS:
+        return None
+    args = tuple(words[1:])
+    if len(args) == 3 and args[:2] == KEYS_COMMAND:
+        return KEYS_COMMAND, args[2]
+    if len(args) == 2 and args[0] == "credential-process":
+        return args[:1], args[1]
+    return None
+
+
+def keys_command_line(entry: str) -> str | None:
+    """The `credential_process` value that serves the keys of keyring entry `entry`
+    (None when the name cannot be given to it safely: a quote or a backslash).
+
+    botocore splits it like a shell without running one (and differently on Windows):
+    a name of plain characters goes as it is, any other in double quotes.
+    """
+    words = ["mfa-tui", *KEYS_COMMAND]
+    if entry and all(c.isalnum() or c in "_.@+=,:/-" for c in entry) and entry.isascii():
+        return " ".join([*words, entry])
+    if not entry or any(c in entry for c in '"\\\r\n'):
+        return None
+    return " ".join([*words, f'"{entry}"'])
+
+
+def classify(
+    name: str, values: dict[str, str], *, keys_in_credentials: bool = True
+) -> tuple[Kind, str | None]:
+    """The kind of a profile and, for kinds mfa-tui does not manage, why.
+
+    `keys_in_credentials`: its access keys (if any) are in the credentials file, where
+    botocore looks before a `credential_process`; keys in the config file come after it.
+    A `credential_process` is a user's keys when it is mfa-tui's own keyring command, or
+    when the profile names an MFA device (a role assumed from it can name one too: see
+    `load_profiles`); what the process returns is known only once it runs.
+    """
     if OWNER_KEY in values:
         return Kind.SESSION, "a session written by mfa-tui"
     if values.get("role_arn"):
@@ -277,13 +356,67 @@ def classify(name: str, values: dict[str, str]) -> tuple[Kind, str | None]:
         return Kind.OTHER, "role_arn without source_profile or credential_source"
     if values.get("sso_session") or values.get("sso_start_url") or values.get("sso_account_id"):
         return Kind.SSO, "IAM Identity Center (SSO): use 'aws sso login'"
-    if values.get("credential_process"):
-        return Kind.PROCESS, "credentials come from credential_process"
-    if values.get("aws_access_key_id") and values.get("aws_secret_access_key"):
+    keys = bool(values.get("aws_access_key_id") and values.get("aws_secret_access_key"))
+    process = values.get("credential_process")
+    if process and not (keys and keys_in_credentials):
+        return _process_kind(process, values)
+    if keys:
         if values.get("aws_session_token") or values.get("aws_security_token"):
             return Kind.OTHER, "static temporary credentials (has a session token)"
         return Kind.USER, None
     return Kind.OTHER, "no credentials (settings only)"
+
+
+PROCESS_WITHOUT_DEVICE = (
+    "credentials come from credential_process; if it returns an IAM user's access keys, "
+    "name the user's MFA device (mfa_serial) in this profile and mfa-tui gets MFA "
+    "sessions with them"
+)
+SERVED_BY_MFA_TUI = "a session served by mfa-tui ('mfa-tui credential-process')"
+
+
+def _process_kind(command: str, values: dict[str, str]) -> tuple[Kind, str | None]:
+    own = own_command(command)
+    if own is not None:
+        if own[0] == KEYS_COMMAND:
+            return Kind.USER, None
+        return Kind.PROCESS, SERVED_BY_MFA_TUI
+    if values.get("mfa_serial"):
+        return Kind.USER, None
+    return Kind.PROCESS, PROCESS_WITHOUT_DEVICE
+
+
+def _key_source(values: dict[str, str], keys_in_credentials: bool) -> KeySource:
+    """Where a user's keys come from, in botocore's order: keys in the credentials file,
+    then a credential_process, then keys in the config file."""
+    process = values.get("credential_process")
+    keys = values.get("aws_access_key_id") and values.get("aws_secret_access_key")
+    if not process or (keys and keys_in_credentials):
+        return KeySource.FILE
+    own = own_command(process)
+    return KeySource.KEYRING if own is not None and own[0] == KEYS_COMMAND else KeySource.PROCESS
+
+
+def _promote_key_processes(profiles: dict[str, Profile]) -> None:
+    """A `credential_process` profile that a role with an MFA device is assumed from is
+    that role's user: botocore asks the process for the source credentials, mfa-tui for
+    the keys to call GetSessionToken with."""
+    for role in profiles.values():
+        if role.kind is not Kind.ROLE or not role.mfa_serial:
+            continue
+        current, seen = role, {role.name}
+        while current.source_profile and current.source_profile not in seen:
+            source = profiles.get(current.source_profile)
+            if source is None:
+                break
+            seen.add(source.name)
+            if source.kind is Kind.ROLE and not source.has_long_term_keys:
+                current = source
+                continue
+            if source.kind is Kind.PROCESS and source.unmanaged_reason == PROCESS_WITHOUT_DEVICE:
+                source.kind, source.unmanaged_reason = Kind.USER, None
+                source.key_source = KeySource.PROCESS
+            break
 
 
 def load_profiles(paths: AwsPaths | None = None) -> ProfileSet:
@@ -310,7 +443,12 @@ def load_profiles(paths: AwsPaths | None = None) -> ProfileSet:
         merged[name] = values
         sources[name] = config_only
     credentials_only = (paths.credentials,)
+    # Profiles whose keys the credentials file holds: botocore takes those before a
+    # credential_process, and a credential_process before keys in the config file.
+    keyed: set[str] = set()
     for name, values in creds_doc.values_with_defaults().items():
+        if "aws_secret_access_key" in values and values.get("aws_access_key_id"):
+            keyed.add(name)
         if name in merged:
             merged[name].update(values)
             sources[name] = both
@@ -322,7 +460,7 @@ def load_profiles(paths: AwsPaths | None = None) -> ProfileSet:
     unusable: list[Profile] = []
     for name, values in merged.items():
         get = values.get
-        kind, reason = classify(name, values)
+        kind, reason = classify(name, values, keys_in_credentials=name in keyed)
         session = kind is Kind.SESSION
         serial, arn, duration = get("mfa_serial"), get("role_arn"), get("duration_seconds")
         profile = profiles[name] = Profile(
@@ -343,12 +481,15 @@ def load_profiles(paths: AwsPaths | None = None) -> ProfileSet:
             refreshed_at=parse_expiration(get("mfa_tui_refreshed")) if session else None,
             unmanaged_reason=reason,
         )
+        if kind is Kind.USER:
+            profile.key_source = _key_source(values, name in keyed)
         if (
             duration is not None
             or (serial and _MFA_SERIAL.fullmatch(serial) is None)
             or (arn and _ROLE_ARN.fullmatch(arn) is None)
         ):
             unusable.append(profile)  # a value the AWS tools may not be able to use
+    _promote_key_processes(profiles)
     _resolve_chains(profiles)
     docs = (creds_doc, config_doc)
     bad_arns = {p.name for p in unusable if _note_unusable_values(p, docs)}
@@ -425,6 +566,16 @@ def _hop(current: Profile, profiles: dict[str, Profile]) -> str | _Walk:
     walked = (current.name, source_name)
     if source.kind is Kind.ROLE:
         return _Walk(walked, keyed_role=source_name)
+    if source.unmanaged_reason == PROCESS_WITHOUT_DEVICE:
+        return _Walk(
+            walked,
+            error=(
+                f"source_profile '{source_name}' of '{current.name}' gets its credentials "
+                "from credential_process and no MFA device is named for them: if it "
+                f"returns access keys, add mfa_serial to '{current.name}' or "
+                f"'{source_name}' (process)"
+            ),
+        )
     if source.kind is not Kind.USER:
         return _Walk(
             walked,

@@ -29,8 +29,14 @@ from mfa_tui.aws import sts
 from mfa_tui.aws.sts import CallContext, Credentials
 from mfa_tui.errors import AwsRefusedError, MfaTuiError, NetworkError, UsageError
 
-# AWS lets a user have at most this many MFA devices (of any kind).
+# AWS lets a user have at most this many MFA devices (of any kind), and access keys.
 MAX_MFA_DEVICES = 8
+MAX_ACCESS_KEYS = 2
+# AWS's policy that lets users rotate their own keys (named in refusals).
+OWN_KEYS_POLICY = (
+    "AWS's example policy 'IAM: Allows IAM users to rotate their own access keys "
+    "programmatically and in the console' grants it"
+)
 # CreateVirtualMFADevice's VirtualMFADeviceName: [\w+=,.@-]+, 1 to 226 characters.
 _DEVICE_NAME = re.compile(r"[\w+=,.@-]{1,226}")
 # CreateRole's RoleName: [\w+=,.@-]+, 1 to 64 characters.
@@ -58,6 +64,9 @@ _DENIED_HINT = {
     "AttachRolePolicy": "the user needs iam:AttachRolePolicy",
     "DetachRolePolicy": "the user needs iam:DetachRolePolicy",
     "DeleteRole": "the user needs iam:DeleteRole",
+    "ListAccessKeys": f"the user needs iam:ListAccessKeys on itself ({OWN_KEYS_POLICY})",
+    "CreateAccessKey": f"the user needs iam:CreateAccessKey on itself ({OWN_KEYS_POLICY})",
+    "DeleteAccessKey": f"the user needs iam:DeleteAccessKey on itself ({OWN_KEYS_POLICY})",
 }
 
 
@@ -109,6 +118,15 @@ class NewDevice:
 
     serial: str
     seed: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class AccessKey:
+    """One access key of a user as ListAccessKeys names it: never its secret."""
+
+    key_id: str
+    status: str  # "Active" or "Inactive"
+    created: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -165,29 +183,72 @@ def caller(profile: str, keys: Credentials) -> IamUser:
     return IamUser(arn.rsplit("/", 1)[-1], arn, account)
 
 
-def mfa_devices(profile: str, creds: Credentials, user: IamUser) -> list[MfaDevice]:
-    """Every MFA device assigned to `user`, oldest first (ListMFADevices, all pages)."""
-    devices: list[MfaDevice] = []
+def _aware(value: object) -> datetime | None:
+    """A date IAM gave, as an aware UTC datetime (None if it gave none)."""
+    if not isinstance(value, datetime):
+        return None
+    return (value.replace(tzinfo=UTC) if value.tzinfo is None else value).astimezone(UTC)
+
+
+def _listed(
+    action: str, list_key: str, profile: str, creds: Credentials, **params: Any
+) -> list[dict[str, Any]]:
+    """The items of a paged IAM list call, every page (a user's devices and keys fit in
+    one; ten pages at most, should IAM keep saying there is more)."""
+    items: list[dict[str, Any]] = []
     marker: str | None = None
-    for _page in range(10):  # at most 8 devices: one page in practice
-        params: dict[str, Any] = {"UserName": user.name}
-        if marker:
-            params["Marker"] = marker
-        answer = _iam("ListMFADevices", profile, creds, **params)
-        for item in answer.get("MFADevices", []):
-            if isinstance(item, dict) and item.get("SerialNumber"):
-                enabled = item.get("EnableDate")
-                if isinstance(enabled, datetime):
-                    enabled = (
-                        enabled.replace(tzinfo=UTC) if enabled.tzinfo is None else enabled
-                    ).astimezone(UTC)
-                else:
-                    enabled = None
-                devices.append(MfaDevice(str(item["SerialNumber"]), enabled))
+    for _page in range(10):
+        answer = _iam(action, profile, creds, **params, **({"Marker": marker} if marker else {}))
+        items.extend(item for item in answer.get(list_key, []) if isinstance(item, dict))
         marker = answer.get("Marker") if answer.get("IsTruncated") else None
         if not marker:
             break
+    return items
+
+
+def mfa_devices(profile: str, creds: Credentials, user: IamUser) -> list[MfaDevice]:
+    """Every MFA device assigned to `user`, oldest first (ListMFADevices, all pages)."""
+    devices = [
+        MfaDevice(str(item["SerialNumber"]), _aware(item.get("EnableDate")))
+        for item in _listed("ListMFADevices", "MFADevices", profile, creds, UserName=user.name)
+        if item.get("SerialNumber")
+    ]
     return sorted(devices, key=lambda d: d.enabled_at or datetime.min.replace(tzinfo=UTC))
+
+
+def access_keys(profile: str, creds: Credentials, user: IamUser) -> list[AccessKey]:
+    """Every access key of `user`, oldest first (ListAccessKeys, all pages)."""
+    found = [
+        AccessKey(
+            str(item["AccessKeyId"]), str(item.get("Status", "")), _aware(item.get("CreateDate"))
+        )
+        for item in _listed(
+            "ListAccessKeys", "AccessKeyMetadata", profile, creds, UserName=user.name
+        )
+        if item.get("AccessKeyId")
+    ]
+    return sorted(found, key=lambda k: k.created or datetime.min.replace(tzinfo=UTC))
+
+
+def create_access_key(
+    profile: str, creds: Credentials, user: IamUser
+) -> tuple[AccessKey, Credentials]:
+    """CreateAccessKey for `user`: the new key, and its secret (which AWS gives once)."""
+    answer = _iam("CreateAccessKey", profile, creds, UserName=user.name)
+    key = answer.get("AccessKey") or {}
+    key_id, secret = key.get("AccessKeyId"), key.get("SecretAccessKey")
+    if not (isinstance(key_id, str) and key_id and isinstance(secret, str) and secret):
+        raise NetworkError(
+            f"CreateAccessKey for '{profile}': IAM answered without the new key (a proxy in "
+            "the way?)"
+        )
+    made = AccessKey(key_id, str(key.get("Status", "Active")), _aware(key.get("CreateDate")))
+    return made, Credentials(key_id, secret)
+
+
+def delete_access_key(profile: str, creds: Credentials, user: IamUser, key_id: str) -> None:
+    """DeleteAccessKey: the key stops working for good."""
+    _iam("DeleteAccessKey", profile, creds, UserName=user.name, AccessKeyId=key_id)
 
 
 def check_device_name(name: str) -> str:
@@ -444,9 +505,13 @@ def client_error(code: str, text: str, status: int, ctx: CallContext, endpoint: 
             title="Device name taken",
         )
     if code == "LimitExceeded":
+        limit = (
+            f"{MAX_ACCESS_KEYS} access keys"
+            if ctx.action == "CreateAccessKey"
+            else f"{MAX_MFA_DEVICES} MFA devices"
+        )
         return AwsRefusedError(
-            f"{ctx.action} for {who}: IAM refused a limit (a user has at most "
-            f"{MAX_MFA_DEVICES} MFA devices).{said_part}",
+            f"{ctx.action} for {who}: IAM refused a limit (a user has at most {limit}).{said_part}",
             code=code,
             title="Limit reached",
         )

@@ -66,6 +66,9 @@ class Section:
     # key -> (first, end) line indexes of its value's lines: the key line and its
     # continuation lines (blank lines inside a multi-line value included).
     key_spans: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # key -> the spans of its earlier lines when it is set more than once here (the
+    # last one, in key_spans, is the value read): a writer removing a key removes all.
+    shadowed: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 
     @property
     def key_lines(self) -> dict[str, int]:
@@ -290,6 +293,8 @@ def _parse_lines(doc: IniDocument, any_undecodable: bool) -> None:
             default_keys.add(option)
         else:
             twice = option in spans
+        if option in spans:
+            current.shadowed.setdefault(option, []).append(spans[option])
         spans[option] = (index, index + 1)
         blanks = 0
         if broken:

@@ -47,7 +47,9 @@ from mfa_tui.clock import SYSTEM_CLOCK, Clock
 from mfa_tui.core.agent import AgentServer
 from mfa_tui.core.backend import Backend, Snapshot
 from mfa_tui.core.file_watch import FileWatcher
+from mfa_tui.core.key_ages import rotate_due
 from mfa_tui.core.refresh_policy import Outcome, RefreshPolicy
+from mfa_tui.core.status import ages_wanted
 from mfa_tui.errors import ExitCode, MfaTuiError, NeedsCodeError
 
 LOG_NAME = "daemon.log"
@@ -88,6 +90,8 @@ class Daemon:
         self.snapshot: Snapshot | None = None
         self._watcher: FileWatcher | None = None
         self._told: set[tuple[str, object]] = set()
+        # Users whose key age IAM was asked for in this run (asked once each).
+        self._ages_asked: set[str] = set()
 
     def load_if_changed(self) -> Snapshot:
         """The current snapshot, re-read only when a watched file changed."""
@@ -136,6 +140,32 @@ class Daemon:
         log.info("refreshed %s: %s valid until %s", name, result.session_profile, until)
         return PassResult(name, Outcome.OK, result.message)
 
+    def check_key_ages(self) -> None:
+        """Look up the age of access keys not known yet (once per user per run, with
+        the user's stored session), and say once when a key is due for rotation."""
+        if self.snapshot is None:
+            return
+        now = self.clock.now()
+        wanted = [n for n in ages_wanted(self.snapshot.statuses, now) if n not in self._ages_asked]
+        self._ages_asked.update(wanted)
+        found = self.backend.key_ages(wanted) if wanted else {}
+        for name, age in sorted(found.items()):
+            if isinstance(age, MfaTuiError):
+                log.warning("the age of %s's access key is unknown: %s", name, age.message)
+        if any(not isinstance(age, MfaTuiError) for age in found.values()):
+            self.snapshot = self.backend.load()  # the ages were recorded: read them
+        for status in self.snapshot.statuses:
+            created = status.key_created
+            if rotate_due(created, now) and ("rotate", (status.name, created)) not in self._told:
+                self._told.add(("rotate", (status.name, created)))
+                assert created is not None
+                log.warning(
+                    "%s: its access key is %d days old: rotate it ('mfa-tui keys rotate %s')",
+                    status.name,
+                    (now - created).days,
+                    status.name,
+                )
+
     def next_wait(self, poll: float = POLL_SECONDS) -> float:
         """Seconds to sleep: until something is due, but never longer than `poll`."""
         if self.snapshot is None:
@@ -154,6 +184,7 @@ class Daemon:
         while not stop.is_set():
             try:
                 self.run_once()
+                self.check_key_ages()
             except MfaTuiError as exc:
                 if ("load", exc.message) not in self._told:
                     self._told.add(("load", exc.message))

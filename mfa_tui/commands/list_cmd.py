@@ -14,6 +14,7 @@ from mfa_tui import listing
 from mfa_tui.aws.files import format_expiration
 from mfa_tui.clock import SYSTEM_CLOCK
 from mfa_tui.commands.common import load_world
+from mfa_tui.core.key_ages import read_key_ages
 from mfa_tui.core.status import ProfileStatus, all_statuses
 from mfa_tui.errors import ExitCode
 
@@ -51,11 +52,15 @@ def entry_of(status: ProfileStatus) -> Entry:
         f'"session_profile": {_js(status.session_profile)}, '
         f'"expires_at": {_js(format_expiration(expires) if expires else None)}, "state": "'
     )
+    keys = status.key_source
+    created = status.key_created
     tail = (
         f'", "chain": [{", ".join(map(encode_basestring_ascii, status.chain))}], '
         f'"region": {_js(status.region)}, "reason": {_js(status.reason)}, '
         f'"active": {"true" if status.active else "false"}, '
-        f'"notes": [{", ".join(map(encode_basestring_ascii, notes))}]}}'
+        f'"notes": [{", ".join(map(encode_basestring_ascii, notes))}], '
+        f'"keys": {_js(str(keys) if keys else None)}, '
+        f'"key_created": {_js(format_expiration(created) if created else None)}'
     )
     mfa = status.mfa_serial.rsplit("/", 1)[-1] if status.mfa_serial else "-"
     return (
@@ -63,7 +68,8 @@ def entry_of(status: ProfileStatus) -> Entry:
         status.refresh_margin,
         head,
         tail,
-        (status.name, kind, mfa, status.session_profile or "-", note),
+        (status.name, kind, str(keys) if keys else "-", mfa, status.session_profile or "-", note),
+        created.timestamp() if created else None,
     )
 
 
@@ -77,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         profile_set, settings = load_world()
         now = SYSTEM_CLOCK.now()
-        entries = [entry_of(s) for s in all_statuses(profile_set, settings, now)]
+        ages = read_key_ages()
+        entries = [entry_of(s) for s in all_statuses(profile_set, settings, now, ages)]
     finally:
         if collecting:
             gc.enable()

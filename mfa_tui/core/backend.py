@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from mfa_tui.aws.files import AwsPaths, load_profiles
 from mfa_tui.clock import SYSTEM_CLOCK, Clock
+from mfa_tui.core.key_ages import read_key_ages
 from mfa_tui.core.status import ProfileStatus, all_statuses
 from mfa_tui.core.store import RefreshResult
 from mfa_tui.settings import Settings, load_settings, save_settings, settings_path
@@ -24,8 +25,10 @@ from mfa_tui.settings import Settings, load_settings, save_settings, settings_pa
 if TYPE_CHECKING:
     from mfa_tui.core.asking import Asker
     from mfa_tui.core.console import ConsoleLink
+    from mfa_tui.core.key_ages import KeyAge
     from mfa_tui.core.sessions import Served, SessionService
     from mfa_tui.core.setup import MfaSetup
+    from mfa_tui.errors import MfaTuiError
 
 SEED_CACHE_SECONDS = 60.0
 
@@ -89,6 +92,10 @@ class Backend(Protocol):
     def save_seed(self, mfa_serial: str, seed: str) -> None:
         """Store a TOTP seed for an MFA device in the OS keyring."""
 
+    def key_ages(self, names: Iterable[str]) -> dict[str, KeyAge | MfaTuiError]:
+        """Look up (IAM, with each user's stored session) and record the age of these
+        users' access keys; what was found or what stopped it, per user."""
+
     def save_settings(self, settings: Settings) -> None:
         """Write the settings file."""
 
@@ -144,7 +151,8 @@ class ServiceBackend:
         # The same view `mfa-tui list` prints; the engine is not needed to read files.
         settings = load_settings(self.settings_file)
         profile_set = load_profiles(self.paths)
-        statuses = all_statuses(profile_set, settings, self.clock.now())
+        ages = read_key_ages()
+        statuses = all_statuses(profile_set, settings, self.clock.now(), ages)
         return Snapshot(statuses=statuses, settings=settings, problems=profile_set.problems)
 
     def seeded_serials(self, serials: Iterable[str]) -> frozenset[str]:
@@ -205,6 +213,11 @@ class ServiceBackend:
         SeedStore(self.keyring_backend).set(mfa_serial, seed)
         with self._seed_lock:
             self._seed_cache[mfa_serial] = (True, time.monotonic())
+
+    def key_ages(self, names: Iterable[str]) -> dict[str, KeyAge | MfaTuiError]:
+        from mfa_tui.core.key_ages import fetch_key_ages
+
+        return fetch_key_ages(self._service(), names)
 
     def save_settings(self, settings: Settings) -> None:
         save_settings(settings, self.settings_file)

@@ -19,7 +19,6 @@ import binascii
 import configparser
 import contextlib
 import hashlib
-import json
 import os
 import re
 import signal
@@ -32,15 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mfa_tui import locations, private_files
-from mfa_tui.errors import (
-    CodeRequest,
-    FileWriteError,
-    KeyringError,
-    MfaTuiError,
-    NeedsCodeError,
-    UsageError,
-)
+from mfa_tui.errors import CodeRequest, KeyringError, MfaTuiError, NeedsCodeError, UsageError
 
 KEYRING_SERVICE = "mfa-tui"
 TOTP_STEP = 30
@@ -48,9 +39,6 @@ TOTP_STEP = 30
 MIN_SEED_CHARS = 23
 USED_CODE_MEMORY = 120  # seconds a spent code is remembered (AWS's window is about 90 s)
 STATE_FILE = "codes.json"
-# The state holds a step per device and the hashes of codes typed in the last two
-# minutes: a few kilobytes. Anything near this is not a file mfa-tui wrote.
-STATE_LIMIT = 1024 * 1024
 if TYPE_CHECKING:
     from mfa_tui.core.asking import Asker
 
@@ -170,11 +158,12 @@ NO_KEYRING_HELP = (
 )
 
 
-def resolve_keyring(backend: Any = None) -> Any:
+def resolve_keyring(backend: Any = None, keeps: str = "TOTP seeds") -> Any:
     """A usable keyring backend, or KeyringError; never an unchosen plain-text file.
 
     Args:
         backend: a backend to use as is (tests, or a face that chose one).
+        keeps: what it is for, for the message when there is none.
     """
     if backend is not None:
         return backend
@@ -201,35 +190,76 @@ def resolve_keyring(backend: Any = None) -> Any:
         return real[0]
     if usable:
         raise KeyringError(
-            "no OS keyring is available to keep TOTP seeds; the only backend found is "
+            f"no OS keyring is available to keep {keeps}; the only backend found is "
             f"{_name(usable[0])}, a file, which mfa-tui uses only when you choose it. "
             + NO_KEYRING_HELP
         )
     raise KeyringError(
-        "no OS keyring is available to keep TOTP seeds (no Secret Service, KWallet or "
+        f"no OS keyring is available to keep {keeps} (no Secret Service, KWallet or "
         f"Keychain found). {NO_KEYRING_HELP}"
     )
 
 
-class SeedStore:
-    """TOTP seeds in the OS keyring, keyed by MFA serial under the service 'mfa-tui'."""
+class KeyringEntries:
+    """Secrets in the OS keyring under the service 'mfa-tui', one per account name.
+
+    Every backend's own errors become KeyringError naming what was asked (`what`: e.g.
+    "the seed for SERIAL"), never the secret; a write is read back, which catches
+    backends that accept and drop (the null keyring, a locked wallet that silently
+    refuses).
+    """
+
+    keeps = "TOTP seeds"
 
     def __init__(self, backend: Any = None) -> None:
         self._backend = backend
 
     def _ring(self) -> Any:
-        return resolve_keyring(self._backend)
+        return resolve_keyring(self._backend, self.keeps)
+
+    def _read(self, account: str, what: str) -> str | None:
+        ring = self._ring()
+        try:
+            value = ring.get_password(KEYRING_SERVICE, account)
+        except Exception as exc:  # keyring backends raise their own types
+            raise KeyringError(
+                f"the keyring refused to read {what}: {type(exc).__name__}"
+            ) from None
+        return str(value) if value else None
+
+    def _write(self, account: str, value: str, what: str) -> None:
+        ring = self._ring()
+        try:
+            ring.set_password(KEYRING_SERVICE, account, value)
+            kept = ring.get_password(KEYRING_SERVICE, account)
+        except Exception as exc:
+            raise KeyringError(
+                f"the keyring ({_name(ring)}) refused to store {what}: {type(exc).__name__}"
+            ) from None
+        if kept != value:
+            raise KeyringError(
+                f"the keyring backend {_name(ring)} did not keep {what}. " + NO_KEYRING_HELP
+            )
+
+    def _delete(self, account: str, what: str) -> bool:
+        ring = self._ring()
+        try:
+            if ring.get_password(KEYRING_SERVICE, account) is None:
+                return False
+            ring.delete_password(KEYRING_SERVICE, account)
+        except Exception as exc:
+            raise KeyringError(
+                f"the keyring refused to delete {what}: {type(exc).__name__}"
+            ) from None
+        return True
+
+
+class SeedStore(KeyringEntries):
+    """TOTP seeds in the OS keyring, keyed by MFA serial under the service 'mfa-tui'."""
 
     def get(self, serial: str) -> str | None:
         """The seed for `serial`; KeyringError when no keyring can be asked."""
-        ring = self._ring()
-        try:
-            value = ring.get_password(KEYRING_SERVICE, serial)
-        except Exception as exc:  # keyring backends raise their own types
-            raise KeyringError(
-                f"the keyring refused to read the seed for {serial}: {type(exc).__name__}"
-            ) from None
-        return str(value) if value else None
+        return self._read(serial, f"the seed for {serial}")
 
     def lookup(self, serial: str) -> str | None:
         """The seed, or None also when no keyring is usable: a missing keyring must not
@@ -243,40 +273,14 @@ class SeedStore:
         return self.lookup(serial) is not None
 
     def set(self, serial: str, seed: str) -> str:
-        """Validate, store and read back the seed; returns the normalised seed.
-
-        Reading it back catches backends that accept and drop (the null keyring, a
-        locked wallet that silently refuses).
-        """
+        """Validate, store and read back the seed; returns the normalised seed."""
         cleaned = normalize_seed(seed)
-        ring = self._ring()
-        try:
-            ring.set_password(KEYRING_SERVICE, serial, cleaned)
-            kept = ring.get_password(KEYRING_SERVICE, serial)
-        except Exception as exc:
-            raise KeyringError(
-                f"the keyring ({_name(ring)}) refused to store the seed for {serial}: "
-                f"{type(exc).__name__}"
-            ) from None
-        if kept != cleaned:
-            raise KeyringError(
-                f"the keyring backend {_name(ring)} did not keep the seed for {serial}. "
-                + NO_KEYRING_HELP
-            )
+        self._write(serial, cleaned, f"the seed for {serial}")
         return cleaned
 
     def remove(self, serial: str) -> bool:
         """Forget the seed; False when there was none."""
-        ring = self._ring()
-        try:
-            if ring.get_password(KEYRING_SERVICE, serial) is None:
-                return False
-            ring.delete_password(KEYRING_SERVICE, serial)
-        except Exception as exc:
-            raise KeyringError(
-                f"the keyring refused to delete the seed for {serial}: {type(exc).__name__}"
-            ) from None
-        return True
+        return self._delete(serial, f"the seed for {serial}")
 
 
 # --- code_command --------------------------------------------------------------------
@@ -307,46 +311,22 @@ def run_code_command(
     if not program:
         raise UsageError(f"code_command for '{profile}' is empty")
     env = {**os.environ, "MFA_TUI_PROFILE": profile, "MFA_TUI_MFA_SERIAL": serial or ""}
-    try:
-        # The command is the person's own setting, like credential_process in botocore.
-        proc = subprocess.Popen(  # noqa: S602
-            command,
-            shell=True,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-            env=env,
-        )
-    except OSError as exc:
+    what = f"code_command for '{profile}'"
+    # The command is the person's own setting, like credential_process in botocore,
+    # run through the shell so pipes and quotes work.
+    done = run_bounded(command, timeout, what=what, shell=True, env=env, cancel=cancel)  # noqa: S604
+    if done is None:
         raise MfaTuiError(
-            f"code_command for '{profile}' could not start: {exc.strerror}",
-            title="Code command failed",
-        ) from None
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            out, err = proc.communicate(timeout=max(0.01, min(0.2, deadline - time.monotonic())))
-            break
-        except subprocess.TimeoutExpired:
-            cancelled = cancel is not None and cancel.is_set()
-            if not cancelled and time.monotonic() < deadline:
-                continue
-            _kill_group(proc)
-            if cancelled:
-                raise Cancelled(f"code_command for '{profile}' was stopped") from None
-            raise MfaTuiError(
-                f"code_command for '{profile}' ({program}) did not finish in {timeout:g}s "
-                "(is it waiting for a touch or a password?); code_command_timeout sets "
-                "the limit",
-                title="Code command timed out",
-            ) from None
-    if proc.returncode != 0:
+            f"{what} ({program}) did not finish in {timeout:g}s (is it waiting for a touch "
+            "or a password?); code_command_timeout sets the limit",
+            title="Code command timed out",
+        )
+    returncode, out, err = done
+    if returncode != 0:
         hint = _first_line(err)
         raise MfaTuiError(
             f"code_command for '{profile}' ({program}) failed with exit code "
-            f"{proc.returncode}" + (f": {hint}" if hint else ""),
+            f"{returncode}" + (f": {hint}" if hint else ""),
             title="Code command failed",
         )
     found: set[str] = set(_CODE_IN_OUTPUT.findall(out))
@@ -358,6 +338,55 @@ def run_code_command(
             title="Code command failed",
         )
     return found.pop()
+
+
+def run_bounded(
+    command: str | list[str],
+    timeout: float,
+    *,
+    what: str,
+    shell: bool = False,
+    env: dict[str, str] | None = None,
+    cancel: threading.Event | None = None,
+) -> tuple[int, str, str] | None:
+    """Run a person's command with no stdin; (exit code, stdout, stderr), or None when
+    it ran past `timeout`.
+
+    It runs in a process group of its own, killed whole on timeout or cancel (a `sh -c`
+    wrapper's children too). `what` names it in errors ("code_command for 'P'").
+
+    Raises:
+        MfaTuiError: it could not start.
+        Cancelled: `cancel` was set while it ran.
+    """
+    try:
+        proc = subprocess.Popen(
+            command,
+            shell=shell,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+            env=env,
+        )
+    except OSError as exc:
+        raise MfaTuiError(
+            f"{what} could not start: {exc.strerror}", title="Command failed"
+        ) from None
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            out, err = proc.communicate(timeout=max(0.01, min(0.2, deadline - time.monotonic())))
+            return proc.returncode, out, err
+        except subprocess.TimeoutExpired:
+            cancelled = cancel is not None and cancel.is_set()
+            if not cancelled and time.monotonic() < deadline:
+                continue
+            _kill_group(proc)
+            if cancelled:
+                raise Cancelled(f"{what} was stopped") from None
+            return None
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
@@ -376,10 +405,9 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
 
 def state_file() -> Path:
     """`codes.json` in the user state folder (see locations.py) or MFA_TUI_STATE_DIR."""
-    override = os.environ.get("MFA_TUI_STATE_DIR")
-    if override:
-        return Path(override) / STATE_FILE
-    return Path(locations.user_dir("state")) / STATE_FILE
+    from mfa_tui.core.state_file import state_path
+
+    return state_path(STATE_FILE)
 
 
 def _code_hash(serial: str, code: str) -> str:
@@ -396,75 +424,13 @@ class UsedCodes:
     """
 
     def __init__(self, path: Path | None = None) -> None:
+        from mfa_tui.core.state_file import JsonState
+
         self.path = path or state_file()
-
-    @staticmethod
-    def _parse(raw: bytes | None) -> dict[str, Any]:
-        try:
-            data = json.loads(raw) if raw else {}
-        except ValueError:
-            data = {}  # a damaged state file costs at most one wait, never a failure
-        if not isinstance(data, dict):
-            data = {}
-        if not isinstance(data.get("steps"), dict):
-            data["steps"] = {}
-        if not isinstance(data.get("typed"), dict):
-            data["typed"] = {}
-        data["version"] = 1
-        return data
-
-    def _refused(self, exc: OSError) -> MfaTuiError:
-        return MfaTuiError(
-            f"mfa-tui will not keep the state of spent MFA codes in {self.path.parent}: "
-            f"{exc}. Fix that, or set MFA_TUI_STATE_DIR to a folder of your own",
-            title="State folder refused",
-        )
-
-    def _raw(self) -> bytes | None:
-        """The file's bytes; None when there is none yet (or it is damaged past use).
-
-        Raises:
-            MfaTuiError: the file or the way to it could be changed by another user: a
-                step they wrote there could make mfa-tui send a spent code, or wait.
-        """
-        try:
-            private_files.check_folder(str(self.path.parent))
-            return private_files.read_private(str(self.path), STATE_LIMIT)
-        except FileNotFoundError:
-            return None
-        except private_files.UnsafePathError as exc:
-            raise self._refused(exc) from None
-        except OSError:
-            return None  # unreadable or absurdly big: damaged, like bad JSON
-
-    def _read(self) -> dict[str, Any]:
-        return self._parse(self._raw())
-
-    def _update(self, change: Callable[[dict[str, Any]], bool]) -> bool:
-        """Read, change and write the file under its lock; `change` says whether to write."""
-        from mfa_tui.aws.atomic import hold_lock
-
-        try:
-            private_files.private_folder(str(self.path.parent))
-        except private_files.UnsafePathError as exc:
-            raise self._refused(exc) from None
-        except OSError as exc:
-            raise FileWriteError(
-                f"cannot create the state folder {self.path.parent}: {exc.strerror}"
-            ) from None
-        with hold_lock(self.path):
-            data = self._parse(self._raw())
-            if not change(data):
-                return False
-            try:
-                private_files.write_private(
-                    str(self.path), json.dumps(data, indent=1, sort_keys=True).encode()
-                )
-            except private_files.UnsafePathError as exc:
-                raise self._refused(exc) from None
-            except OSError as exc:
-                raise FileWriteError(f"could not write {self.path}: {exc.strerror}") from None
-            return True
+        # A damaged state file costs at most one wait, never a failure.
+        self._state = JsonState(self.path, ("steps", "typed"), "the state of spent MFA codes")
+        self._read = self._state.read
+        self._update = self._state.update
 
     @staticmethod
     def _last(data: dict[str, Any], serial: str, now_step: int | None) -> int:

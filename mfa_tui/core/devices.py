@@ -1,5 +1,6 @@
 """The devices room: which MFA device a user has, where its codes come from, its seed,
-and the long-term keys that sign the calls a code goes with.
+and the long-term keys that sign the calls a code goes with (from the files, the
+keyring or a credential_process: see core/keys.py).
 
 A code comes from, in order: an explicit code, the TOTP seed in the keyring, a
 `code_command` (or aws-vault's `mfa_process`), and last the person, through whatever
@@ -14,10 +15,11 @@ from collections.abc import Callable
 from typing import Any
 
 from mfa_tui.aws.connection import connection_for
-from mfa_tui.aws.files import Profile, config_section_for, mfa_serial_of, user_of
+from mfa_tui.aws.files import KeySource, Profile, config_section_for, mfa_serial_of, user_of
 from mfa_tui.clock import Clock
 from mfa_tui.core.asking import Asker
 from mfa_tui.core.codes import CodeSources, SeedStore, UsedCodes, normalize_seed, totp_at
+from mfa_tui.core.keys import KeyStore, keyring_account, run_key_process
 from mfa_tui.core.plan import RefreshPlan, managed_profile
 from mfa_tui.core.store import SessionStore
 from mfa_tui.errors import FileWriteError, MfaTuiError, UsageError
@@ -52,6 +54,10 @@ class Devices:
         self.store = store
         self.clock = clock
         self.seeds = SeedStore(keyring_backend)
+        self.keys = KeyStore(keyring_backend)
+        # user -> the keys its credential_process gave: run once per service (a password
+        # manager may ask the person to unlock it), never kept beyond it.
+        self._process_keys: dict[tuple[str, str], Any] = {}
         self.used_codes = used_codes or UsedCodes()
         self._sleep = sleep
         self.announce = announce
@@ -181,9 +187,31 @@ class Devices:
         return measured + self.clock.skew.total_seconds()
 
     def long_term_keys(self, user: Profile) -> Any:
-        """The user's access key pair (sts.Credentials), which signs GetSessionToken."""
+        """The user's access key pair (sts.Credentials), which signs GetSessionToken:
+        from the files, the keyring entry its credential_process line names, or what
+        its own credential_process prints (refused if that is a session)."""
         from mfa_tui.aws.sts import Credentials
 
+        if user.key_source is KeySource.KEYRING:
+            entry = user.keyring_entry or user.name
+            keys = self.keys.get(entry)
+            if keys is None:
+                raise UsageError(
+                    f"no access keys for '{user.name}' in the keyring (service mfa-tui, "
+                    f"{keyring_account(entry)}), where its credential_process says they are. "
+                    f"On another computer, import them there too ('mfa-tui keys import "
+                    f"{user.name}' with the keys in {self.store.paths.credentials}); else "
+                    "create new ones in IAM"
+                )
+            return keys
+        if user.key_source is KeySource.PROCESS:
+            command = user.values.get("credential_process", "")
+            cached = self._process_keys.get((user.name, command))
+            if cached is None:
+                timeout = self.store.settings.credential_process_timeout
+                cached = run_key_process(command, timeout, profile=user.name)
+                self._process_keys[(user.name, command)] = cached
+            return cached
         if not user.has_long_term_keys:
             raise UsageError(
                 f"profile '{user.name}' has no aws_access_key_id/aws_secret_access_key in "

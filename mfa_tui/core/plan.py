@@ -97,14 +97,20 @@ def default_session_name(user: str) -> str:
     return name if len(name) >= 2 else "mfa-tui"
 
 
-def managed_profile(profile_set: ProfileSet, name: str) -> Profile:
-    """The user or role `name` stands for (a session profile stands for its owner)."""
+def known_profile(profile_set: ProfileSet, name: str) -> Profile:
+    """`name`'s profile, or a UsageError naming the files it is not in."""
     profile = profile_set.get(name)
     if profile is None:
         raise UsageError(
             f"unknown profile '{name}' (not in {profile_set.paths.config} or "
             f"{profile_set.paths.credentials})"
         )
+    return profile
+
+
+def managed_profile(profile_set: ProfileSet, name: str) -> Profile:
+    """The user or role `name` stands for (a session profile stands for its owner)."""
+    profile = known_profile(profile_set, name)
     if profile.kind is Kind.SESSION and profile.session_of and profile.session_of != name:
         return managed_profile(profile_set, profile.session_of)
     if not profile.managed:

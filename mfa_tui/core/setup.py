@@ -170,7 +170,7 @@ class MfaSetup:
         service = self.service
         service.reload()
         profile = service.profile(self.name)
-        if profile.kind is not Kind.USER or not profile.has_long_term_keys:
+        if profile.kind is not Kind.USER or profile.key_source is None:
             hint = ""
             if profile.chain:
                 hint = f"; its keys are those of '{profile.chain[-1]}': run setup for that"
@@ -202,10 +202,9 @@ class MfaSetup:
         return profile
 
     def _keys(self) -> Credentials:
-        profile = self.service.profile(self.name)
-        return Credentials(
-            profile.values["aws_access_key_id"], profile.values["aws_secret_access_key"]
-        )
+        """The user's long-term keys: from the files, the keyring or its credential_process."""
+        keys: Credentials = self.service.devices.long_term_keys(self.service.profile(self.name))
+        return keys
 
     # --- 2. what is there ----------------------------------------------------------
 

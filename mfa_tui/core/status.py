@@ -6,10 +6,12 @@ from the files each time they change, so the three never disagree.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from mfa_tui.aws.files import (
+    KeySource,
     Kind,
     Profile,
     ProfileSet,
@@ -17,6 +19,7 @@ from mfa_tui.aws.files import (
     mfa_serial_of,
     state_of,
 )
+from mfa_tui.core.key_ages import KeyAge, key_created
 from mfa_tui.core.preflight import SessionNames, session_names, write_problem
 from mfa_tui.settings import Settings
 
@@ -44,6 +47,9 @@ class ProfileStatus:
     active: bool
     # Values the AWS tools cannot use, each naming key, file and line (see files.py).
     notes: tuple[str, ...] = ()
+    # A user's: where its long-term keys come from, and when its key was made (if known).
+    key_source: KeySource | None = None
+    key_created: datetime | None = None
 
 
 def session_values_of(
@@ -64,9 +70,10 @@ def status_of(
     settings: Settings,
     now: datetime,
     names: SessionNames | None = None,
+    ages: Mapping[str, KeyAge] | None = None,
 ) -> ProfileStatus:
     """`profile` as the faces show it; `names` (from `session_names`) when asking for
-    many profiles, so it is worked out once."""
+    many profiles, so it is worked out once; `ages`, what is known of keys' ages."""
     kind = profile.kind
     margin = settings.refresh_margin_for(kind)
     session_profile: str | None = None
@@ -108,9 +115,34 @@ def status_of(
         refreshed_at=refreshed,
         active=kind is Kind.SESSION and profile.name == settings.active_profile,
         notes=profile.notes,
+        key_source=profile.key_source,
+        key_created=key_created(profile, ages) if ages else None,
     )
 
 
-def all_statuses(profile_set: ProfileSet, settings: Settings, now: datetime) -> list[ProfileStatus]:
+def all_statuses(
+    profile_set: ProfileSet,
+    settings: Settings,
+    now: datetime,
+    ages: Mapping[str, KeyAge] | None = None,
+) -> list[ProfileStatus]:
     names = session_names(profile_set, settings)
-    return [status_of(p, profile_set, settings, now, names) for p in profile_set.profiles.values()]
+    return [
+        status_of(p, profile_set, settings, now, names, ages) for p in profile_set.profiles.values()
+    ]
+
+
+def ages_wanted(statuses: Iterable[ProfileStatus], now: datetime) -> list[str]:
+    """The users whose key's age is not known yet and can be looked up now: keys in the
+    files or the keyring (a credential_process's are its tool's), and a user session
+    with time left to ask IAM with (nobody is asked for a code to learn an age)."""
+    return [
+        s.name
+        for s in statuses
+        if s.kind is Kind.USER
+        and s.managed
+        and s.key_source in (KeySource.FILE, KeySource.KEYRING)
+        and s.key_created is None
+        and s.expires_at is not None
+        and s.expires_at > now
+    ]

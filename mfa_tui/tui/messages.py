@@ -117,3 +117,12 @@ class ConsoleOpened(Message):
 
     profile: str
     opened: bool
+
+
+@dataclass
+class KeyAgesKnown(Message):
+    """IAM was asked how old some users' access keys are: `found` got an age (kept in
+    the state folder, where a reload reads it), `failed` says why others did not."""
+
+    found: frozenset[str]
+    failed: dict[str, str]

@@ -436,3 +436,36 @@ def test_a_chain_of_ten_thousand_roles_is_resolved_once_and_named_too_deep(
     for name in (f"r{MAX_CHAIN - 1}", "r9999"):
         assert not rows[name]["managed"]
         assert f"more than {MAX_CHAIN} profiles" in rows[name]["reason"], rows[name]["reason"]
+@pytest.mark.parametrize(
+    "name", ["test-user", "my user", "開発 user", "it's", "a$b`c", 'a"b', "a\\b"]
+)
+@pytest.mark.parametrize("platform", ["linux", "darwin", "win32"])
+def test_the_keyring_line_names_its_entry_as_botocore_splits_it(name: str, platform: str) -> None:
+    from botocore.compat import compat_shell_split
+
+    from mfa_tui.aws.files import KEYS_COMMAND, keys_command_line, own_command
+
+    line = keys_command_line(name)
+    if line is None:
+        assert '"' in name or "\\" in name  # refused: import says to rename
+        return
+    assert compat_shell_split(line, platform) == ["mfa-tui", *KEYS_COMMAND, name]
+    assert own_command(line) == (KEYS_COMMAND, name)
+    assert classify(name, {"credential_process": line})[0] is Kind.USER
+
+
+@pytest.mark.parametrize(
+    ("command", "kind"),
+    [
+        ("/home/me/.local/bin/mfa-tui keys credential-process u", Kind.USER),
+        ("mfa-tui credential-process my-role", Kind.PROCESS),  # sessions, not keys
+        ("aws-vault export --no-session --format=json u", Kind.PROCESS),  # no device named
+        ("mfa-tui keys credential-process", Kind.PROCESS),  # no entry: not ours
+        ("mfa-tui-helper keys credential-process u", Kind.PROCESS),
+    ],
+)
+def test_which_credential_process_is_a_user(command: str, kind: Kind) -> None:
+    assert classify("u", {"credential_process": command})[0] is kind
+    with_device = {"credential_process": command, "mfa_serial": "arn:aws:iam::1:mfa/u"}
+    served = command.startswith("mfa-tui credential-process")
+    assert classify("u", with_device)[0] is (Kind.PROCESS if served else Kind.USER)

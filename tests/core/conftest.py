@@ -8,7 +8,7 @@ state file under tmp_path.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,16 @@ from tests.memkeyring import MemoryKeyring
 from tests.moto_fixtures import Sandbox
 
 ServiceFactory = Callable[..., SessionService]
+
+
+@pytest.fixture
+def os_keyring() -> Iterator[None]:
+    """Whatever the test sets with keyring.set_keyring is undone afterwards."""
+    import keyring
+
+    saved = keyring.core._keyring_backend
+    yield
+    keyring.core._keyring_backend = saved
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import keyring
@@ -44,14 +43,6 @@ from tests.processes import running
 SEED = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 SERIAL = "arn:aws:iam::123456789012:mfa/phone"
 REQUEST = CodeRequest("my-role", SERIAL, "me")
-
-
-@pytest.fixture
-def os_keyring() -> Iterator[None]:
-    """Whatever the test sets with keyring.set_keyring is undone afterwards."""
-    saved = keyring.core._keyring_backend
-    yield
-    keyring.core._keyring_backend = saved
 
 
 @pytest.fixture

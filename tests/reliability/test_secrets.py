@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -62,6 +63,11 @@ def test_no_secret_outside_the_credentials_file_and_keyring(
         run("status", env=keyring_env),
         run("__complete", "bash", "mfa-tui use ", env=keyring_env),
         run("exec", "readonly-role", "--", "true", env=keyring_env),
+        # The user's keys into the keyring, rotated there, and used by a refresh.
+        run("keys", "import", "test-user", env=keyring_env),
+        run("keys", "rotate", "test-user", "--yes", env=keyring_env),
+        run("refresh", "test-user", "--force", env=keyring_env),
+        run("list", env={**keyring_env, "MFA_TUI_NO_FASTPATH": "1"}),
         run("refresh", "test-user", "--code", "12", env=keyring_env),
     ]
     for done in steps[:-1]:
@@ -69,9 +75,14 @@ def test_no_secret_outside_the_credentials_file_and_keyring(
     for done in steps:
         chatter.append(done.stdout + done.stderr)
     assert seen.exists(), "the code_command ran"
+    # The rotated key, as the AWS tools get it (printing it is this command's job).
+    served = run("keys", "credential-process", "test-user", env=keyring_env)
+    assert served.returncode == 0, served.stderr
+    rotated = json.loads(served.stdout)["SecretAccessKey"]
+    assert rotated != user.secret_access_key
 
     creds = ini.read(sandbox.paths.credentials).section_values()
-    secrets = {user.seed, user.secret_access_key, ops.secret_access_key}
+    secrets = {user.seed, user.secret_access_key, ops.secret_access_key, rotated}
     for values in creds.values():
         for key in ("aws_secret_access_key", "aws_session_token"):
             if key in values:

@@ -22,11 +22,18 @@ from mfa_tui.clock import Clock
 from mfa_tui.core.asking import Asker, PromptAsker
 from mfa_tui.core.backend import Snapshot
 from mfa_tui.core.console import ConsoleLink
+from mfa_tui.core.key_ages import KeyAge, read_key_ages, record_key_age
 from mfa_tui.core.sessions import Served
 from mfa_tui.core.setup import MfaSetup, PendingDevice, SetupTarget
 from mfa_tui.core.status import all_statuses
 from mfa_tui.core.store import RefreshResult, stored_session
-from mfa_tui.errors import CodeRequest, InvalidMfaCodeError, NeedsCodeError, NetworkError
+from mfa_tui.errors import (
+    CodeRequest,
+    InvalidMfaCodeError,
+    MfaTuiError,
+    NeedsCodeError,
+    NetworkError,
+)
 from mfa_tui.settings import Settings, load_settings, save_settings
 
 WRONG_CODE = "000000"
@@ -102,6 +109,10 @@ class FakeBackend:
     lock: threading.Lock = field(default_factory=threading.Lock)
     # Set by the app; a test calls it as the engine would while it waits.
     announce: Callable[[str], None] | None = None
+    # What IAM answers about keys' ages (an age is recorded, as the engine does), and
+    # the users it was asked about.
+    ages: dict[str, KeyAge | MfaTuiError] = field(default_factory=dict)
+    ages_asked: list[str] = field(default_factory=list)
 
     def watched_files(self) -> list[Path]:
         return [self.paths.config, self.paths.credentials, self.settings_file]
@@ -112,8 +123,20 @@ class FakeBackend:
     def load(self) -> Snapshot:
         settings = self.settings()
         profile_set = load_profiles(self.paths)
-        statuses = all_statuses(profile_set, settings, self.clock.now())
+        ages = read_key_ages()
+        statuses = all_statuses(profile_set, settings, self.clock.now(), ages)
         return Snapshot(statuses=statuses, settings=settings, problems=profile_set.problems)
+
+    def key_ages(self, names: Iterable[str]) -> dict[str, KeyAge | MfaTuiError]:
+        found: dict[str, KeyAge | MfaTuiError] = {}
+        for name in names:
+            self.ages_asked.append(name)
+            answer = self.ages.get(name)
+            if isinstance(answer, KeyAge):
+                record_key_age(name, answer)
+            if answer is not None:
+                found[name] = answer
+        return found
 
     def seeded_serials(self, serials: Iterable[str]) -> frozenset[str]:
         if self.keyring_gate is not None:

@@ -28,14 +28,16 @@ from mfa_tui.aws.files import Kind
 from mfa_tui.clock import Clock
 from mfa_tui.core.backend import Backend, Snapshot
 from mfa_tui.core.file_watch import FileWatcher
+from mfa_tui.core.key_ages import rotate_due
 from mfa_tui.core.refresh_policy import active_source
-from mfa_tui.core.status import ProfileStatus
+from mfa_tui.core.status import ProfileStatus, ages_wanted
 from mfa_tui.errors import MfaTuiError
 from mfa_tui.settings import Settings
 from mfa_tui.tui.messages import (
     CodeNeeded,
     ConsoleOpened,
     ErrorShown,
+    KeyAgesKnown,
     LoadFailed,
     ProfilesLoaded,
     RefreshFailed,
@@ -122,6 +124,8 @@ class Dashboard(Screen[None]):
         self._counts: dict[Urgency, int] = {}
         self._counts_until: datetime | None = None
         self._problems_seen: set[str] = set()
+        # Users whose key age IAM was asked for in this run (asked once each).
+        self._ages_asked: set[str] = set()
 
     # --- what the app gives --------------------------------------------------------------
 
@@ -311,6 +315,14 @@ class Dashboard(Screen[None]):
             self.set_timer(0.5, lambda: self._check_seeds(unknown, self.seeds.epoch))
         elif unknown:
             self._check_seeds(unknown, self.seeds.epoch)
+        wanted = frozenset(ages_wanted(self.statuses.values(), self.clock.now()))
+        wanted -= self._ages_asked
+        if wanted:
+            self._ages_asked |= wanted
+            if first:  # boto3 and the network: after the first screen, as for seeds
+                self.set_timer(0.5, lambda: self._fetch_key_ages(wanted))
+            else:
+                self._fetch_key_ages(wanted)
 
     @work(thread=True, group="seeds", exit_on_error=False)
     def _check_seeds(self, serials: frozenset[str], epoch: int) -> None:
@@ -322,6 +334,20 @@ class Dashboard(Screen[None]):
             self.post_message(ErrorShown(exc.title, exc.message))
             return
         self.post_message(SeedsKnown(serials, seeded, epoch))
+
+    @work(thread=True, group="key-ages", exit_on_error=False)
+    def _fetch_key_ages(self, names: frozenset[str]) -> None:
+        # IAM, with sessions that exist: the rows are up, the ages follow.
+        found = self.backend.key_ages(sorted(names))
+        failed = {n: e.message for n, e in found.items() if isinstance(e, MfaTuiError)}
+        self.post_message(KeyAgesKnown(frozenset(found) - frozenset(failed), failed))
+
+    @on(KeyAgesKnown)
+    def _key_ages_known(self, message: KeyAgesKnown) -> None:
+        for name, why in sorted(message.failed.items()):
+            self.log_event(EventKind.WARN, f"the age of {name}'s access key is unknown: {why}")
+        if message.found:
+            self._load()  # the ages were recorded where every face reads them
 
     @on(SeedsKnown)
     def _seeds_known(self, message: SeedsKnown) -> None:
@@ -361,6 +387,9 @@ class Dashboard(Screen[None]):
             note, kind = f"failed, will retry: {backoff.error}", NoteKind.ERROR
         elif name in refreshes.errors:
             note, kind = refreshes.errors[name], NoteKind.ERROR
+        elif status.key_created is not None and rotate_due(status.key_created, self.clock.now()):
+            days = (self.clock.now() - status.key_created).days
+            note, kind = f"rotate: the access key is {days} days old", NoteKind.INFO
         return RowState(
             status=status,
             seeded=self.seeds.has(status.mfa_serial),

@@ -7,6 +7,9 @@ from datetime import datetime
 from rich.text import Text
 from textual.widgets import Static
 
+from mfa_tui.aws.files import KeySource
+from mfa_tui.core.key_ages import age_words, rotate_due
+from mfa_tui.core.status import ProfileStatus
 from mfa_tui.tui.model import RowState
 from mfa_tui.tui.timefmt import format_ago, format_left, format_local
 
@@ -33,6 +36,8 @@ def detail_lines(row: RowState, now: datetime) -> list[tuple[str, str]]:
     if status.managed:
         lines.append(("Session profile", status.session_profile or "—"))
         lines.append(("Last refresh", format_ago(status.refreshed_at, now)))
+    if status.key_source is not None:
+        lines.append(("Access key", key_words(status, now)))
     if status.mfa_serial:
         seed = " (+totp: seed in the keyring)" if row.seeded else ""
         lines.append(("MFA device", status.mfa_serial + seed))
@@ -49,6 +54,25 @@ def detail_lines(row: RowState, now: datetime) -> list[tuple[str, str]]:
     if row.active:
         lines.append(("Active", "yes: the active profile holds this session"))
     return lines
+
+
+_KEY_PLACES = {
+    KeySource.FILE: "in the credentials file",
+    KeySource.KEYRING: "in the OS keyring",
+    KeySource.PROCESS: "from its credential_process",
+}
+
+
+def key_words(status: ProfileStatus, now: datetime) -> str:
+    """Where a user's key is, and how old: "in the OS keyring · made 2026-08-01, 121
+    days ago: rotate it ('mfa-tui keys rotate P')"."""
+    where = _KEY_PLACES[status.key_source] if status.key_source else "none"
+    if status.key_created is None:
+        return where
+    words = f"{where} · {age_words(status.key_created, now)}"
+    if rotate_due(status.key_created, now):
+        words += f": rotate it ('mfa-tui keys rotate {status.name}')"
+    return words
 
 
 class DetailPane(Static):
