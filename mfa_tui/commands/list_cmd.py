@@ -83,5 +83,8 @@ def run(args: argparse.Namespace) -> int:
             gc.enable()
     empty = f"no profiles in {profile_set.paths.config} or {profile_set.paths.credentials}\n"
     sys.stdout.write(listing.render(entries, now.timestamp(), args.json, empty))
-    listing.save(key, entries, profile_set.problems, empty)
+    if not profile_set.depends_on_system:
+        # A note about this computer (a credential_process program not installed) must
+        # be looked at again next time, not served while only the files stay the same.
+        listing.save(key, entries, profile_set.problems, empty)
     return int(ExitCode.OK)
