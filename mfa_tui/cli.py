@@ -142,6 +142,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(module="setup")
 
+    p = sub.add_parser(
+        "doctor",
+        help="check the AWS files, this computer and the keys; say what to fix",
+        description=(
+            "Check what the AWS CLI and SDKs would refuse or read otherwise in the AWS "
+            "files (naming file and line), the files' modes, the keyring, this computer's "
+            "clock against STS, and with each user's keys: are they valid, how old, when "
+            "last used (with an MFA session at hand), and do they work without MFA. "
+            "Changes nothing and asks for no code."
+        ),
+        epilog="exit codes:\n  0  nothing needs attention\n  1  something does\n  2  usage\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "profiles",
+        nargs="*",
+        metavar="PROFILE",
+        help="ask AWS about these profiles' users only (default: every user with keys)",
+    )
+    scope = p.add_mutually_exclusive_group()
+    scope.add_argument(
+        "--offline", action="store_true", help="ask AWS nothing: files, file modes, keyring"
+    )
+    scope.add_argument(
+        "--files", action="store_true", help="the AWS files alone (fast: for scripts and hooks)"
+    )
+    p.add_argument("--json", action="store_true", help="print the findings as JSON")
+    p.set_defaults(module="doctor")
+
     p = sub.add_parser("daemon", help="refresh sessions in the background, headless")
     p.add_argument("--once", action="store_true", help="one pass, then exit")
     p.set_defaults(module="daemon")

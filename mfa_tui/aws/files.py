@@ -240,18 +240,22 @@ def _where(profile: Profile, key: str, docs: tuple[ini.IniDocument, ...]) -> str
     return str(config.path)
 
 
-def _header_where(profile: Profile, docs: tuple[ini.IniDocument, ...]) -> str:
-    """`file:line` of the section the AWS tools read `profile`'s settings from."""
+def section_where(profile_set: ProfileSet, name: str, *, credentials: bool = False) -> str:
+    """`file:line` of profile `name`'s section: the config header the AWS tools read its
+    settings from (or, with `credentials`, its credentials-file section), else the other."""
+    return _section_where(name, (profile_set.credentials_doc, profile_set.config_doc), credentials)
+
+
+def _section_where(
+    name: str, docs: tuple[ini.IniDocument, ...], credentials_first: bool = False
+) -> str:
     creds, config = docs
-    headers = [
-        s for s in config.sections if not s.broken and config_profile_name(s.name) == profile.name
-    ]
-    if headers:
-        return f"{config.path}:{headers[-1].start + 1}"
-    sections = creds.find(profile.name)
-    if sections:
-        return f"{creds.path}:{sections[-1].start + 1}"
-    return str(config.path)
+    headers = [s for s in config.sections if not s.broken and config_profile_name(s.name) == name]
+    in_config = f"{config.path}:{headers[-1].start + 1}" if headers else None
+    sections = creds.find(name)
+    in_creds = f"{creds.path}:{sections[-1].start + 1}" if sections else None
+    first, second = (in_creds, in_config) if credentials_first else (in_config, in_creds)
+    return first or second or str(config.path)
 
 
 def _note_roles_without_mfa(
@@ -271,7 +275,7 @@ def _note_roles_without_mfa(
         profile.notes = (
             *profile.notes,
             f"no profile on its chain ({' -> '.join(chain)}) names an mfa_serial "
-            f"({_header_where(profile, docs)}), so the AWS tools assume it with the keys of "
+            f"({_section_where(profile.name, docs)}), so the AWS tools assume it with the keys of "
             f"'{user.name}' alone, without MFA (a trust policy that requires MFA refuses "
             f"that): add mfa_serial = {device} to it",
         )
@@ -627,3 +631,25 @@ def state_of(expiration: datetime | None, now: datetime, margin: float) -> State
 
 
 _STATES = {state.value: state for state in State}  # State(value) is slow at 5,000 rows
+
+
+def botocore_refusal(path: Path) -> str | None:
+    """Why botocore refuses to read `path` at all, in its own words; None when it reads
+    it (or there is no such file). mfa-tui reads past a bad line; the AWS CLI and SDKs
+    reject the whole file for most of them (a duplicate section or key, a key before
+    any section, a line that is not `key = value`, bytes that are not UTF-8...).
+    """
+    import botocore.configloader
+    import botocore.exceptions
+
+    try:
+        botocore.configloader.raw_config_parse(str(path))
+    except botocore.exceptions.ConfigNotFound:
+        return None
+    except botocore.exceptions.ConfigParseError as exc:
+        cause = exc.kwargs.get("error")
+        first = str(cause).strip().splitlines()[0] if cause is not None else ""
+        return f"{exc}" + (f" ({first})" if first else "")
+    except OSError as exc:
+        return f"cannot read it ({exc.strerror})"
+    return None
