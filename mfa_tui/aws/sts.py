@@ -406,6 +406,17 @@ def _client_error(
             code=code,
             title="Wrong MFA device",
         )
+    if code == "RequestExpired" or (
+        code == "SignatureDoesNotMatch" and "signature expired" in text.lower()
+    ):
+        # "Signature expired: 20260101T000000Z is now earlier than ...": signed on a clock
+        # too far from AWS's, not a wrong key.
+        return AwsRefusedError(
+            f"AWS says the request for {who} is expired: your computer's clock is "
+            "probably wrong; sync it (e.g. 'timedatectl set-ntp true')",
+            code=code,
+            title="Clock",
+        )
     if code in ("InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException"):
         if ctx.with_session:
             return AwsRefusedError(
@@ -421,17 +432,6 @@ def _client_error(
             f"('aws configure --profile {ctx.key_profile}')",
             code=code,
             title="Invalid access key",
-        )
-    if code == "RequestExpired" or (
-        code == "SignatureDoesNotMatch" and "signature expired" in text.lower()
-    ):
-        # "Signature expired: 20260101T000000Z is now earlier than ...": signed on a clock
-        # too far from AWS's, not a wrong key.
-        return AwsRefusedError(
-            f"AWS says the request for {who} is expired: your computer's clock is "
-            "probably wrong; sync it (e.g. 'timedatectl set-ntp true')",
-            code=code,
-            title="Clock",
         )
     if code in ("ExpiredToken", "ExpiredTokenException"):
         return AwsRefusedError(

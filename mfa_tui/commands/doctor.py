@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from mfa_tui.clock import SYSTEM_CLOCK
 from mfa_tui.core.doctor import Area, Finding, Severity, gather, needs_attention
-from mfa_tui.errors import ExitCode
+from mfa_tui.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
     import argparse
@@ -36,6 +36,9 @@ _TAG_WIDTH = len("problem")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.profiles and (args.offline or args.files):
+        flag = "--offline" if args.offline else "--files"
+        raise UsageError(f"{flag} asks AWS nothing; PROFILE names whose keys to ask AWS about")
     aws = None
     if not (args.offline or args.files):
         from mfa_tui.core.doctor_aws import aws_findings

@@ -111,7 +111,7 @@ def _check_user(
     if session is None:
         report.findings.append(
             Finding(
-                "access-key",
+                "key-age",
                 Area.AWS,
                 Severity.INFO,
                 "the age and last use of its access key were not checked: that needs an MFA "
@@ -187,7 +187,7 @@ def _key_findings(
     except MfaTuiError as exc:
         return [
             Finding(
-                "access-key",
+                "key-age",
                 Area.AWS,
                 Severity.WARNING,
                 f"could not read the age of its access key: {exc.message}",
