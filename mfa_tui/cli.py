@@ -187,9 +187,14 @@ def build_parser() -> argparse.ArgumentParser:
 # The commands people and scripts run most, as argparse would parse them: run without
 # building the parser (argparse and what it pulls in cost a tenth of a 5,000-profile
 # `list`). Their answers are the same bytes either way.
+_DOCTOR_FILES = {"command": "doctor", "module": "doctor", "files": True, "offline": False}
 _PLAIN = {
     ("list",): SimpleNamespace(command="list", module="list_cmd", json=False),
     ("list", "--json"): SimpleNamespace(command="list", module="list_cmd", json=True),
+    # The file checks alone, run by editor hooks and pre-commit checks.
+    ("doctor", "--files"): SimpleNamespace(**_DOCTOR_FILES, json=False, profiles=[]),
+    ("doctor", "--files", "--json"): SimpleNamespace(**_DOCTOR_FILES, json=True, profiles=[]),
+    ("doctor", "--json", "--files"): SimpleNamespace(**_DOCTOR_FILES, json=True, profiles=[]),
 }
 
 

@@ -244,3 +244,15 @@ def test_on_a_terminal_it_wraps_and_colours() -> None:
 def test_the_summary_counts() -> None:
     assert summary([]) == "Nothing needs attention."
     assert summary(FINDINGS[:1]) == "1 warning needs attention."
+
+
+def test_the_file_checks_skip_argparse_and_read_the_same() -> None:
+    # `doctor --files` is dispatched without building the parser (as `list` is); what it
+    # runs with must be exactly what argparse would have made of the words.
+    from mfa_tui.cli import _PLAIN, build_parser
+
+    doctor_words = [words for words in _PLAIN if words[0] == "doctor"]
+    assert len(doctor_words) == 3
+    for words in doctor_words:
+        parsed = vars(build_parser().parse_args(words))
+        assert parsed == vars(_PLAIN[words]), words

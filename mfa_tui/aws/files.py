@@ -265,8 +265,10 @@ def _note_roles_without_mfa(
     with the user's long-term keys alone and never ask for a code (botocore reads
     `mfa_serial` from the role profiles it assumes, never from the user's)."""
     for profile in profiles.values():
+        if profile.kind is not Kind.ROLE or profile.mfa_serial:
+            continue  # not a role, or it names a device itself (most do)
         chain = profile.chain
-        if profile.kind is not Kind.ROLE or len(chain) < 2:
+        if len(chain) < 2:
             continue
         user = profiles[chain[-1]]
         if user.kind is not Kind.USER or any(profiles[n].mfa_serial for n in chain[:-1]):

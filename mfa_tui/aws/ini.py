@@ -38,6 +38,7 @@ _SAVE_AS_UTF8 = "; save the file as UTF-8"
 # as part of the value (configparser's default); `parse_bytes` notes whether a file
 # has any, so a listing looks for them in values only then.
 INLINE_COMMENT = re.compile(r"[ \t][#;]")
+_INLINE_MARKS = (" #", " ;", "\t#", "\t;")
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,8 @@ def parse_bytes(data: bytes, path: Path) -> IniDocument:
         problems=[],
         newline=_newline_of(lines),
         bom=bom,
-        inline_comments=INLINE_COMMENT.search(text) is not None,
+        # Plain substring tests: several times faster than the pattern over a whole file.
+        inline_comments=any(mark in text for mark in _INLINE_MARKS),
     )
     if bom:
         doc.problems.append(
