@@ -7,10 +7,9 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import keyring
 import pytest
 
 from mfa_tui.cli import main
@@ -21,16 +20,11 @@ from mfa_tui.core.sessions import SessionService
 from mfa_tui.settings import Settings
 from tests import stsfault
 from tests.core.test_doctor import CONFIG, CREDENTIALS
+from tests.core.test_enforcement import EXPLICIT
 from tests.memkeyring import MemoryKeyring
 from tests.moto_fixtures import Sandbox
 
-EXPLICIT_DENY = stsfault.error(
-    "UnauthorizedOperation",
-    "User: arn:aws:iam::123456789012:user/test-user is not authorized to perform: "
-    "ec2:DescribeRegions with an explicit deny in an identity-based policy",
-    403,
-    "DescribeRegions",
-)
+EXPLICIT_DENY = stsfault.error("UnauthorizedOperation", EXPLICIT, 403, "DescribeRegions")
 MEMORY_KEYRING = "tests.memkeyring.MemoryKeyring"
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,16 +35,6 @@ def clean(aws_dir: Path) -> Path:
     (aws_dir / "credentials").write_text(CREDENTIALS)
     (aws_dir / "credentials").chmod(0o600)
     return aws_dir
-
-
-@pytest.fixture
-def memory_keyring_chosen(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The in-memory keyring, as if the person chose it; keyring's cache put back after."""
-    saved = keyring.core._keyring_backend
-    keyring.core._keyring_backend = None
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", MEMORY_KEYRING)
-    yield
-    keyring.core._keyring_backend = saved
 
 
 @pytest.fixture
@@ -141,22 +125,30 @@ def test_an_unknown_profile_is_a_usage_error(clean: Path) -> None:
     assert done.returncode == 2 and "unknown profile 'nobody'" in done.stderr
 
 
-def test_all_well_with_aws_exits_0(
+@pytest.fixture
+def with_session(
     sandbox: Sandbox,
     ec2_ready: None,
     service: SessionService,
-    memory_keyring_chosen: None,
-    capsys: pytest.CaptureFixture[str],
+    chosen_keyring: Callable[[str], None],
+) -> SessionService:
+    """The sandbox with test-user's MFA session at hand, nothing recorded yet, and the
+    in-memory keyring chosen."""
+    chosen_keyring(MEMORY_KEYRING)
+    service.refresh("test-user", code="123456")
+    sandbox.fault.clear()
+    return service
+
+
+def test_all_well_with_aws_exits_0(
+    sandbox: Sandbox, with_session: SessionService, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The sandbox files, minus the profile whose program is not installed; every user's
-    # keys denied without MFA; test-user with a session at hand.
+    # keys denied without MFA.
     config = sandbox.paths.config.read_text()
     start = config.index("[profile vault-tool]")
     end = config.index("[services local]")
     sandbox.paths.config.write_text(config[:start] + config[end:])
-    service.reload()
-    service.refresh("test-user", code="123456")
-    sandbox.fault.clear()
     sandbox.fault.always = EXPLICIT_DENY
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
@@ -170,18 +162,12 @@ def test_all_well_with_aws_exits_0(
     ]
     assert "test-user: its access key " in out and " days old (last used " in out
     assert "ops-user: MFA is enforced" in out
-    no_secrets(sandbox, service, out)
+    no_secrets(sandbox, with_session, out)
 
 
 def test_a_full_report_names_what_needs_attention_and_shows_no_secret(
-    sandbox: Sandbox,
-    ec2_ready: None,
-    service: SessionService,
-    memory_keyring_chosen: None,
-    capsys: pytest.CaptureFixture[str],
+    sandbox: Sandbox, with_session: SessionService, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    service.refresh("test-user", code="123456")
-    sandbox.fault.clear()
     assert main(["doctor", "--json"]) == 1
     out = capsys.readouterr().out
     report = json.loads(out)
@@ -190,7 +176,7 @@ def test_a_full_report_names_what_needs_attention_and_shows_no_secret(
     assert ("profile", "vault-tool", "problem") in checks
     assert ("key-age", "test-user", "ok") in checks
     assert ("key-age", "ops-user", "info") in checks
-    no_secrets(sandbox, service, out)
+    no_secrets(sandbox, with_session, out)
 
 
 def no_secrets(sandbox: Sandbox, service: SessionService, out: str) -> None:

@@ -104,10 +104,10 @@ def _one_file(path: Path, exists: bool, problems: list[str]) -> list[Finding]:
     lines: list[Finding] = []
     whole: list[Finding] = []
     for problem in problems:
-        if not problem.startswith(str(path)):
-            continue
+        if not problem.startswith((at_line, f"{path} ")):
+            continue  # the other file's (its path may start with this one's)
         head, _, message = problem[len(at_line) :].partition(": ")
-        if problem.startswith(at_line) and head.isdigit():
+        if head.isdigit():
             lines.append(
                 Finding(
                     "file-line",

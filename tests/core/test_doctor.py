@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import keyring
 import pytest
 
 from mfa_tui.aws.files import AwsPaths, load_profiles
@@ -417,25 +416,15 @@ def test_the_keyring_in_use_is_named() -> None:
     assert "tests.memkeyring.MemoryKeyring" in found.message
 
 
-@pytest.fixture
-def chosen_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    """keyring keeps the backend it loaded first: load the one the test names, then put
-    the old one back."""
-    saved = keyring.core._keyring_backend
-    keyring.core._keyring_backend = None
-    yield monkeypatch
-    keyring.core._keyring_backend = saved
-
-
-def test_a_plain_text_keyring_is_a_warning(chosen_keyring: pytest.MonkeyPatch) -> None:
-    chosen_keyring.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+def test_a_plain_text_keyring_is_a_warning(chosen_keyring: Callable[[str], None]) -> None:
+    chosen_keyring("keyrings.alt.file.PlaintextKeyring")
     found = doctor.keyring_finding()
     assert found.severity is Severity.WARNING
     assert "unencrypted" in found.message and "keyring_pass.cfg" in found.message
 
 
-def test_no_keyring_is_only_information(chosen_keyring: pytest.MonkeyPatch) -> None:
-    chosen_keyring.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+def test_no_keyring_is_only_information(chosen_keyring: Callable[[str], None]) -> None:
+    chosen_keyring("keyring.backends.fail.Keyring")
     found = doctor.keyring_finding()
     assert found.severity is Severity.INFO
     assert "no keyring for TOTP seeds" in found.message

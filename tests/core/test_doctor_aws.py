@@ -17,18 +17,9 @@ from mfa_tui.errors import UsageError
 from mfa_tui.sandbox import ACCOUNT_ID
 from mfa_tui.settings import Settings
 from tests import stsfault
+from tests.core.test_enforcement import EXPLICIT, IMPLICIT
 from tests.moto_fixtures import Sandbox
 
-EXPLICIT = (
-    "You are not authorized to perform this operation. User: arn:aws:iam::123456789012:user/"
-    "test-user is not authorized to perform: ec2:DescribeRegions with an explicit deny in an "
-    "identity-based policy. Encoded authorization failure message: AbCdEf"
-)
-IMPLICIT = (
-    "You are not authorized to perform this operation. User: arn:aws:iam::123456789012:user/"
-    "test-user is not authorized to perform: ec2:DescribeRegions because no identity-based "
-    "policy allows the ec2:DescribeRegions action"
-)
 KEY_CALLS = ("GetAccessKeyLastUsed", "ListAccessKeys")
 
 
