@@ -39,16 +39,11 @@ def run(args: argparse.Namespace) -> int:
     if args.profiles and (args.offline or args.files):
         flag = "--offline" if args.offline else "--files"
         raise UsageError(f"{flag} asks AWS nothing; PROFILE names whose keys to ask AWS about")
-    aws = None
-    if not (args.offline or args.files):
-        from mfa_tui.core.doctor_aws import aws_findings
-
-        aws = aws_findings
     findings = gather(
-        local=not args.files,
-        aws=aws,
-        profiles=list(args.profiles) or None,
         now=SYSTEM_CLOCK.now(),
+        local=not args.files,
+        ask_aws=not (args.offline or args.files),
+        profiles=list(args.profiles) or None,
     )
     if args.json:
         sys.stdout.write(json.dumps(as_json(findings), indent=2) + "\n")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from mfa_tui.aws.atomic import resolve_target
-from mfa_tui.aws.files import SECRET_KEYS, AwsPaths, ProfileSet, botocore_refusal
+from mfa_tui.aws.files import SECRET_KEYS, AwsPaths, ProfileSet, botocore_refusal, load_profiles
 from mfa_tui.core.preflight import name_problem, session_names
 from mfa_tui.errors import ConfigError, KeyringError
-from mfa_tui.settings import Settings
+from mfa_tui.settings import Settings, load_settings, settings_path
 
 
 class Severity(StrEnum):
@@ -192,7 +192,7 @@ def _profile_findings(
 # --- this computer ---------------------------------------------------------------------
 
 
-def mode_findings(paths: AwsPaths, profile_set: ProfileSet) -> list[Finding]:
+def mode_findings(profile_set: ProfileSet) -> list[Finding]:
     """Who else may read or change the AWS files and their folder.
 
     The credentials file holds long-term keys: 0600, the owner's own. A config file
@@ -200,7 +200,7 @@ def mode_findings(paths: AwsPaths, profile_set: ProfileSet) -> list[Finding]:
     and one holding keys is as secret as the credentials file. The folder: 0700, as
     `aws configure` and mfa-tui create it.
     """
-    if os.name == "nt":  # pragma: no cover - Windows only
+    if not hasattr(os, "getuid"):  # Windows: no owners and modes of this kind
         return [
             Finding(
                 "file-mode",
@@ -209,6 +209,7 @@ def mode_findings(paths: AwsPaths, profile_set: ProfileSet) -> list[Finding]:
                 "file modes are not checked on Windows (its folders' ACLs protect ~/.aws)",
             )
         ]
+    paths = profile_set.paths
     keys_in_config = any(
         not SECRET_KEYS.isdisjoint(section.values) for section in profile_set.config_doc.sections
     )
@@ -343,29 +344,26 @@ def keyring_finding(backend: Any = None) -> Finding:
 # --- all of it ---------------------------------------------------------------------------
 
 
-AwsCheck = Callable[[ProfileSet, Settings, list[str] | None, datetime], list[Finding]]
-
-
 def gather(
     *,
-    paths: AwsPaths | None = None,
-    local: bool = True,
-    aws: AwsCheck | None = None,
-    profiles: list[str] | None = None,
     now: datetime,
+    local: bool = True,
+    ask_aws: bool = False,
+    profiles: list[str] | None = None,
+    paths: AwsPaths | None = None,
     keyring_backend: Any = None,
 ) -> list[Finding]:
     """Every finding, in the order doctor prints them.
 
     Args:
-        local: also this computer: file modes, the keyring (which takes a moment to ask).
-        aws: the checks that call AWS (`doctor_aws.aws_findings`), or None for none.
-        profiles: ask AWS about these profiles' users only (None: every user with keys).
         now: what key ages are measured against.
-    """
-    from mfa_tui.aws.files import load_profiles
-    from mfa_tui.settings import load_settings
+        local: also this computer: file modes, the keyring (which takes a moment to ask).
+        ask_aws: also the checks that call AWS (core/doctor_aws.py).
+        profiles: ask AWS about these profiles' users only (None: every user with keys).
 
+    Raises:
+        UsageError: `profiles` names a profile that does not exist or has no user.
+    """
     findings: list[Finding] = []
     try:
         settings = load_settings()
@@ -378,14 +376,17 @@ def gather(
                 Severity.PROBLEM,
                 f"{exc.message}; until it is fixed every mfa-tui command stops on it (doctor "
                 "goes on with the defaults)",
+                file=str(settings_path()),
             )
         )
     profile_set = load_profiles(paths)
     findings.extend(file_findings(profile_set, settings))
     if local:
-        findings.extend(mode_findings(profile_set.paths, profile_set))
+        findings.extend(mode_findings(profile_set))
         findings.append(keyring_finding(keyring_backend))
-    if aws is not None:
-        findings.extend(aws(profile_set, settings, profiles, now))
+    if ask_aws:
+        from mfa_tui.core.doctor_aws import aws_findings  # it imports this module
+
+        findings.extend(aws_findings(profile_set, settings, profiles, now))
     order = list(Area)
     return sorted(findings, key=lambda f: order.index(f.area))

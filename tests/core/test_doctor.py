@@ -345,7 +345,7 @@ def test_a_settings_file_that_cannot_be_read_is_a_problem_and_doctor_goes_on(
 
 
 def modes(paths: AwsPaths) -> list[Finding]:
-    return doctor.mode_findings(paths, load_profiles(paths))
+    return doctor.mode_findings(load_profiles(paths))
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX modes")
