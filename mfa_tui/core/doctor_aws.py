@@ -230,19 +230,29 @@ def _key_findings(
 def _other_key(
     name: str, session: Credentials, user: str, key: iam.AccessKey, now: datetime
 ) -> Finding:
-    """An active key of the user that no profile holds: in use elsewhere, or forgotten."""
+    """An active key of the user that no profile holds: in use elsewhere, or forgotten.
+    AWS advises one active key a user (CIS 1.13); one unused for KEY_UNUSED_DAYS should go."""
     try:
-        used = _used(iam.key_last_used(name, session, key.access_key_id), now)
+        use: iam.KeyUse | None = iam.key_last_used(name, session, key.access_key_id)
     except MfaTuiError:
-        used = "its last use unknown"
+        use = None
+    used = _used(use, now) if use is not None else "its last use unknown"
     age = f"{_days(key.created, now)} days old" if key.created else "of unknown age"
+    idle = use is not None and (use.when is None or _days(use.when, now) >= KEY_UNUSED_DAYS)
+    if idle:
+        fix = "nothing has used it for a long time: deactivate it in IAM, then delete it"
+    else:
+        fix = (
+            "if it is not in use elsewhere (another computer, a CI job), deactivate it in IAM, "
+            "then delete it; AWS advises one active key a user"
+        )
     return Finding(
         "other-key",
         Area.AWS,
         Severity.WARNING,
         f"IAM user {user} has another active access key, {key.access_key_id} ({age}, {used}), "
         "that no profile here holds",
-        fix="if nothing of yours uses it, deactivate it in IAM, then delete it",
+        fix=fix,
         profile=name,
     )
 

@@ -184,7 +184,18 @@ def test_another_active_key_nobody_here_holds_is_a_warning(
     extra = of(found, "other-key", "test-user")
     assert extra.severity is Severity.WARNING
     assert f"another active access key, {other} (0 days old, never used)" in extra.message
-    assert extra.fix is not None and "deactivate it" in extra.fix
+    assert extra.fix == "nothing has used it for a long time: deactivate it in IAM, then delete it"
+    # Used lately (by another computer?): it may be meant; the advice says so.
+    from moto.iam.models import AccessKeyLastUsed
+
+    moto_key(other).last_used = AccessKeyLastUsed(
+        timestamp=datetime.now(UTC).replace(tzinfo=None) - timedelta(days=2),
+        service="s3",
+        region="eu-west-1",
+    )
+    extra = of(check(sandbox, "test-user"), "other-key", "test-user")
+    assert "last used 2 days ago by s3 in eu-west-1" in extra.message
+    assert extra.fix is not None and extra.fix.startswith("if it is not in use elsewhere")
 
 
 def test_a_session_aws_no_longer_takes_is_a_warning_not_a_crash(
