@@ -15,7 +15,7 @@ import pytest
 from mfa_tui.cli import main
 from mfa_tui.commands.doctor import render, summary
 from mfa_tui.core.codes import UsedCodes
-from mfa_tui.core.doctor import Area, Finding, Severity
+from mfa_tui.core.findings import Area, Finding, Severity
 from mfa_tui.core.sessions import SessionService
 from mfa_tui.settings import Settings
 from tests import stsfault

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from mfa_tui.clock import SYSTEM_CLOCK
-from mfa_tui.core.doctor import Area, Finding, Severity, gather, needs_attention
+from mfa_tui.core.doctor import gather
+from mfa_tui.core.findings import Area, Finding, Severity, needs_attention
 from mfa_tui.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:

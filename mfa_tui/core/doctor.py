@@ -1,86 +1,26 @@
 """`mfa-tui doctor`: what is wrong with the AWS files, this computer and the keys, as data.
 
-This module only gathers. Each check lives where the rest of mfa-tui uses it, so what
-doctor says and what `list`, `refresh` and the dashboard do never disagree: the lines
-and values the AWS tools refuse or read otherwise are `ProfileSet.problems` and profile
-notes (aws/files.py), session profile names are core/preflight.py's, the keyring
-core/codes.py's, and the AWS checks (core/doctor_aws.py) aws/iam.py's. Here they become
-`Finding`s: a severity, the file and line where one applies, the profile, and what to
-do. commands/doctor.py prints them, or `--json`.
+doctor only gathers. Each check lives where the rest of mfa-tui uses it, so what doctor
+says and what `list`, `refresh` and the dashboard do never disagree: the lines and
+values the AWS tools refuse or read otherwise are `ProfileSet.problems` and profile notes
+(aws/files.py), session profile names are core/preflight.py's, the keyring core/codes.py's,
+whether the keys need MFA and how old they are aws/iam.py's. Here the files' become
+`Finding`s (core/findings.py); doctor_local.py has this computer's, doctor_aws.py the
+ones that ask AWS, and `gather` runs the ones asked for. commands/doctor.py prints them.
 """
 
 from __future__ import annotations
 
-import os
-import re
-import stat
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from mfa_tui.aws.atomic import resolve_target
-from mfa_tui.aws.files import SECRET_KEYS, AwsPaths, ProfileSet, botocore_refusal, load_profiles
+from mfa_tui.aws.files import AwsPaths, ProfileSet, botocore_refusal, load_profiles
+from mfa_tui.core.doctor_local import keyring_finding, mode_findings
+from mfa_tui.core.findings import Area, Finding, Severity, place
 from mfa_tui.core.preflight import name_problem, session_names
-from mfa_tui.errors import ConfigError, KeyringError
+from mfa_tui.errors import ConfigError
 from mfa_tui.settings import Settings, load_settings, settings_path
-
-
-class Severity(StrEnum):
-    """How much a finding matters; a problem or a warning needs attention (exit 1)."""
-
-    OK = "ok"
-    INFO = "info"
-    WARNING = "warning"
-    PROBLEM = "problem"
-
-    @property
-    def needs_attention(self) -> bool:
-        return self is Severity.WARNING or self is Severity.PROBLEM
-
-
-class Area(StrEnum):
-    """Where a finding belongs, in the order doctor prints them."""
-
-    FILES = "AWS files"
-    PROFILES = "Profiles"
-    COMPUTER = "This computer"
-    AWS = "AWS"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One thing doctor found. `check` is a stable name for scripts (`--json`)."""
-
-    check: str
-    area: Area
-    severity: Severity
-    message: str
-    fix: str | None = None
-    profile: str | None = None
-    file: str | None = None
-    line: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["area"], data["severity"] = self.area.name.lower(), self.severity.value
-        return data
-
-
-def needs_attention(findings: Sequence[Finding]) -> bool:
-    return any(f.severity.needs_attention for f in findings)
-
-
-def place(text: str, paths: Sequence[Path]) -> tuple[str | None, int | None]:
-    """The first `file:line` of one of `paths` that `text` names, as (file, line)."""
-    for path in paths:
-        found = re.search(re.escape(str(path)) + r":(\d+)", text)
-        if found:
-            return str(path), int(found.group(1))
-    return None, None
-
 
 # --- the AWS files ---------------------------------------------------------------------
 
@@ -187,158 +127,6 @@ def _profile_findings(
             )
         )
     return findings
-
-
-# --- this computer ---------------------------------------------------------------------
-
-
-def mode_findings(profile_set: ProfileSet) -> list[Finding]:
-    """Who else may read or change the AWS files and their folder.
-
-    The credentials file holds long-term keys: 0600, the owner's own. A config file
-    others may change can make the AWS tools run any program as you (credential_process),
-    and one holding keys is as secret as the credentials file. The folder: 0700, as
-    `aws configure` and mfa-tui create it.
-    """
-    if not hasattr(os, "getuid"):  # Windows: no owners and modes of this kind
-        return [
-            Finding(
-                "file-mode",
-                Area.COMPUTER,
-                Severity.INFO,
-                "file modes are not checked on Windows (its folders' ACLs protect ~/.aws)",
-            )
-        ]
-    paths = profile_set.paths
-    keys_in_config = any(
-        not SECRET_KEYS.isdisjoint(section.values) for section in profile_set.config_doc.sections
-    )
-    findings: list[Finding] = []
-    folders: list[Path] = []
-    for path, secret in ((paths.credentials, True), (paths.config, keys_in_config)):
-        target = resolve_target(path)
-        try:
-            st = target.stat()
-        except OSError:
-            continue  # missing or unreadable: the file checks say so
-        if not stat.S_ISREG(st.st_mode):
-            continue
-        if target.parent not in folders:
-            folders.append(target.parent)
-        findings.extend(_file_mode(target, st, secret))
-    for folder in folders:
-        findings.extend(_folder_mode(folder))
-    if not any(f.severity.needs_attention for f in findings):
-        checked = ", ".join(str(f) for f in (*folders,)) or "none"
-        findings.append(
-            Finding(
-                "file-mode",
-                Area.COMPUTER,
-                Severity.OK,
-                f"only you can read and change the AWS files (folders: {checked})",
-            )
-        )
-    return findings
-
-
-def _mode(st: os.stat_result) -> str:
-    return f"{stat.S_IMODE(st.st_mode):04o}"
-
-
-def _file_mode(target: Path, st: os.stat_result, secret: bool) -> list[Finding]:
-    found: list[Finding] = []
-
-    def add(severity: Severity, message: str, fix: str) -> None:
-        found.append(Finding("file-mode", Area.COMPUTER, severity, message, fix, file=str(target)))
-
-    if st.st_uid != os.getuid():
-        add(
-            Severity.PROBLEM,
-            f"{target} belongs to user id {st.st_uid}, not to you: they can change it",
-            f"make it yours: 'sudo chown {os.getuid()} {target}'",
-        )
-    mode = stat.S_IMODE(st.st_mode)
-    if mode & 0o022:
-        add(
-            Severity.PROBLEM,
-            f"{target} is mode {_mode(st)}: others on this computer can change it, and so "
-            "make the AWS tools use their keys or run their program as you",
-            f"chmod 600 {target}",
-        )
-    elif secret and mode & 0o044:
-        add(
-            Severity.PROBLEM,
-            f"{target} holds access keys and is mode {_mode(st)}: others on this computer "
-            "can read them",
-            f"chmod 600 {target}",
-        )
-    if secret and not mode & stat.S_IWUSR:
-        add(
-            Severity.WARNING,
-            f"{target} is read-only (mode {_mode(st)}): mfa-tui cannot store sessions there",
-            f"chmod 600 {target}",
-        )
-    return found
-
-
-def _folder_mode(folder: Path) -> list[Finding]:
-    try:
-        st = folder.stat()
-    except OSError:
-        return []
-    mode = stat.S_IMODE(st.st_mode)
-    if mode & 0o022 and not mode & stat.S_ISVTX:
-        return [
-            Finding(
-                "file-mode",
-                Area.COMPUTER,
-                Severity.PROBLEM,
-                f"{folder} is mode {_mode(st)}: others on this computer can replace the AWS "
-                "files in it with their own",
-                f"chmod 700 {folder}",
-                file=str(folder),
-            )
-        ]
-    if mode & 0o077 and folder != Path(folder.anchor):
-        return [
-            Finding(
-                "file-mode",
-                Area.COMPUTER,
-                Severity.WARNING,
-                f"{folder} is mode {_mode(st)}, not 0700: others on this computer can see "
-                "which files are in it, and read any that is not 0600",
-                f"chmod 700 {folder}",
-                file=str(folder),
-            )
-        ]
-    return []
-
-
-def keyring_finding(backend: Any = None) -> Finding:
-    """The keyring TOTP seeds go to, or why there is none (not a problem on its own: codes
-    can be typed or come from a code_command)."""
-    from mfa_tui.core.codes import describe_keyring, resolve_keyring
-
-    try:
-        ring = resolve_keyring(backend)
-    except KeyringError as exc:
-        return Finding(
-            "keyring",
-            Area.COMPUTER,
-            Severity.INFO,
-            f"no keyring for TOTP seeds: {exc.message}",
-            fix="none needed while codes are typed or come from a code_command",
-        )
-    name, plain_file = describe_keyring(ring)
-    if plain_file is not None:
-        return Finding(
-            "keyring",
-            Area.COMPUTER,
-            Severity.WARNING,
-            f"TOTP seeds go to {name}, which keeps them unencrypted in {plain_file}",
-            fix="use your desktop's keyring, or keyrings.alt.file.EncryptedKeyring",
-        )
-    return Finding("keyring", Area.COMPUTER, Severity.OK, f"TOTP seeds go to {name}")
 
 
 # --- all of it ---------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from datetime import datetime
 from mfa_tui.aws import iam
 from mfa_tui.aws.files import Kind, Profile, ProfileSet, mfa_serial_of, user_of
 from mfa_tui.aws.sts import SKEW_WARN_SECONDS, Credentials, ServerClock
-from mfa_tui.core.doctor import Area, Finding, Severity
+from mfa_tui.core.findings import Area, Finding, Severity
 from mfa_tui.core.store import stored_session
 from mfa_tui.errors import MfaTuiError, NetworkError, UsageError
 from mfa_tui.settings import Settings

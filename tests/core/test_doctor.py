@@ -14,8 +14,8 @@ import pytest
 
 from mfa_tui.aws.files import AwsPaths, load_profiles
 from mfa_tui.cli import main
-from mfa_tui.core import doctor
-from mfa_tui.core.doctor import Area, Finding, Severity
+from mfa_tui.core import doctor, doctor_local
+from mfa_tui.core.findings import Area, Finding, Severity
 from tests.memkeyring import MemoryKeyring
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -345,7 +345,7 @@ def test_a_settings_file_that_cannot_be_read_is_a_problem_and_doctor_goes_on(
 
 
 def modes(paths: AwsPaths) -> list[Finding]:
-    return doctor.mode_findings(load_profiles(paths))
+    return doctor_local.mode_findings(load_profiles(paths))
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX modes")
@@ -411,21 +411,21 @@ def test_a_symlinked_credentials_file_is_judged_by_its_target(
 
 
 def test_the_keyring_in_use_is_named() -> None:
-    found = doctor.keyring_finding(MemoryKeyring())
+    found = doctor_local.keyring_finding(MemoryKeyring())
     assert found.severity is Severity.OK
     assert "tests.memkeyring.MemoryKeyring" in found.message
 
 
 def test_a_plain_text_keyring_is_a_warning(chosen_keyring: Callable[[str], None]) -> None:
     chosen_keyring("keyrings.alt.file.PlaintextKeyring")
-    found = doctor.keyring_finding()
+    found = doctor_local.keyring_finding()
     assert found.severity is Severity.WARNING
     assert "unencrypted" in found.message and "keyring_pass.cfg" in found.message
 
 
 def test_no_keyring_is_only_information(chosen_keyring: Callable[[str], None]) -> None:
     chosen_keyring("keyring.backends.fail.Keyring")
-    found = doctor.keyring_finding()
+    found = doctor_local.keyring_finding()
     assert found.severity is Severity.INFO
     assert "no keyring for TOTP seeds" in found.message
     assert found.fix is not None and "code_command" in found.fix

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from mfa_tui.aws.files import load_profiles
-from mfa_tui.core.doctor import Area, Finding, Severity
 from mfa_tui.core.doctor_aws import aws_findings, span
+from mfa_tui.core.findings import Area, Finding, Severity
 from mfa_tui.core.sessions import SessionService
 from mfa_tui.errors import UsageError
 from mfa_tui.sandbox import ACCOUNT_ID
