@@ -316,8 +316,14 @@ def clock_finding(skew_of: tuple[float, str] | None) -> Finding:
             "clock",
             Area.COMPUTER,
             Severity.INFO,
-            f"{said}: mfa-tui makes codes from seeds for AWS's time, but its countdowns "
-            "are off by as much",
+            f"{said}: mfa-tui corrects the codes it makes from a seed once STS has "
+            "answered, but its countdowns are off by as much",
             sync,
         )
-    return Finding("clock", Area.COMPUTER, Severity.OK, f"{said}")
+    return Finding(
+        "clock",
+        Area.COMPUTER,
+        Severity.OK,
+        f"this computer's clock agrees with AWS's ({span(off)} apart in STS's answer about "
+        f"'{profile}')",
+    )
