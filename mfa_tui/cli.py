@@ -146,10 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
         "doctor",
         help="check the AWS files, this computer and the keys; say what to fix",
         description=(
-            "Check what the AWS CLI and SDKs would refuse or read otherwise in the AWS "
-            "files (naming file and line), the files' modes, the keyring, this computer's "
-            "clock against STS, and with each user's keys: are they valid, how old, when "
-            "last used (with an MFA session at hand), and do they work without MFA. "
+            "Check what the AWS CLI and SDKs would refuse or read otherwise in the AWS\n"
+            "files (naming file and line), the files' modes, the keyring, this computer's\n"
+            "clock against STS, and with each user's keys: are they valid, how old, when\n"
+            "last used (with an MFA session at hand), and do they work without MFA.\n"
             "Changes nothing and asks for no code."
         ),
         epilog="exit codes:\n  0  nothing needs attention\n  1  something does\n  2  usage\n",
