@@ -432,6 +432,57 @@ def bench_write(work: Path, runs: int) -> Figure:
     )
 
 
+DOCTOR_PROFILES = 1000
+DOCTOR_TARGET = 0.300  # seconds: the file checks alone, issue 18
+
+
+def _doctor(cmd: list[str], env: dict[str, str], exit_code: int) -> Callable[[], None]:
+    def go() -> None:
+        done = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, check=False)
+        if done.returncode != exit_code:
+            raise SystemExit(f"bench: doctor exited {done.returncode}, not {exit_code}")
+
+    return go
+
+
+def bench_doctor(work: Path, runs: int) -> list[Figure]:
+    """`doctor --files`: every file check (lines, values, chains, programs, session
+    names) at 1,000 profiles; once on clean files, once with a bad line, where doctor
+    also asks botocore's own parser whether the AWS CLI can read the file at all."""
+    clean = work / "doctor"
+    config, _ = write_files(clean, DOCTOR_PROFILES)
+    broken = work / "doctor-broken"
+    shutil.copytree(clean, broken)
+    text = (broken / "config").read_text()
+    (broken / "config").write_text(text + "[profile team dev]\njust words\n")
+    cmd = [str(BIN / "mfa-tui"), "doctor", "--files"]
+    env, broken_env = _env(clean), _env(broken)
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+    if not out.endswith("Nothing needs attention.\n"):
+        raise SystemExit(f"bench: doctor found problems in the generated files:\n{out}")
+    parse = (
+        "import botocore.configloader as c;"
+        f"c.raw_config_parse({str(config)!r});"
+        f"c.raw_config_parse({str(clean / 'credentials')!r})"
+    )
+    base, ok, bad = _interleaved(
+        [_run([PYTHON, "-c", parse], env), _doctor(cmd, env, 0), _doctor(cmd, broken_env, 1)],
+        runs,
+    )
+    baseline = f"botocore parse {_fmt(base)}"
+    figures = []
+    for name, samples in (
+        (f"`doctor --files`, {DOCTOR_PROFILES:,} profiles, nothing wrong", ok),
+        (f"`doctor --files`, {DOCTOR_PROFILES:,} profiles, a bad line (botocore asked too)", bad),
+    ):
+        med = statistics.median(samples)
+        ratio = med / statistics.median(base)
+        figures.append(
+            Figure(name, _fmt(samples), baseline, f"{ratio:.2f}×", "≤ 300 ms", med <= DOCTOR_TARGET)
+        )
+    return figures
+
+
 def _tmux(*args: str) -> str:
     out = subprocess.run(
         ["tmux", "-L", "mfa-bench", *args], check=False, capture_output=True, text=True
@@ -586,9 +637,11 @@ def bench_role_refresh(work: Path, runs: int) -> list[Figure]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--only", help="comma-separated: cp,status,exec,list,write,tui,refresh")
+    parser.add_argument(
+        "--only", help="comma-separated: cp,status,exec,list,write,doctor,tui,refresh"
+    )
     args = parser.parse_args()
-    every = {"cp", "status", "exec", "list", "write", "tui", "refresh"}
+    every = {"cp", "status", "exec", "list", "write", "doctor", "tui", "refresh"}
     only = set(args.only.split(",")) if args.only else every
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="mfa-tui-bench-") as tmp:
@@ -603,6 +656,8 @@ def main() -> None:
             figures.extend(bench_list(work, args.runs))
         if "write" in only:
             figures.append(bench_write(work, args.runs))
+        if "doctor" in only:
+            figures.extend(bench_doctor(work, args.runs))
         if "refresh" in only:
             figures.extend(bench_role_refresh(work, max(3, args.runs // 2)))
         if "tui" in only:

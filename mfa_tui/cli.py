@@ -295,6 +295,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("shell", choices=("bash", "zsh", "fish"))
     p.set_defaults(module="completion")
 
+    p = sub.add_parser(
+        "doctor",
+        help="check the AWS files, this computer and the keys; say what to fix",
+        description=(
+            "Check what the AWS CLI and SDKs would refuse or read otherwise in the AWS\n"
+            "files (naming file and line), the files' modes, the keyring, this computer's\n"
+            "clock against STS, and with each user's keys: are they valid, how old, when\n"
+            "last used (with an MFA session at hand), and do they work without MFA.\n"
+            "Changes nothing and asks for no code."
+        ),
+        epilog="exit codes:\n  0  nothing needs attention\n  1  something does\n  2  usage\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "profiles",
+        nargs="*",
+        metavar="PROFILE",
+        help="ask AWS about these profiles' users only (default: every user with keys)",
+    )
+    scope = p.add_mutually_exclusive_group()
+    scope.add_argument(
+        "--offline", action="store_true", help="ask AWS nothing: files, file modes, keyring"
+    )
+    scope.add_argument(
+        "--files", action="store_true", help="the AWS files alone (fast: for scripts and hooks)"
+    )
+    p.add_argument("--json", action="store_true", help="print the findings as JSON")
+    p.set_defaults(module="doctor")
+
     p = sub.add_parser("daemon", help="refresh sessions in the background, headless")
     p.add_argument("--once", action="store_true", help="one pass, then exit")
     p.set_defaults(module="daemon")
@@ -311,9 +340,14 @@ def build_parser() -> argparse.ArgumentParser:
 # The commands people and scripts run most, as argparse would parse them: run without
 # building the parser (argparse and what it pulls in cost a tenth of a 5,000-profile
 # `list`). Their answers are the same bytes either way.
+_DOCTOR_FILES = {"command": "doctor", "module": "doctor", "files": True, "offline": False}
 _PLAIN = {
     ("list",): SimpleNamespace(command="list", module="list_cmd", json=False),
     ("list", "--json"): SimpleNamespace(command="list", module="list_cmd", json=True),
+    # The file checks alone, run by editor hooks and pre-commit checks.
+    ("doctor", "--files"): SimpleNamespace(**_DOCTOR_FILES, json=False, profiles=[]),
+    ("doctor", "--files", "--json"): SimpleNamespace(**_DOCTOR_FILES, json=True, profiles=[]),
+    ("doctor", "--json", "--files"): SimpleNamespace(**_DOCTOR_FILES, json=True, profiles=[]),
 }
 
 

@@ -56,6 +56,7 @@ COMMANDS: dict[str, Spec] = {
         },
         (USERS,),
     ),
+    "doctor": (("--offline", "--files", "--json"), {}, (USERS,)),
     "daemon": (("--once",), {}, ()),
     "demo": (("--keep",), {}, ()),
     "completion": ((), {}, (SHELLS,)),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -47,6 +47,23 @@ def aws_dir(isolated_env: Path) -> Path:
     folder = isolated_env / ".aws"
     folder.mkdir(mode=0o700, exist_ok=True)
     return folder
+
+
+@pytest.fixture
+def chosen_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    """`choose(backend)`: the keyring backend a person chose (PYTHON_KEYRING_BACKEND).
+    keyring keeps the backend it loaded first, so it is loaded anew, and the old one is
+    put back after the test."""
+    import keyring
+
+    saved = keyring.core._keyring_backend
+
+    def choose(backend: str) -> None:
+        monkeypatch.setenv("PYTHON_KEYRING_BACKEND", backend)
+        keyring.core._keyring_backend = None
+
+    yield choose
+    keyring.core._keyring_backend = saved
 
 
 pytest_plugins = ["tests.moto_fixtures"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -35,6 +36,7 @@ SECRETS = (
     "PROCESS-SECRET-ARG",
 )
 
+VAULT_CREDS = "/usr/local/bin/vault-creds"
 CONFIG = """\
 # the team's config
 [default]
@@ -233,7 +235,13 @@ def world(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
     """The files in non-default places, named through the environment."""
     elsewhere = isolated_env / "team files"
     elsewhere.mkdir()
-    (elsewhere / "config").write_text(CONFIG)
+    # The credential_process program is installed (see test_a_missing_... for one that is not).
+    program = elsewhere / "bin" / "vault-creds"
+    program.parent.mkdir()
+    program.write_text("#!/bin/sh\nexit 1\n")
+    program.chmod(0o755)
+    # Quoted: botocore splits the line like a shell (without running one).
+    (elsewhere / "config").write_text(CONFIG.replace(VAULT_CREDS, shlex.quote(str(program))))
     text, expiry = credentials(datetime.now(UTC))
     (elsewhere / "creds").write_text(text)
     monkeypatch.setenv("TEAM_AWS", str(elsewhere))
@@ -251,12 +259,18 @@ def world(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
 
 def _check_rows(rows: list[dict[str, Any]], expiry: dict[str, str]) -> None:
     reasons = {r["name"]: r.pop("reason") for r in rows}
-    assert rows == expected_rows(expiry)
+    notes = {r["name"]: r.pop("notes") for r in rows}
+    assert rows == [{k: v for k, v in r.items() if k != "notes"} for r in expected_rows(expiry)]
     assert "loop-a -> loop-b -> loop-a" in reasons["loop-a"]
     assert "loop-b -> loop-a -> loop-b" in reasons["loop-b"]
     assert "'lost'" in reasons["lost"] and "'nobody'" in reasons["lost"]
     assert "Ec2InstanceMetadata" in reasons["ec2"]
     assert all(reasons[r["name"]] is None for r in rows if r["managed"])
+    # What the AWS tools refuse is a note too, naming the line at fault.
+    config = Path("~/team files/config").expanduser()
+    for name, line in (("loop-a", 29), ("loop-b", 26), ("lost", 33)):
+        assert notes[name] == [reasons[name]] and f"({config}:{line})" in reasons[name]
+    assert not {n: v for n, v in notes.items() if v and n not in ("loop-a", "loop-b", "lost")}
 
 
 def test_list_json_in_process(world: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -320,7 +334,7 @@ def test_file_problems_are_warnings_and_the_json_stays_clean(
     lines = creds.read_text().count("\n")
     assert err == (
         f"mfa-tui: warning: {creds}:{lines - 1}: bad section header '[broken' "
-        "(no closing ']'); the keys under it were skipped\n"
+        "(no closing ']'); the keys under it were skipped; add the ']'\n"
     )
     names = [r["name"] for r in json.loads(out)]
     assert names == [r["name"] for r in expected_rows(world)]
@@ -643,3 +657,28 @@ def test_key_ages_show_in_the_listing_and_a_new_one_makes_the_cache_stale(
     by_name = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()}
     assert by_name["base"][2:5] == ["file", "100d", "rotate"]
     assert by_name["other-user"][2:4] == ["file", "-"]
+def test_a_missing_credential_process_program_is_noted_and_never_cached(
+    world: dict[str, str],
+    isolated_env: Path,
+    still: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The note depends on this computer, not on the files: a listing that shows it is
+    # worked out again every time, so installing the program clears it at once.
+    config = isolated_env / "team files" / "config"
+    program = isolated_env / "team files" / "bin" / "vault-creds"
+    program.rename(program.with_name("elsewhere"))
+    assert main(["list", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    (note,) = rows["vault"]["notes"]
+    assert note == (
+        f"credential_process ({config}:49): its program {program} does not exist; install "
+        "it, or correct the path; until then the AWS tools get no credentials for 'vault'"
+    )
+    assert "PROCESS-SECRET-ARG" not in note  # its arguments are never shown
+    assert listing.cached_listing(True) is None
+    program.with_name("elsewhere").rename(program)
+    assert main(["list", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["vault"]["notes"] == []
+    assert listing.cached_listing(True) is not None

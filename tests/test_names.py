@@ -190,7 +190,8 @@ def test_a_session_profile_that_is_a_config_profile_is_refused(sandbox: Sandbox)
     stderr = refused_before_sts(
         sandbox, "my-test-role", exit_code=2, words="is also [profile my-test-role-mfa]"
     )
-    assert f"[profile my-test-role-mfa] in {sandbox.paths.config}" in stderr
+    line = sandbox.paths.config.read_text().splitlines().index("[profile my-test-role-mfa]") + 1
+    assert f"[profile my-test-role-mfa] ({sandbox.paths.config}:{line})" in stderr
     assert str(sandbox.paths.config) in stderr and str(sandbox.paths.credentials) in stderr
     assert "session_profile_pattern" in stderr and 'profiles."my-test-role"' in stderr
     rows = listed()

@@ -115,6 +115,16 @@ def test_a_code_command_that_hangs_is_given_up(
     assert done.returncode == 1 and "did not finish in 1s" in done.stderr
 
 
+def test_doctor_checks_what_it_can_there(sandbox: Sandbox, ec2_ready: None) -> None:
+    done = windows("doctor", "--json")
+    findings = {(f["check"], f["profile"]): f for f in json.loads(done.stdout)["findings"]}
+    assert done.returncode == 1  # the sandbox's keys work without MFA
+    assert findings[("file-mode", None)]["severity"] == "info"
+    assert "not checked on Windows" in findings[("file-mode", None)]["message"]
+    assert findings[("mfa-enforced", "test-user")]["severity"] == "problem"
+    assert findings[("clock", None)]["severity"] == "ok"
+
+
 @pytest.mark.parametrize("face", [[], ["ui"], ["demo"]])
 def test_the_dashboard_says_it_does_not_run_there(aws_dir: Path, face: list[str]) -> None:
     done = windows(*face)

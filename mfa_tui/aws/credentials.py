@@ -175,7 +175,7 @@ def _signature(path: Path) -> tuple[int, int, int, int] | None:
 
 def not_ours(
     header: str,
-    target: Path,
+    target: Path | str,
     owner: str,
     owner_key: str = OWNER_KEY,
     *,

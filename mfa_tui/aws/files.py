@@ -25,7 +25,13 @@ from pathlib import Path
 from mfa_tui import locations
 from mfa_tui.aws import ini
 from mfa_tui.aws.credentials import OWNER_KEY
-from mfa_tui.aws.names import config_header_for, config_profile_name, why_not_a_profile
+from mfa_tui.aws.names import (
+    config_header_for,
+    config_profile_name,
+    section_name,
+    why_not_a_profile,
+)
+from mfa_tui.aws.process import program_problem
 from mfa_tui.bounded_read import RefusedFileError
 from mfa_tui.expiry import state_at
 from mfa_tui.settings_rules import ASSUME_ROLE_MAX as DURATION_MAX
@@ -42,6 +48,8 @@ CREDENTIAL_VARIABLES = (
     "AWS_SESSION_TOKEN",
     "AWS_SECURITY_TOKEN",
 )
+NO_CREDENTIALS = "no credentials (settings only)"
+INLINE_COMMENT_HINT = "for the AWS tools an inline comment is part of the value"
 
 
 class Kind(StrEnum):
@@ -147,6 +155,10 @@ class ProfileSet:
     config_doc: ini.IniDocument
     credentials_doc: ini.IniDocument
     problems: list[str]
+    # True when a note depends on this computer as well as on the files (a
+    # credential_process program that is not there): a listing that shows it must be
+    # worked out again next time, not kept as if only the files counted.
+    depends_on_system: bool = False
     # Facts other modules derive from this reading, kept so they are worked out once
     # (a ProfileSet is never changed once built).
     derived: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
@@ -209,10 +221,7 @@ def _note_unusable_values(profile: Profile, docs: tuple[ini.IniDocument, ...]) -
     if raw is not None:
         seconds = _int_or_none(raw)
         if seconds is None:
-            why = (
-                "is not a whole number of seconds (for the AWS tools an inline comment is "
-                "part of the value)"
-            )
+            why = f"is not a whole number of seconds ({INLINE_COMMENT_HINT})"
         elif not DURATION_MIN <= seconds <= DURATION_MAX:
             why = f"is outside {DURATION_MIN}..{DURATION_MAX} seconds"
         else:
@@ -274,7 +283,136 @@ def _where(profile: Profile, key: str, docs: tuple[ini.IniDocument, ...]) -> str
     return str(config.path)
 
 
-def _dropped_profiles(config: ini.IniDocument, headers: list[str]) -> list[str]:
+def section_where(profile_set: ProfileSet, name: str, *, credentials: bool = False) -> str:
+    """`file:line` of profile `name`'s section: the config header the AWS tools read its
+    settings from (or, with `credentials`, its credentials-file section), else the other."""
+    return _section_where(name, (profile_set.credentials_doc, profile_set.config_doc), credentials)
+
+
+def _section_where(
+    name: str, docs: tuple[ini.IniDocument, ...], credentials_first: bool = False
+) -> str:
+    creds, config = docs
+    headers = [s for s in config.sections if not s.broken and config_profile_name(s.name) == name]
+    in_config = f"{config.path}:{headers[-1].start + 1}" if headers else None
+    sections = creds.find(name)
+    in_creds = f"{creds.path}:{sections[-1].start + 1}" if sections else None
+    first, second = (in_creds, in_config) if credentials_first else (in_config, in_creds)
+    return first or second or str(config.path)
+
+
+def _note_roles_without_mfa(
+    profiles: dict[str, Profile], docs: tuple[ini.IniDocument, ...]
+) -> None:
+    """A role no profile of whose chain names an `mfa_serial`: the AWS tools assume it
+    with the user's long-term keys alone and never ask for a code (botocore reads
+    `mfa_serial` from the role profiles it assumes, never from the user's)."""
+    for profile in profiles.values():
+        if profile.kind is not Kind.ROLE or profile.mfa_serial:
+            continue  # not a role, or it names a device itself (most do)
+        chain = profile.chain
+        if len(chain) < 2:
+            continue
+        user = profiles[chain[-1]]
+        if user.kind is not Kind.USER or any(profiles[n].mfa_serial for n in chain[:-1]):
+            continue
+        device = user.mfa_serial or "arn:aws:iam::<account>:mfa/<device>"
+        profile.notes = (
+            *profile.notes,
+            f"no profile on its chain ({' -> '.join(chain)}) names an mfa_serial "
+            f"({_section_where(profile.name, docs)}), so the AWS tools assume it with the keys of "
+            f"'{user.name}' alone, without MFA (a trust policy that requires MFA refuses "
+            f"that): add mfa_serial = {device} to it",
+        )
+
+
+def _note_process_programs(processes: list[Profile], docs: tuple[ini.IniDocument, ...]) -> bool:
+    """Note a `credential_process` whose program the AWS tools cannot start; returns
+    whether any was noted (such a note depends on this computer, not on the files)."""
+    known: dict[str, str | None] = {}
+    noted = False
+    for profile in processes:
+        command = profile.values.get("credential_process", "")
+        if command not in known:
+            known[command] = program_problem(command)
+        why = known[command]
+        if why is not None:
+            noted = True
+            where = _where(profile, "credential_process", docs)
+            profile.notes = (
+                *profile.notes,
+                f"credential_process ({where}): {why}; until then the AWS tools get no "
+                f"credentials for '{profile.name}'",
+            )
+    return noted
+
+
+def _note_inline_comments(profile: Profile, docs: tuple[ini.IniDocument, ...]) -> None:
+    """Note values with what reads like an inline comment (`region = eu-west-1  # work`):
+    the AWS tools keep it as part of the value. Secrets are named, never shown."""
+    if profile.kind is Kind.SESSION:
+        return  # mfa-tui's own, written without comments
+    notes = list(profile.notes)
+    for key, value in profile.values.items():
+        if ini.INLINE_COMMENT.search(value) is None or any(n.startswith(f"{key} ") for n in notes):
+            continue  # no comment, or already noted (duration_seconds = 1800 ; half an hour)
+        if key == "source_profile" and profile.error is not None:
+            continue  # the chain's error already says so
+        shown = key if key.startswith("aws_") or "\n" in value else f"{key} = {value}"
+        notes.append(
+            f"{shown} ({_where(profile, key, docs)}) holds what reads as an inline comment, "
+            f"but {INLINE_COMMENT_HINT}: put the comment on a line of its own"
+        )
+    profile.notes = tuple(notes)
+
+
+def _by_line(problem: ini.Problem) -> int:
+    return problem.line
+
+
+def _named_twice(config: ini.IniDocument, headers: list[str]) -> list[ini.Problem]:
+    """Two headers for one profile (`[default]` and `[profile default]`, `[profile a]`
+    and `[profile "a"]`): botocore reads only the later one, not a merge of both."""
+    if not headers:
+        return []
+    first: dict[str, ini.Section] = {}
+    found: list[ini.Problem] = []
+    later = set(headers)
+    for section in config.sections:
+        name = None if section.broken else config_profile_name(section.name)
+        if name is None:
+            continue
+        earlier = first.setdefault(name, section)
+        if section.name in later and earlier.name != section.name:
+            later.discard(section.name)
+            message = (
+                f"[{section.name}] names the profile '{name}' again (first as "
+                f"[{earlier.name}] at line {earlier.start + 1}); the AWS tools read only "
+                "the later one's keys and ignore the other's: merge the two into one section"
+            )
+            found.append(ini.Problem(config.path, section.start + 1, message))
+    return found
+
+
+def _profile_headers_in_credentials(creds: ini.IniDocument) -> list[ini.Problem]:
+    """`[profile x]` in the credentials file: the AWS tools read it as the profile
+    named 'profile x' (credentials sections are named verbatim), never as 'x'."""
+    found: list[ini.Problem] = []
+    for section in creds.sections:
+        name = section.name
+        if section.broken or not name.startswith("profile") or name[7:8] not in (" ", "\t"):
+            continue
+        meant = section_name(name, "profile") or name[8:].strip()
+        message = (
+            f"[{name}] in the credentials file is the profile '{name}' for the AWS tools, "
+            f"not '{meant}': the credentials file names profiles without 'profile'; write "
+            f"[{meant}]"
+        )
+        found.append(ini.Problem(creds.path, section.start + 1, message))
+    return found
+
+
+def _dropped_profiles(config: ini.IniDocument, headers: list[str]) -> list[ini.Problem]:
     """`[profile team dev]` and the like: headers botocore drops without a word."""
     if not headers:
         return []
@@ -284,7 +422,7 @@ def _dropped_profiles(config: ini.IniDocument, headers: list[str]) -> list[str]:
         if not section.broken and section.name in wanted:
             why = why_not_a_profile(section.name)
             if why is not None:
-                found.append(str(ini.Problem(config.path, section.start + 1, why)))
+                found.append(ini.Problem(config.path, section.start + 1, why))
     return found
 
 
@@ -364,7 +502,7 @@ def classify(
         if values.get("aws_session_token") or values.get("aws_security_token"):
             return Kind.OTHER, "static temporary credentials (has a session token)"
         return Kind.USER, None
-    return Kind.OTHER, "no credentials (settings only)"
+    return Kind.OTHER, NO_CREDENTIALS
 
 
 PROCESS_WITHOUT_DEVICE = (
@@ -432,6 +570,7 @@ def load_profiles(paths: AwsPaths | None = None) -> ProfileSet:
     sources: dict[str, tuple[Path, ...]] = {}
     config_only, both = (paths.config,), tuple(dict.fromkeys((paths.config, paths.credentials)))
     dropped: list[str] = []
+    twice: list[str] = []  # headers that name a profile an earlier header names
     for section, values in config_doc.values_with_defaults().items():
         name = config_profile_name(section)
         if name is None:
@@ -440,6 +579,8 @@ def load_profiles(paths: AwsPaths | None = None) -> ProfileSet:
             continue
         # Two headers for one profile (`[default]` and `[profile default]`, or
         # `[profile a]` and `[profile  a]`): botocore keeps the later one whole.
+        if name in merged:
+            twice.append(section)
         merged[name] = values
         sources[name] = config_only
     credentials_only = (paths.credentials,)
@@ -458,6 +599,7 @@ def load_profiles(paths: AwsPaths | None = None) -> ProfileSet:
 
     profiles: dict[str, Profile] = {}
     unusable: list[Profile] = []
+    processes: list[Profile] = []
     for name, values in merged.items():
         get = values.get
         kind, reason = classify(name, values, keys_in_credentials=name in keyed)
@@ -489,13 +631,23 @@ def load_profiles(paths: AwsPaths | None = None) -> ProfileSet:
             or (arn and _ROLE_ARN.fullmatch(arn) is None)
         ):
             unusable.append(profile)  # a value the AWS tools may not be able to use
+        if kind is Kind.PROCESS:
+            processes.append(profile)
     _promote_key_processes(profiles)
-    _resolve_chains(profiles)
     docs = (creds_doc, config_doc)
+    _resolve_chains(profiles, docs)
     bad_arns = {p.name for p in unusable if _note_unusable_values(p, docs)}
     _refuse_roles_through(profiles, bad_arns)
-    problems[config_read:config_read] = _dropped_profiles(config_doc, dropped)
-    return ProfileSet(paths, profiles, config_doc, creds_doc, problems)
+    _note_roles_without_mfa(profiles, docs)
+    depends_on_system = _note_process_programs(processes, docs)
+    if config_doc.inline_comments or creds_doc.inline_comments:
+        for profile in profiles.values():
+            _note_inline_comments(profile, docs)
+    if dropped or twice:
+        found = [*_dropped_profiles(config_doc, dropped), *_named_twice(config_doc, twice)]
+        problems[config_read:config_read] = [str(p) for p in sorted(found, key=_by_line)]
+    problems.extend(str(p) for p in _profile_headers_in_credentials(creds_doc))
+    return ProfileSet(paths, profiles, config_doc, creds_doc, problems, depends_on_system)
 
 
 def config_values(profile_set: ProfileSet, name: str) -> dict[str, str]:
@@ -538,10 +690,15 @@ class _Walk:
     too_deep: bool = False
     self_sourced: str | None = None
     keyed_role: str | None = None
+    # The error is one the AWS tools refuse too (not only mfa-tui): a note says it.
+    refused: bool = False
 
 
-def _hop(current: Profile, profiles: dict[str, Profile]) -> str | _Walk:
-    """The role the walk from `current` goes on to, or how it ends at `current`."""
+def _hop(
+    current: Profile, profiles: dict[str, Profile], docs: tuple[ini.IniDocument, ...]
+) -> str | _Walk:
+    """The role the walk from `current` goes on to, or how it ends at `current` (an
+    error names the line of the source_profile at fault)."""
     if current.credential_source and not current.source_profile:
         return _Walk((current.name,))  # an EC2/ECS/env source: it ends outside the files
     source_name = current.source_profile
@@ -552,12 +709,15 @@ def _hop(current: Profile, profiles: dict[str, Profile]) -> str | _Walk:
         return _Walk((current.name,), self_sourced=current.name)
     source = profiles.get(source_name)
     if source is None:
+        where = _where(current, "source_profile", docs)
+        hint = f" ({INLINE_COMMENT_HINT})" if ini.INLINE_COMMENT.search(source_name) else ""
         return _Walk(
             (current.name,),
             error=(
-                f"profile '{current.name}' names source_profile '{source_name}', "
-                "which does not exist"
+                f"profile '{current.name}' names source_profile '{source_name}' ({where}), "
+                f"which does not exist{hint}; the AWS tools refuse it"
             ),
+            refused=True,
         )
     # A source with long-term keys ends the chain even if it has a role_arn of its own:
     # botocore uses its keys and does not assume its role.
@@ -575,6 +735,17 @@ def _hop(current: Profile, profiles: dict[str, Profile]) -> str | _Walk:
                 f"returns access keys, add mfa_serial to '{current.name}' or "
                 f"'{source_name}' (process)"
             ),
+        )
+    if source.unmanaged_reason == NO_CREDENTIALS:
+        where = _where(current, "source_profile", docs)
+        return _Walk(
+            walked,
+            error=(
+                f"source_profile '{source_name}' of '{current.name}' ({where}) has no "
+                "credentials, so the AWS tools refuse it: give it keys, or name another "
+                "profile"
+            ),
+            refused=True,
         )
     if source.kind is not Kind.USER:
         return _Walk(
@@ -595,10 +766,16 @@ def _onto(name: str, tail: _Walk) -> _Walk:
         return _Walk((name, *tail.names[: tail.names.index(name)]), loop_to=name)
     if len(tail.names) >= MAX_CHAIN:
         return _Walk((), too_deep=True)
-    return _Walk((name, *tail.names), tail.error, tail.loop_to, keyed_role=tail.keyed_role)
+    return _Walk(
+        (name, *tail.names),
+        tail.error,
+        tail.loop_to,
+        keyed_role=tail.keyed_role,
+        refused=tail.refused,
+    )
 
 
-def _walks(profiles: dict[str, Profile]) -> dict[str, _Walk]:
+def _walks(profiles: dict[str, Profile], docs: tuple[ini.IniDocument, ...]) -> dict[str, _Walk]:
     """The walk from every role, each hop followed once: a role's walk is its source's
     with itself in front, so a chain of any depth costs time in proportion to it."""
     walks: dict[str, _Walk] = {}
@@ -612,7 +789,7 @@ def _walks(profiles: dict[str, Profile]) -> dict[str, _Walk]:
         next_of: dict[str, str] = {}
         name = start.name
         while name not in walks:
-            hop = _hop(profiles[name], profiles)
+            hop = _hop(profiles[name], profiles, docs)
             if isinstance(hop, _Walk):
                 walks[name] = hop
                 break
@@ -636,8 +813,11 @@ def _walks(profiles: dict[str, Profile]) -> dict[str, _Walk]:
     return walks
 
 
-def _resolve_chains(profiles: dict[str, Profile]) -> None:
-    walks = _walks(profiles)
+def _resolve_chains(profiles: dict[str, Profile], docs: tuple[ini.IniDocument, ...]) -> None:
+    """Each role's chain of source profiles; a chain the AWS tools refuse (a loop, a
+    source_profile that does not exist or has no credentials) is an error and a note
+    naming the line of the source_profile at fault."""
+    walks = _walks(profiles, docs)
     for profile in profiles.values():
         if profile.kind is not Kind.ROLE:
             continue
@@ -645,7 +825,11 @@ def _resolve_chains(profiles: dict[str, Profile]) -> None:
         chain = list(walk.names)
         self_sourced, keyed_role = walk.self_sourced, walk.keyed_role
         if walk.loop_to is not None:
-            profile.error = f"source_profile loop: {' -> '.join((*chain, walk.loop_to))}"
+            where = _where(profiles[chain[-1]], "source_profile", docs)
+            profile.error = (
+                f"source_profile loop: {' -> '.join((*chain, walk.loop_to))} ({where}); the "
+                "AWS tools refuse every profile on it: end the chain at a profile with keys"
+            )
         elif walk.too_deep:
             profile.error = (
                 f"its source_profile chain holds more than {MAX_CHAIN} profiles; no AWS tool "
@@ -654,6 +838,8 @@ def _resolve_chains(profiles: dict[str, Profile]) -> None:
             )
         else:
             profile.error = walk.error
+        if profile.error is not None and (walk.loop_to is not None or walk.refused):
+            profile.notes = (*profile.notes, profile.error)  # doctor and list say it too
         profile.chain = chain if profile.error is None else []
         if profile.error is not None:
             profile.unmanaged_reason = profile.error
@@ -713,3 +899,25 @@ def state_of(expiration: datetime | None, now: datetime, margin: float) -> State
 
 
 _STATES = {state.value: state for state in State}  # State(value) is slow at 5,000 rows
+
+
+def botocore_refusal(path: Path) -> str | None:
+    """Why botocore refuses to read `path` at all, in its own words; None when it reads
+    it (or there is no such file). mfa-tui reads past a bad line; the AWS CLI and SDKs
+    reject the whole file for most of them (a duplicate section or key, a key before
+    any section, a line that is not `key = value`, bytes that are not UTF-8...).
+    """
+    import botocore.configloader
+    import botocore.exceptions
+
+    try:
+        botocore.configloader.raw_config_parse(str(path))
+    except botocore.exceptions.ConfigNotFound:
+        return None
+    except botocore.exceptions.ConfigParseError as exc:
+        cause = exc.kwargs.get("error")
+        first = str(cause).strip().splitlines()[0] if cause is not None else ""
+        return f"{exc}" + (f" ({first})" if first else "")
+    except OSError as exc:
+        return f"cannot read it ({exc.strerror})"
+    return None

@@ -11,8 +11,9 @@ Every refusal becomes one of our errors (`AwsRefusedError` with AWS's error code
 saying what to do: usually which permission is missing and who can grant it. No
 message built here contains a key, a token, a code or a seed.
 
-`mfa_devices` and `keys_need_mfa` are meant for more than `setup`: `doctor` lists
-devices and asks "do these keys work without MFA?" with them.
+`mfa_devices` and `keys_need_mfa` are meant for more than `setup`: `doctor` asks "do
+these keys work without MFA?" with them, and how old a user's keys are and when each was
+last used (`access_keys`, `key_last_used`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from enum import StrEnum
 from typing import Any
 
 from mfa_tui.aws import sts
-from mfa_tui.aws.sts import CallContext, Credentials
+from mfa_tui.aws.sts import CallContext, Credentials, ServerClock
 from mfa_tui.errors import AwsRefusedError, MfaTuiError, NetworkError, UsageError
 
 # AWS lets a user have at most this many MFA devices (of any kind), and access keys.
@@ -67,6 +68,9 @@ _DENIED_HINT = {
     "ListAccessKeys": f"the user needs iam:ListAccessKeys on itself ({OWN_KEYS_POLICY})",
     "CreateAccessKey": f"the user needs iam:CreateAccessKey on itself ({OWN_KEYS_POLICY})",
     "DeleteAccessKey": f"the user needs iam:DeleteAccessKey on itself ({OWN_KEYS_POLICY})",
+    "GetAccessKeyLastUsed": (
+        f"the user needs iam:GetAccessKeyLastUsed on itself ({OWN_KEYS_POLICY})"
+    ),
 }
 
 
@@ -128,6 +132,10 @@ class AccessKey:
     status: str  # "Active" or "Inactive"
     created: datetime | None = None
 
+    @property
+    def active(self) -> bool:
+        return self.status == "Active"
+
 
 @dataclass(frozen=True)
 class Role:
@@ -158,14 +166,16 @@ def _iam(action: str, profile: str, creds: Credentials, **params: Any) -> dict[s
     return sts._call(client, xform_name(action), ctx, **params)
 
 
-def caller(profile: str, keys: Credentials) -> IamUser:
+def caller(profile: str, keys: Credentials, server_clock: ServerClock | None = None) -> IamUser:
     """The IAM user these keys belong to; refuses the root user and roles.
 
     GetCallerIdentity needs no permission and cannot be denied by any policy, so it
-    works for every key that is valid at all.
+    works for every key that is valid at all. `server_clock` gets STS's `Date` of the
+    answer, a refusal's too (a clock too far off is refused).
     """
     ctx = _context("GetCallerIdentity", profile, keys, service="STS")
-    answer = sts._call(sts._client("sts", ctx, keys), "get_caller_identity", ctx)
+    client = sts._client("sts", ctx, keys)
+    answer = sts._call(client, "get_caller_identity", ctx, server_clock=server_clock)
     arn = str(answer.get("Arn", ""))
     parts = arn.split(":")
     account = str(answer.get("Account") or (parts[4] if len(parts) > 4 else ""))
@@ -216,15 +226,15 @@ def mfa_devices(profile: str, creds: Credentials, user: IamUser) -> list[MfaDevi
     return sorted(devices, key=lambda d: d.enabled_at or datetime.min.replace(tzinfo=UTC))
 
 
-def access_keys(profile: str, creds: Credentials, user: IamUser) -> list[AccessKey]:
-    """Every access key of `user`, oldest first (ListAccessKeys, all pages)."""
+def access_keys(profile: str, creds: Credentials, user: IamUser | str) -> list[AccessKey]:
+    """Every access key of `user` (an IamUser, or its name), oldest first
+    (ListAccessKeys, all pages)."""
+    name = user if isinstance(user, str) else user.name
     found = [
         AccessKey(
             str(item["AccessKeyId"]), str(item.get("Status", "")), _aware(item.get("CreateDate"))
         )
-        for item in _listed(
-            "ListAccessKeys", "AccessKeyMetadata", profile, creds, UserName=user.name
-        )
+        for item in _listed("ListAccessKeys", "AccessKeyMetadata", profile, creds, UserName=name)
         if item.get("AccessKeyId")
     ]
     return sorted(found, key=lambda k: k.created or datetime.min.replace(tzinfo=UTC))
@@ -249,6 +259,39 @@ def create_access_key(
 def delete_access_key(profile: str, creds: Credentials, user: IamUser, key_id: str) -> None:
     """DeleteAccessKey: the key stops working for good."""
     _iam("DeleteAccessKey", profile, creds, UserName=user.name, AccessKeyId=key_id)
+
+
+@dataclass(frozen=True)
+class KeyUse:
+    """When an access key was last used, and for what (GetAccessKeyLastUsed).
+
+    `when` is None for a key never used; AWS then says "N/A" for service and region.
+    """
+
+    user: str
+    when: datetime | None
+    service: str | None
+    region: str | None
+
+
+def key_last_used(profile: str, creds: Credentials, access_key_id: str) -> KeyUse:
+    """When `access_key_id` was last used, and whose key it is (GetAccessKeyLastUsed).
+
+    Ask with an MFA session, not with the key itself: that call would be its last use.
+    """
+    answer = _iam("GetAccessKeyLastUsed", profile, creds, AccessKeyId=access_key_id)
+    used = answer.get("AccessKeyLastUsed") or {}
+
+    def named(key: str) -> str | None:
+        value = used.get(key)
+        return str(value) if value and value != "N/A" else None
+
+    return KeyUse(
+        str(answer.get("UserName", "")),
+        _aware(used.get("LastUsedDate")),
+        named("ServiceName"),
+        named("Region"),
+    )
 
 
 def check_device_name(name: str) -> str:

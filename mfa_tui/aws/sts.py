@@ -415,6 +415,17 @@ def _client_error(
             code=code,
             title="Wrong MFA device",
         )
+    if code == "RequestExpired" or (
+        code == "SignatureDoesNotMatch" and "signature expired" in text.lower()
+    ):
+        # "Signature expired: 20260101T000000Z is now earlier than ...": signed on a clock
+        # too far from AWS's, not a wrong key.
+        return AwsRefusedError(
+            f"AWS says the request for {who} is expired: your computer's clock is "
+            "probably wrong; sync it (e.g. 'timedatectl set-ntp true')",
+            code=code,
+            title="Clock",
+        )
     if code in ("InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException"):
         if ctx.with_session:
             return AwsRefusedError(
@@ -430,13 +441,6 @@ def _client_error(
             f"('aws configure --profile {ctx.key_profile}')",
             code=code,
             title="Invalid access key",
-        )
-    if code == "RequestExpired":
-        return AwsRefusedError(
-            f"AWS says the request for {who} is expired: your computer's clock is "
-            "probably wrong; sync it (e.g. 'timedatectl set-ntp true')",
-            code=code,
-            title="Clock",
         )
     if code in ("ExpiredToken", "ExpiredTokenException"):
         return AwsRefusedError(
@@ -494,7 +498,16 @@ def _client_error(
     return AwsRefusedError(f"{ctx.action} for {who} was refused: {code}: {text}", code=code)
 
 
-def _call(client: Any, method: str, ctx: CallContext, **params: Any) -> dict[str, Any]:
+def _call(
+    client: Any,
+    method: str,
+    ctx: CallContext,
+    *,
+    server_clock: ServerClock | None = None,
+    **params: Any,
+) -> dict[str, Any]:
+    """One call; failures raise our errors. `server_clock` also gets the `Date` of this
+    very answer, a refusal's included (SERVER_CLOCK keeps whichever answer came last)."""
     import botocore.exceptions as bx
     from botocore.parsers import ResponseParserError
 
@@ -503,7 +516,6 @@ def _call(client: Any, method: str, ctx: CallContext, **params: Any) -> dict[str
         result: dict[str, Any] = deadline.run(
             lambda: getattr(client, method)(**params), seconds=seconds
         )
-        return result
     except deadline.CallTimedOut:
         service = "IAM" if ctx.action == "ListMFADevices" else "STS"
         raise NetworkError(
@@ -513,11 +525,23 @@ def _call(client: Any, method: str, ctx: CallContext, **params: Any) -> dict[str
             "with MFA_TUI_STS_DEADLINE"
         ) from None
     except (bx.ClientError, bx.BotoCoreError, ResponseParserError) as exc:
+        if server_clock is not None and isinstance(exc, bx.ClientError):
+            server_clock.record(_date_of(exc.response))
         raise translate(exc, ctx, _endpoint(client)) from None
     except (KeyError, ValueError, SyntaxError, UnicodeError):
         # botocore's parsers fail this way on a body that is not an AWS document
         # (an HTML error page from a proxy, a truncated answer).
         raise translate(ResponseParserError("unexpected body"), ctx, _endpoint(client)) from None
+    if server_clock is not None:
+        server_clock.record(_date_of(result))
+    return result
+
+
+def _date_of(answer: Any) -> str | None:
+    """The `Date` header of a botocore answer or error response."""
+    headers = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    date = headers.get("date") if isinstance(headers, dict) else None
+    return date if isinstance(date, str) else None
 
 
 def _credentials(answer: dict[str, Any], ctx: CallContext, endpoint: str) -> Credentials:
@@ -615,7 +639,7 @@ def list_mfa_devices(
         connection = connection_for(load_profiles(), profile)
     identity = _call(_client("sts", ctx, creds, connection), "get_caller_identity", ctx)
     arn = str(identity.get("Arn", ""))
-    params = {"UserName": arn.rsplit("/", 1)[-1]} if ":user/" in arn else {}
+    params: dict[str, Any] = {"UserName": arn.rsplit("/", 1)[-1]} if ":user/" in arn else {}
     client = _client("iam", ctx, creds, connection)
     answer = _call(client, "list_mfa_devices", ctx, **params)
     devices = answer.get("MFADevices", [])

@@ -90,7 +90,10 @@ def run(args: argparse.Namespace) -> int:
             gc.enable()
     empty = f"no profiles in {profile_set.paths.config} or {profile_set.paths.credentials}\n"
     sys.stdout.write(listing.render(entries, now.timestamp(), args.json, empty))
-    not_kept = listing.save(key, entries, profile_set.problems, empty)
-    if not_kept is not None:
-        print(listing.WARNING.format(not_kept), file=sys.stderr)
+    if not profile_set.depends_on_system:
+        # A note about this computer (a credential_process program not installed) must
+        # be looked at again next time, not served while only the files stay the same.
+        not_kept = listing.save(key, entries, profile_set.problems, empty)
+        if not_kept is not None:
+            print(listing.WARNING.format(not_kept), file=sys.stderr)
     return int(ExitCode.OK)

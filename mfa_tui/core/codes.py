@@ -148,6 +148,16 @@ def _name(backend: Any) -> str:
     return f"{type(backend).__module__}.{type(backend).__name__}"
 
 
+def describe_keyring(backend: Any) -> tuple[str, str | None]:
+    """How to name `backend` to a person, and the file it keeps secrets in unencrypted
+    (keyrings.alt's PlaintextKeyring), if it does."""
+    label = getattr(backend, "name", None) or type(backend).__name__
+    name = f"{label} ({_name(backend)})"
+    if _is_file_backend(backend) and type(backend).__name__ == "PlaintextKeyring":
+        return name, str(getattr(backend, "file_path", "a file"))
+    return name, None
+
+
 NO_KEYRING_HELP = (
     "Start your desktop's keyring (GNOME Keyring, KWallet, macOS Keychain, Windows "
     "Credential Manager), or opt in explicitly to a file backend from keyrings.alt: "

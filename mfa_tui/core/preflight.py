@@ -21,7 +21,7 @@ from pathlib import Path
 
 from mfa_tui.aws.atomic import check_can_write
 from mfa_tui.aws.credentials import check_owner, not_ours
-from mfa_tui.aws.files import Kind, Profile, ProfileSet, config_section_for
+from mfa_tui.aws.files import Kind, Profile, ProfileSet, config_section_for, section_where
 from mfa_tui.aws.ini import IniDocument
 from mfa_tui.aws.names import session_name_problem
 from mfa_tui.errors import FileWriteError, UsageError
@@ -136,9 +136,9 @@ def name_problem(
     if in_config:
         return (
             f"the session profile of {who}, '{session}' in {credentials}, is also "
-            f"[{config_section_for(session)}] in {config}: the AWS tools would merge the "
-            "two, and its settings there (a role_arn, a region) would win over the "
-            f"session's keys. Rename that profile, or {fix}"
+            f"[{config_section_for(session)}] ({section_where(profile_set, session)}): "
+            "the AWS tools would merge the two, and its settings there (a role_arn, a "
+            f"region) would win over the session's keys. Rename that profile, or {fix}"
         )
     if others:
         return (
@@ -146,10 +146,11 @@ def name_problem(
             f"overwriting the other's; {setting_for(settings, owner or others[0])}"
         )
     assert existing is not None
+    where = section_where(profile_set, session, credentials=True)
     if existing.kind is not Kind.SESSION:
-        return not_ours(session, credentials, owner or "<profile>", instead=fix).message
+        return not_ours(session, where, owner or "<profile>", instead=fix).message
     return (
-        f"[{session}] in {credentials} holds the session of '{existing.session_of}', not "
+        f"[{session}] ({where}) holds the session of '{existing.session_of}', not "
         f"of '{owner}'; delete that section, or {fix}"
     )
 

@@ -308,7 +308,9 @@ def test_a_role_sourcing_itself_with_its_own_keys_is_not_a_loop(tmp_path: Path) 
 
 def test_a_role_sourcing_itself_without_keys_is_a_loop(tmp_path: Path) -> None:
     profiles = _load(tmp_path, "[profile me]\nrole_arn = arn:me\nsource_profile = me\n")
-    assert profiles["me"].error == "source_profile loop: me -> me"
+    error = profiles["me"].error or ""
+    assert error.startswith(f"source_profile loop: me -> me ({tmp_path / 'config'}:3); ")
+    assert error in profiles["me"].notes  # the AWS tools refuse it too
     assert profiles["me"].chain == []
 
 
@@ -389,12 +391,15 @@ def test_loops_are_named_from_each_profile_that_walks_into_them(tmp_path: Path) 
         "[keyed]\naws_access_key_id = A\naws_secret_access_key = B\n",
     )
     errors = {name: profiles[name].error for name in ("into", "a", "b", "c", "keyed", "back")}
+    config = tmp_path / "config"
+    refuse = "the AWS tools refuse every profile on it: end the chain at a profile with keys"
+    # Each names the line that closes its loop, where the fix goes.
     assert errors == {
-        "into": "source_profile loop: into -> a -> b -> c -> a",
-        "a": "source_profile loop: a -> b -> c -> a",
-        "b": "source_profile loop: b -> c -> a -> b",
-        "c": "source_profile loop: c -> a -> b -> c",
-        "keyed": "source_profile loop: keyed -> back -> keyed",
+        "into": f"source_profile loop: into -> a -> b -> c -> a ({config}:12); {refuse}",
+        "a": f"source_profile loop: a -> b -> c -> a ({config}:12); {refuse}",
+        "b": f"source_profile loop: b -> c -> a -> b ({config}:6); {refuse}",
+        "c": f"source_profile loop: c -> a -> b -> c ({config}:9); {refuse}",
+        "keyed": f"source_profile loop: keyed -> back -> keyed ({config}:18); {refuse}",
         "back": None,
     }
     assert profiles["back"].chain == ["back", "keyed"], "keyed's keys end back's chain"

@@ -223,31 +223,48 @@ def test_load_profiles_agrees_with_botocore(
         return
     assert ours == theirs
     assert list(ours) == list(theirs)  # same order, as `aws configure list-profiles`
-    # botocore says nothing about a `[profile ...]` header it drops; we say which line.
-    dropped = (
-        [
-            s
-            for s in ini.parse_bytes(config_path.read_bytes(), config_path).sections
-            if s.name.startswith("profile") and config_profile_name(s.name) is None
+    # botocore says nothing about a `[profile ...]` header it drops, about a second
+    # header for one profile (it reads only the later), or about `[profile x]` in the
+    # credentials file (the profile 'profile x'); we say which line.
+    said: list[int] = []
+    if config is not None:
+        first_header: dict[str, str] = {}
+        again: set[str] = set()
+        for s in ini.parse_bytes(config_path.read_bytes(), config_path).sections:
+            name = config_profile_name(s.name)
+            if name is None:
+                if s.name.startswith("profile"):
+                    said.append(s.start + 1)
+            elif first_header.setdefault(name, s.name) != s.name and s.name not in again:
+                again.add(s.name)
+                said.append(s.start + 1)
+    expected = [f"{config_path}:{line}" for line in sorted(said)]
+    if credentials is not None:
+        expected += [
+            f"{credentials_path}:{s.start + 1}"
+            for s in ini.parse_bytes(credentials_path.read_bytes(), credentials_path).sections
+            if s.name.startswith(("profile ", "profile\t"))
         ]
-        if config is not None
-        else []
-    )
-    assert [p.split(": ", 1)[0] for p in problems] == [
-        f"{config_path}:{s.start + 1}" for s in dropped
-    ]
+    assert [p.split(": ", 1)[0] for p in problems] == expected
 
 
-def _agree(tmp_path: Path, config: str, credentials: str | None = None) -> dict[str, object]:
+def _agree(
+    tmp_path: Path,
+    config: str,
+    credentials: str | None = None,
+    problems: list[tuple[int, str]] = (),  # type: ignore[assignment]
+) -> dict[str, object]:
     config_path, credentials_path = tmp_path / "config", tmp_path / "credentials"
     config_path.write_text(config, newline="")
     if credentials is not None:
         credentials_path.write_text(credentials, newline="")
     theirs = botocore_profiles(config_path, credentials_path)
-    ours, problems = our_profiles(config_path, credentials_path)
+    ours, said = our_profiles(config_path, credentials_path)
     assert theirs is not None
     assert ours == theirs
-    assert problems == []
+    assert len(said) == len(problems), said
+    for text, (line, words) in zip(said, problems, strict=True):
+        assert text.startswith(f"{config_path}:{line}: {words}")
     return dict(ours)
 
 
@@ -259,12 +276,20 @@ def test_only_universal_newlines_end_a_line(tmp_path: Path) -> None:
 
 
 def test_later_header_for_the_same_profile_wins_whole(tmp_path: Path) -> None:
-    # botocore keeps the later section; it does not merge the two.
+    # botocore keeps the later section; it does not merge the two. We say so, naming
+    # the line of the later one.
     profiles = _agree(
         tmp_path,
         "[default]\nregion = a\noutput = json\n[profile default]\nregion = b\n"
         "[profile  q]\nx = 1\n[profile q]\ny = 2\n",
         "[q]\nz = 3\n",
+        problems=[
+            (
+                4,
+                "[profile default] names the profile 'default' again (first as [default] at line 1)",
+            ),
+            (8, "[profile q] names the profile 'q' again (first as [profile  q] at line 6)"),
+        ],
     )
     assert profiles["default"] == {"region": "b"}
     assert profiles["q"] == {"y": "2", "z": "3"}
@@ -406,8 +431,10 @@ def test_malformed_credentials_file_leaves_config_alone(aws_dir: Path) -> None:
     creds.write_bytes(b"stray = 1\n" + GOOD_CREDENTIALS + b"[broken\nx = 1\n")
     result = load_profiles()
     assert result.problems == [
-        f"{creds}:1: key outside any [section]; it was skipped",
-        f"{creds}:5: bad section header '[broken' (no closing ']'); the keys under it were skipped",
+        f"{creds}:1: key outside any [section]; it was skipped; move it under the [section] "
+        "it belongs to, or delete it",
+        f"{creds}:5: bad section header '[broken' (no closing ']'); the keys under it were "
+        "skipped; add the ']'",
     ]
     assert result.profiles["r"].chain == ["r", "u"]
 

@@ -182,6 +182,15 @@ def test_list_mfa_devices_denied_says_to_configure_the_serial(sandbox: Sandbox) 
             "clock is probably wrong",
         ),
         (
+            # A request signed on a clock too far off: the clock, not the key.
+            stsfault.signature_expired(
+                datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, 0, 20, tzinfo=UTC)
+            ),
+            AwsRefusedError,
+            4,
+            "clock is probably wrong",
+        ),
+        (
             stsfault.error("RegionDisabledException", "STS is not activated", 403),
             AwsRefusedError,
             4,

@@ -30,7 +30,7 @@ def run(
 
 
 def test_no_secret_outside_the_credentials_file_and_keyring(
-    sandbox: Sandbox, isolated_env: Path, tmp_path: Path
+    sandbox: Sandbox, isolated_env: Path, tmp_path: Path, ec2_ready: None
 ) -> None:
     keyring_env = {"PYTHON_KEYRING_BACKEND": PLAINTEXT_KEYRING}
     user = sandbox.test_user
@@ -72,7 +72,12 @@ def test_no_secret_outside_the_credentials_file_and_keyring(
     ]
     for done in steps[:-1]:
         assert done.returncode in (0, 3), done.stderr
-    for done in steps:
+    # With sessions at hand, doctor asks IAM about the keys with them (exit 1: the
+    # sandbox's keys work without MFA).
+    checks = [run("doctor", env=keyring_env), run("doctor", "--json", env=keyring_env)]
+    for done in checks:
+        assert done.returncode == 1 and "its access key" in done.stdout, done.stderr
+    for done in steps + checks:
         chatter.append(done.stdout + done.stderr)
     assert seen.exists(), "the code_command ran"
     # The rotated key, as the AWS tools get it (printing it is this command's job).
