@@ -657,6 +657,8 @@ def test_key_ages_show_in_the_listing_and_a_new_one_makes_the_cache_stale(
     by_name = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()}
     assert by_name["base"][2:5] == ["file", "100d", "rotate"]
     assert by_name["other-user"][2:4] == ["file", "-"]
+
+
 def test_a_missing_credential_process_program_is_noted_and_never_cached(
     world: dict[str, str],
     isolated_env: Path,

@@ -413,7 +413,9 @@ def deep_chain(depth: int) -> str:
             f"[profile r{i}]\nsource_profile = {previous}\nrole_arn = arn:aws:iam::123456789012:role/r{i}\n"
         )
         previous = f"r{i}"
-    lines.append("[profile unrelated]\nsource_profile = u\nrole_arn = arn:aws:iam::123456789012:role/x\n")
+    lines.append(
+        "[profile unrelated]\nsource_profile = u\nrole_arn = arn:aws:iam::123456789012:role/x\n"
+    )
     return "".join(lines)
 
 
@@ -441,6 +443,8 @@ def test_a_chain_of_ten_thousand_roles_is_resolved_once_and_named_too_deep(
     for name in (f"r{MAX_CHAIN - 1}", "r9999"):
         assert not rows[name]["managed"]
         assert f"more than {MAX_CHAIN} profiles" in rows[name]["reason"], rows[name]["reason"]
+
+
 @pytest.mark.parametrize(
     "name", ["test-user", "my user", "開発 user", "it's", "a$b`c", 'a"b', "a\\b"]
 )

@@ -277,6 +277,8 @@ def test_a_role_whose_sessions_are_short_is_served_with_one_assume_role(
             outputs.append(json.loads(done.stdout))
     assert sandbox.fault.actions().count("AssumeRole") == 1
     assert len({o["AccessKeyId"] for o in outputs}) == 1
+
+
 def test_a_min_valid_no_session_can_have_costs_one_refresh_then_none(
     sandbox: Sandbox, ring: MemoryKeyring
 ) -> None:
