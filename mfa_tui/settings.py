@@ -25,6 +25,11 @@ ASSUME_ROLE_MAX = 43_200
 DEFAULT_SESSION_PATTERN = "{profile}-mfa"
 DEFAULT_ACTIVE_PROFILE = "mfa-tui"
 
+# How the dashboard orders its rows: recently used first (frecency), by name, by
+# account, by time left, or as the config file lists them.
+SORT_ORDERS = ("recent", "name", "account", "left", "config")
+_THEME_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+=,:/-]{0,127}$")
 
 
@@ -61,6 +66,9 @@ class Settings:
     code_command: str | None = None
     code_command_timeout: float = 30.0
     agent_wait: float = 120.0
+    desktop_notifications: bool = True
+    theme: str | None = None
+    sort_order: str = "recent"
     profiles: dict[str, ProfileSettings] = field(default_factory=dict)
     path: Path | None = None
 
@@ -107,6 +115,9 @@ _TOP_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "code_command": (str, "a shell command that prints a 6-digit code"),
     "code_command_timeout": ((int, float), "seconds, 1..600"),
     "agent_wait": ((int, float), "seconds, 1..3600"),
+    "desktop_notifications": (bool, "true or false"),
+    "theme": (str, "a dashboard theme name, e.g. 'nord' (ctrl+p → theme lists them)"),
+    "sort_order": (str, ", ".join(repr(o) for o in SORT_ORDERS)),
 }
 _PROFILE_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "session_profile": (str, "a credentials profile name"),
@@ -138,6 +149,10 @@ def _check(
         ok = "{profile}" in value and is_safe_profile_name(value.replace("{profile}", "p"))
     if ok and key in ("active_profile", "session_profile"):
         ok = is_safe_profile_name(value)
+    if ok and key == "theme":
+        ok = bool(_THEME_NAME.fullmatch(value))
+    if ok and key == "sort_order":
+        ok = value in SORT_ORDERS
     if not ok:
         raise ConfigError(
             f"{path}: {where}{key} = {value!r} is not valid; allowed: {allowed}",

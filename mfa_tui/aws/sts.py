@@ -35,6 +35,8 @@ MAX_CONCURRENT_STS_CALLS = 32
 DEFAULT_REGION = "us-east-1"
 INVALID_CODE_TEXT = "invalid MFA one time pass code"
 CHAINED_ROLE_MAX = 3600
+# The calls mfa-tui makes to IAM (the rest go to STS), for messages that name the service.
+IAM_ACTIONS = frozenset({"ListMFADevices", "ListAccountAliases"})
 _MAX_IN_TEXT = re.compile(r"less than or equal to (\d+)|maximum (?:of |is )?(\d+)", re.I)
 
 
@@ -344,7 +346,7 @@ def translate(exc: Exception, ctx: CallContext, endpoint: str) -> MfaTuiError:
     import botocore.exceptions as bx
     from botocore.parsers import ResponseParserError
 
-    service = "IAM" if ctx.action == "ListMFADevices" else "STS"
+    service = "IAM" if ctx.action in IAM_ACTIONS else "STS"
     where = f"{ctx.action} for '{ctx.profile}'"
     if isinstance(exc, bx.ClientError):
         error = exc.response.get("Error", {})

@@ -70,6 +70,21 @@ class Asker:
     def answered(self, request: CodeRequest) -> None:
         """The last code `ask` gave worked."""
 
+    def waiting_for_step(self, until: float) -> None:
+        """The engine waits until unix time `until` for the next 30-second code step
+        (the current one was used already): a face can say so, with the seconds left."""
+
+
+class StepWatcher(Asker):
+    """Asks nobody (a background refresh), but tells `on_wait` when the engine waits
+    for the next code step."""
+
+    def __init__(self, on_wait: Callable[[float], None]) -> None:
+        self.on_wait = on_wait
+
+    def waiting_for_step(self, until: float) -> None:
+        self.on_wait(until)
+
 
 class PromptAsker(Asker):
     """A one-shot prompt function (the CLI's terminal prompt, tests): asked once per
@@ -190,9 +205,12 @@ class PromptBroker:
         self._lock = threading.Lock()
         self._rounds: dict[str, _Round] = {}
 
-    def asker(self, caller: str, purpose: str) -> Asker:
-        """The asker for one caller: `caller` names who waits, `purpose` what for."""
-        return _BrokerAsker(self, caller, purpose)
+    def asker(
+        self, caller: str, purpose: str, step_wait: Callable[[float], None] | None = None
+    ) -> Asker:
+        """The asker for one caller: `caller` names who waits, `purpose` what for;
+        `step_wait` hears when the engine waits for the next code step."""
+        return _BrokerAsker(self, caller, purpose, step_wait)
 
     # --- the face's side -------------------------------------------------------------
 
@@ -327,9 +345,20 @@ class PromptBroker:
 class _BrokerAsker(Asker):
     shares_prompts = True
 
-    def __init__(self, broker: PromptBroker, caller: str, purpose: str) -> None:
+    def __init__(
+        self,
+        broker: PromptBroker,
+        caller: str,
+        purpose: str,
+        step_wait: Callable[[float], None] | None = None,
+    ) -> None:
         self.broker = broker
         self.waiter = _Waiter(caller, purpose)
+        self.step_wait = step_wait
+
+    def waiting_for_step(self, until: float) -> None:
+        if self.step_wait is not None:
+            self.step_wait(until)
 
     @contextmanager
     def interest(self, request: CodeRequest, cancel: threading.Event | None) -> Iterator[None]:

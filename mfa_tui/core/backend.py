@@ -49,6 +49,16 @@ class Backend(Protocol):
     def seeded_serials(self, serials: Iterable[str]) -> frozenset[str]:
         """Which of these MFA serials have a TOTP seed in the keyring."""
 
+    def refused_seeds(self, serials: Iterable[str]) -> frozenset[str]:
+        """Which of these MFA serials have a stored seed whose codes AWS keeps refusing."""
+
+    def account_aliases(self) -> dict[str, str]:
+        """Account ID -> alias, as cached (no AWS call; quick)."""
+
+    def look_up_aliases(self, account_ids: Iterable[str]) -> dict[str, str]:
+        """Account ID -> alias for these accounts, asking IAM (iam:ListAccountAliases)
+        with a session that already exists where the cache has no recent answer."""
+
     def refresh(
         self,
         name: str,
@@ -149,6 +159,31 @@ class ServiceBackend:
                 found.add(serial)
         return frozenset(found)
 
+    def refused_seeds(self, serials: Iterable[str]) -> frozenset[str]:
+        from mfa_tui.core.codes import SeedStore, UsedCodes
+
+        used = UsedCodes()
+        candidates = set(serials) & used.refused_serials()
+        store = SeedStore(self.keyring_backend)
+        return frozenset(
+            serial
+            for serial in candidates
+            if (seed := store.lookup(serial)) is not None and used.seed_refused(serial, seed)
+        )
+
+    def account_aliases(self) -> dict[str, str]:
+        from mfa_tui.core.account_names import AliasCache
+
+        return AliasCache.load().known()
+
+    def look_up_aliases(self, account_ids: Iterable[str]) -> dict[str, str]:
+        from mfa_tui.core.account_names import look_up_aliases
+
+        settings = load_settings(self.settings_file)
+        profile_set = load_profiles(self.paths)
+        statuses = all_statuses(profile_set, settings, self.clock.now())
+        return look_up_aliases(statuses, set(account_ids), profile_set, settings, self.clock)
+
     def refresh(
         self,
         name: str,
@@ -175,9 +210,10 @@ class ServiceBackend:
         return self._service().serve(name, min_valid=min_valid, asker=asker, cancel=cancel)
 
     def save_seed(self, mfa_serial: str, seed: str) -> None:
-        from mfa_tui.core.codes import SeedStore
+        from mfa_tui.core.codes import SeedStore, UsedCodes
 
         SeedStore(self.keyring_backend).set(mfa_serial, seed)
+        UsedCodes().forget_refusal(mfa_serial)
         with self._seed_lock:
             self._seed_cache[mfa_serial] = (True, time.monotonic())
 

@@ -369,6 +369,11 @@ def state_file() -> Path:
     return Path(user_state_dir("mfa-tui")) / STATE_FILE
 
 
+def _seed_fingerprint(serial: str, seed: str) -> str:
+    # 64 bits of a hash of a >= 112-bit secret: tells seeds apart, reveals nothing.
+    return hashlib.sha256(f"mfa-tui seed\0{serial}\0{seed}".encode()).hexdigest()[:16]
+
+
 def _code_hash(serial: str, code: str) -> str:
     return hashlib.sha256(f"{serial}\0{code}".encode()).hexdigest()[:24]
 
@@ -397,6 +402,8 @@ class UsedCodes:
             data["steps"] = {}
         if not isinstance(data.get("typed"), dict):
             data["typed"] = {}
+        if not isinstance(data.get("refused_seeds"), dict):
+            data["refused_seeds"] = {}
         data["version"] = 1
         return data
 
@@ -435,6 +442,36 @@ class UsedCodes:
             return True
 
         return self._update(change)
+
+    def refused_serials(self) -> set[str]:
+        """Devices with a refused seed on record (whether still stored or not)."""
+        return set(self._read()["refused_seeds"])
+
+    def seed_refused(self, serial: str, seed: str) -> bool:
+        """AWS refused codes of exactly this seed for `serial` (see `refuse_seed`)."""
+        known = self._read()["refused_seeds"].get(serial)
+        return bool(known == _seed_fingerprint(serial, seed))
+
+    def refuse_seed(self, serial: str, seed: str | None) -> None:
+        """Remember that AWS keeps refusing this seed's codes, so it is not tried again
+        (and no step is spent on it) until another seed is stored. Only a one-way
+        fingerprint of the seed is kept."""
+        if seed is None:
+            return
+
+        def change(data: dict[str, Any]) -> bool:
+            data["refused_seeds"][serial] = _seed_fingerprint(serial, seed)
+            return True
+
+        self._update(change)
+
+    def forget_refusal(self, serial: str) -> None:
+        """A new seed was stored for `serial`: try it."""
+
+        def change(data: dict[str, Any]) -> bool:
+            return data["refused_seeds"].pop(serial, None) is not None
+
+        self._update(change)
 
     def was_spent(self, serial: str, code: str, now: float) -> bool:
         seen = self._read()["typed"].get(_code_hash(serial, code))
@@ -501,9 +538,19 @@ class CodeSources:
     sleep: Callable[[float], None] = time.sleep
     skew: Callable[[], float | None] | None = None
 
+    def usable_seed(self, serial: str) -> str | None:
+        """The stored seed for `serial`, unless there is none or AWS refused its codes."""
+        seed = self.seeds.lookup(serial)
+        if seed is None or self.used.seed_refused(serial, seed):
+            return None
+        return seed
+
+    def refuse_seed(self, serial: str) -> None:
+        self.used.refuse_seed(serial, self.seeds.lookup(serial))
+
     def silent_source(self, serial: str) -> str | None:
         """The source that needs no person ("totp", "command"), if any."""
-        if self.seeds.has(serial):
+        if self.usable_seed(serial) is not None:
             return "totp"
         if self.command:
             return "command"
@@ -520,6 +567,8 @@ class CodeSources:
     def _wait(self, seconds: float, cancel: threading.Event | None) -> None:
         if seconds <= 0:
             return
+        if self.asker is not None:
+            self.asker.waiting_for_step(self.clock_time() + seconds)
         if cancel is not None:
             if cancel.wait(seconds):
                 raise Cancelled("stopped while waiting for the next TOTP code")
@@ -535,9 +584,10 @@ class CodeSources:
     ) -> Code | None:
         """The soft token's code for the earliest step not used yet (waits up to ~30 s).
 
-        Returns None when no seed is stored (or no keyring is usable).
+        Returns None when no seed is stored (or no keyring is usable), or AWS refused
+        the stored one's codes.
         """
-        seed = self.seeds.lookup(serial)
+        seed = self.usable_seed(serial)
         if seed is None:
             return None
         floor = after_step + 1 if after_step is not None else None

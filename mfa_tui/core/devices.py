@@ -187,6 +187,7 @@ class Devices:
         cleaned = normalize_seed(seed)
         _user, serial = self.device_of(name)
         self.seeds.set(serial, cleaned)
+        self.used_codes.forget_refusal(serial)
         return serial, totp_at(cleaned, self.clock.time())[0]
 
     def remove_seed(self, name: str) -> tuple[str, bool]:

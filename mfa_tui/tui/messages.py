@@ -4,20 +4,40 @@ dataclasses, no widgets inside."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from textual.message import Message
 
 from mfa_tui.core.asking import PromptState
 from mfa_tui.core.backend import Snapshot
+from mfa_tui.core.picks import Picks
 from mfa_tui.core.store import RefreshResult
 from mfa_tui.errors import CodeRequest
 
 
 @dataclass
 class ProfilesLoaded(Message):
-    """The files were read again."""
+    """The files were read again (with, the first time, the state folder's picks and
+    cached account aliases)."""
 
     snapshot: Snapshot
+    picks: Picks | None = None
+    aliases: dict[str, str] | None = None
+
+
+@dataclass
+class AliasesKnown(Message):
+    """Account ID -> alias, as IAM (or the cache) says."""
+
+    aliases: dict[str, str]
+
+
+@dataclass
+class CodeStepWait(Message):
+    """A refresh of `profile` waits for the next 30-second code step, until `until`."""
+
+    profile: str
+    until: datetime
 
 
 @dataclass
@@ -54,6 +74,8 @@ class RefreshFailed(Message):
     title: str
     message: str
     background: bool
+    # The MFA serial whose stored seed AWS keeps refusing, when that is why.
+    seed_refused: str | None = None
 
 
 @dataclass
@@ -89,6 +111,8 @@ class SeedsKnown(Message):
     checked: frozenset[str]
     seeded: frozenset[str]
     epoch: int = 0
+    # Of `seeded`, the seeds AWS keeps refusing.
+    refused: frozenset[str] = frozenset()
 
 
 @dataclass

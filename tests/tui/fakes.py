@@ -97,6 +97,12 @@ class FakeBackend:
     keyring_gate: threading.Event | None = None
     fail_with: Exception | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Seeds AWS refuses (serials), and account ID -> alias as IAM would answer.
+    refused: set[str] = field(default_factory=set)
+    aliases: dict[str, str] = field(default_factory=dict)
+    alias_calls: list[frozenset[str]] = field(default_factory=list)
+    # Set to make a refresh wait for the next code step: (seconds, released by this event).
+    step_wait: tuple[float, threading.Event] | None = None
 
     def watched_files(self) -> list[Path]:
         return [self.paths.config, self.paths.credentials, self.settings_file]
@@ -114,6 +120,17 @@ class FakeBackend:
         if self.keyring_gate is not None:
             self.keyring_gate.wait(30)
         return frozenset(set(serials) & self.seeded)
+
+    def refused_seeds(self, serials: Iterable[str]) -> frozenset[str]:
+        return frozenset(set(serials) & self.refused)
+
+    def account_aliases(self) -> dict[str, str]:
+        return {}
+
+    def look_up_aliases(self, account_ids: Iterable[str]) -> dict[str, str]:
+        wanted = frozenset(account_ids)
+        self.alias_calls.append(wanted)
+        return {k: v for k, v in self.aliases.items() if k in wanted}
 
     def _user_session_valid(self, user: str) -> bool:
         settings = self.settings()
@@ -188,6 +205,11 @@ class FakeBackend:
         self.calls.append(Call("refresh", name, None))
         if self.gate is not None:
             self.gate.wait(10)
+        if self.step_wait is not None and asker is not None:
+            # As the engine does when the current code step was used already.
+            seconds, released = self.step_wait
+            asker.waiting_for_step(self.clock.time() + seconds)
+            released.wait(10)
         if self.fail_with is not None:
             raise self.fail_with
         wanted = self.code_wanted(name)
