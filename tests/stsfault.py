@@ -108,6 +108,9 @@ class Fault:
     disconnect: bool = False
     date: str | None = None
     content_type: str = "text/xml"
+    # Held until the test sets it (bounded at 30 s), then answered: a slow STS whose
+    # slowness the test decides, not the clock.
+    hold: threading.Event | None = None
 
 
 def error(code: str, message: str, status: int = 400, action: str | None = None) -> Fault:
@@ -324,6 +327,8 @@ class StsFaultServer:
                     return
                 if fault.delay:
                     time.sleep(fault.delay)
+                if fault.hold is not None:
+                    fault.hold.wait(30)
                 if fault.disconnect:
                     self.close_connection = True
                     with contextlib.suppress(OSError):

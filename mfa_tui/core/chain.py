@@ -139,13 +139,14 @@ class Chain:
                 sources.mark_used(request, code)
                 if code.source == "totp":
                     return self._totp_retry(walk, request, sources, code, call, exc)
+                refusal = exc
                 if code.source in ("prompt", "explicit"):
-                    exc = not_the_current_code(exc, request)
+                    refusal = not_the_current_code(exc, request)
                 if code.source != "prompt" or walk.asker is None:
-                    raise
-                again = sources.ask_person(request, exc, walk.cancel)
+                    raise refusal from None
+                again = sources.ask_person(request, refusal, walk.cancel)
                 if again is None:
-                    raise
+                    raise refusal from None
                 code = again
                 continue
             sources.mark_used(request, code)

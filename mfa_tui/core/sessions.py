@@ -280,7 +280,9 @@ class SessionService:
                     plan = self.plan(name, duration=duration)
                 current = self._still_valid(plan.target, min_valid)
                 if current is not None and (entry.generation != seen or not force):
-                    return current
+                    # What the plan says (a capped duration) holds for the stored session
+                    # too: every face shows it, not only the one that got the session.
+                    return current.noting(plan.notes)
                 check_cancel(cancel, name)
                 walk = Walk(plan, code, asker, cancel, save_serial, batch)
                 result = self.chain.run(walk)

@@ -134,8 +134,8 @@ def natural_widths(cells: Iterable[dict[str, str]]) -> dict[str, int]:
 def fit(widths: dict[str, int], total: int) -> list[tuple[Column, int]]:
     """The columns that fit in `total` cells, in display order, with their widths.
 
-    Columns join by priority while they fit at their natural width; the profile column
-    may shrink to its minimum first. Space left over widens the flexible column.
+    Columns join by priority while they fit at their natural width (so a wider screen
+    only ever adds columns); the profile column may shrink to its minimum first. Space left over widens the flexible column.
     """
     chosen: dict[str, int] = {}
     used = 0
@@ -148,6 +148,8 @@ def fit(widths: dict[str, int], total: int) -> list[tuple[Column, int]]:
         elif column.key == "name":
             chosen[column.key] = max(column.min_width, total - used - PADDING)
             used += chosen[column.key] + PADDING
+        else:
+            break  # a column never shows while one that matters more does not
     if used > total and "name" in chosen:
         chosen["name"] = max(4, chosen["name"] - (used - total))
         used = total

@@ -188,7 +188,9 @@ class Refreshes:
             )
         else:
             left = format_left(result.expiration, screen.clock.now())
-            screen.log_event(EventKind.INFO, f"{name}: still valid ({left} left), nothing to do")
+            screen.log_event(
+                EventKind.INFO, f"{name}: still valid ({left} left), nothing to do{notes}"
+            )
         self._unblock_waiting_for(name)
 
     def _unblock_waiting_for(self, name: str) -> None:

@@ -436,7 +436,21 @@ async def test_command_palette_offers_switch_and_refresh(
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"switch my-test")
-        await pilot.pause(0.5)
+        # The palette searches in the background: wait until its best hit is the switch.
+        from textual.command import CommandPalette
+        from textual.widgets import OptionList
+
+        palette = app.screen
+        assert isinstance(palette, CommandPalette)
+        options = palette.query_one(OptionList)
+
+        def offered() -> bool:
+            index = options.highlighted
+            if index is None:
+                return False
+            return "Switch to my-test-role" in str(options.get_option_at_index(index).prompt)
+
+        await wait_for(pilot, offered)
         await pilot.press("enter")
         await settle(app, pilot)
         active = section(backend.paths.credentials, "mfa-tui")
@@ -610,11 +624,7 @@ async def test_stored_seeds_are_marked_shortly_after_start(
     backend.seeded.add(SERIAL)
     app = make_app(backend, clock)
     async with app.run_test(size=(120, 30)) as pilot:
-        await settle(app, pilot)
-        for _ in range(100):  # the keyring is asked once the first screen is up
-            await pilot.pause(0.05)
-            if "+totp" in app.table.cell_text("test-user", "mfa"):
-                break
+        # The keyring is asked once the first screen is up: its worker is part of settling.
         await settle(app, pilot)
         assert "+totp" in app.table.cell_text("test-user", "mfa")
         assert "+totp" not in app.table.cell_text("sso-dev", "mfa")
@@ -676,10 +686,7 @@ async def test_a_kill_or_a_closed_terminal_ends_the_app_the_normal_way(
         await settle(app, pilot)
         assert signal.getsignal(signum) not in (signal.SIG_DFL, before), "no handler"
         os.kill(os.getpid(), signum)
-        for _ in range(50):
-            await pilot.pause(0.02)
-            if app.return_code is not None:
-                break
+        await wait_for(pilot, lambda: app.return_code is not None)
     assert app.return_code == 128 + signum
     assert signal.getsignal(signum) == before  # given back once the app is gone
 
@@ -688,29 +695,30 @@ async def test_a_keyring_answer_older_than_a_stored_seed_does_not_unmark_it(
     backend: FakeBackend, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     asked, answer = threading.Event(), threading.Event()
+    order: list[str] = []
 
     def slow_keyring(serials: frozenset[str]) -> frozenset[str]:
         seeded = frozenset(set(serials) & backend.seeded)  # no seed yet, as asked
+        order.append("asked")
         asked.set()
-        answer.wait(5)
+        # Held until the test lets it go (the bound only stops a hang).
+        order.append("answered" if answer.wait(30) else "timed out")
         return seeded
 
     monkeypatch.setattr(backend, "seeded_serials", slow_keyring)
     app = make_app(backend, clock)
     async with app.run_test(size=(120, 30)) as pilot:
-        await settle(app, pilot)
-        for _ in range(100):  # the first check asks the keyring shortly after start
-            if asked.is_set():
-                break
-            await pilot.pause(0.05)
-        assert asked.is_set()
+        # Not `settle`: the keyring's worker waits for the test's `answer`.
+        await wait_for(pilot, asked.is_set)
+        await wait_for(pilot, lambda: app.table.row_state("test-user") is not None)
         # Meanwhile the user stores a seed from the dashboard ('t'): its worker reports.
         backend.save_seed(SERIAL, "JBSWY3DPEHPK3PXP")
         app.dashboard.post_message(SeedSaved("test-user", SERIAL))
-        await pilot.pause()
-        assert "+totp" in app.table.cell_text("test-user", "mfa")
+        await wait_for(pilot, lambda: "+totp" in app.table.cell_text("test-user", "mfa"))
+        order.append("stored")
         answer.set()  # ...and only then does the keyring's older answer land
         await settle(app, pilot)
+        assert order == ["asked", "stored", "answered"], "the race did not happen"
         assert "+totp" in app.table.cell_text("test-user", "mfa")
 
 
@@ -753,10 +761,8 @@ async def test_quitting_is_never_held_back_by_a_slow_read(
     try:
         async with app.run_test(size=(120, 30)) as pilot:
             await pilot.press("q")
-            for _ in range(50):
-                if app.return_code is not None:
-                    break
-                await pilot.pause(0.02)
+            # Bounded far below the held read's 5 s: quitting does not wait for it.
+            await wait_for(pilot, lambda: app.return_code is not None, bound=4)
             assert app.return_code == 0, "q waited for the read"
     finally:
         read.set()

@@ -465,14 +465,15 @@ class Dashboard(Screen[None]):
             note, kind = "waiting for your MFA code", NoteKind.CODE
         elif refreshes.policy.in_flight(name):
             note, kind = "refreshing…", NoteKind.BUSY
+        elif refused and status.kind is Kind.USER:
+            # The cause, above any retry it led to, until a seed that works is stored.
+            note, kind = self.seeds.refused_note(status.mfa_serial or "", name), NoteKind.ERROR
         elif name in refreshes.waiting or (backoff is not None and backoff.needs_code):
             note, kind = "MFA code needed: press enter", NoteKind.CODE
         elif backoff is not None and backoff.expires_at == status.expires_at:
             note, kind = f"failed, will retry: {backoff.error}", NoteKind.ERROR
         elif name in refreshes.errors:
             note, kind = refreshes.errors[name], NoteKind.ERROR
-        elif refused and status.kind is Kind.USER:
-            note, kind = self.seeds.refused_note(status.mfa_serial or "", name), NoteKind.ERROR
         source = status.source_user
         source_status = self.statuses.get(source) if source and source != name else None
         return RowState(
@@ -533,9 +534,8 @@ class Dashboard(Screen[None]):
         table = self.table
         found = self._finder.find(self.filter_text)
         rows = [self._ordered[i] for i in found]
-        if self.filter_text:
-            keep = None  # the best match first
-        table.set_rows(rows, self.clock.now(), keep=keep)
+        # While searching, the cursor is on the best match.
+        table.set_rows(rows, self.clock.now(), keep=keep, top=bool(self.filter_text))
         empty = self.query_one("#empty", Static)
         empty.display = not rows
         if not rows:
@@ -569,7 +569,9 @@ class Dashboard(Screen[None]):
         """Handle a key as it arrives (in typing order); False leaves it to Textual."""
         field = self.filter_field
         key = event.key
-        if field.has_focus:
+        # `focused`, not `has_focus`: the field learns of its focus a message later, and
+        # the keys typed right after '/' are already here.
+        if self.focused is field:
             if event.is_printable and event.character and key not in ("enter", "tab"):
                 field.insert_text_at_cursor(event.character)
                 self._filter_changed(field.value)
@@ -821,7 +823,7 @@ class Dashboard(Screen[None]):
 
     def on_descendant_blur(self) -> None:
         field = self.filter_field
-        if not field.has_focus and not field.value:
+        if self.focused is not field and not field.value:
             field.display = False
 
     def action_toggle_log(self) -> None:

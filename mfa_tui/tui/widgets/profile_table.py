@@ -70,6 +70,7 @@ class ProfileTable(ScrollView, can_focus=True):
     DEFAULT_CSS = """
     ProfileTable {
         height: 1fr;
+        overflow-x: hidden;
         background: $surface;
         color: $foreground;
         & > .profile-table--header {
@@ -143,11 +144,13 @@ class ProfileTable(ScrollView, can_focus=True):
             self._drawn.clear()
             self.refresh()
 
-    def set_rows(self, rows: Sequence[RowState], now: datetime, *, keep: str | None = None) -> None:
+    def set_rows(
+        self, rows: Sequence[RowState], now: datetime, *, keep: str | None = None, top: bool = False
+    ) -> None:
         """Show exactly `rows`, in order; the cursor stays on `keep` (default: the row it
-        is on) when that row is still shown, else goes to the first row."""
+        is on) when that row is still shown, else (or with `top`) goes to the first row."""
         self._now = now
-        wanted = keep if keep is not None else self.selected_name
+        wanted = None if top else keep if keep is not None else self.selected_name
         self._rows = list(rows)
         self._index = {row.name: i for i, row in enumerate(self._rows)}
         for row in self._rows:
@@ -156,7 +159,7 @@ class ProfileTable(ScrollView, can_focus=True):
         self.cursor_row = self._index.get(wanted, 0) if wanted is not None else 0
         self._lines.clear()
         self._drawn.clear()
-        self.virtual_size = Size(self.size.width, len(self._rows) + 1)
+        self.virtual_size = Size(1, len(self._rows) + 1)  # never wider than the view
         self._scroll_to_cursor()
         self.refresh()
         self._announce()
@@ -311,7 +314,7 @@ class ProfileTable(ScrollView, can_focus=True):
         return self._layout
 
     def on_resize(self, event: events.Resize) -> None:
-        self.virtual_size = Size(event.size.width, len(self._rows) + 1)
+        self.virtual_size = Size(1, len(self._rows) + 1)
         self._scroll_to_cursor()
         self.refresh()
 
