@@ -135,7 +135,6 @@ def consultant(accounts: int = 40, users: int = 3) -> str:
 
 def consultant_credentials(users: int = 3) -> str:
     return "".join(
-        f"[user-{u}]\naws_access_key_id = AKIA{u:016d}\n"
-        f"aws_secret_access_key = secret{u:034d}\n\n"
+        f"[user-{u}]\naws_access_key_id = AKIA{u:016d}\naws_secret_access_key = secret{u:034d}\n\n"
         for u in range(users)
     )
