@@ -43,8 +43,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("name", "Profile", 0, 12, 34),
     Column("account", "Account", 3, 12, 30),
     Column("left", "Left", 1, 8, 8, right=True),
-    Column("state", "Status", 2, 10, 14),
-    Column("then", "At expiry", 4, 9, 14),
+    Column("state", "Status", 2, 11, 11),
+    Column("then", "At expiry", 4, 14, 14),
     Column("role", "Role", 5, 4, 22),
     Column("source", "User", 7, 4, 16),
     Column("mfa", "MFA", 6, 3, 24),
@@ -91,7 +91,7 @@ def state_cell(row: RowState, now: datetime) -> str:
         return "unmanaged"
     if row.step_wait_until is not None and row.note_kind is not NoteKind.CODE:
         seconds = max(0, int((row.step_wait_until - now).total_seconds() + 0.999))
-        return f"next code {seconds}s"
+        return f"code in {seconds}s"  # the next 30-second step, when the last was used
     return SHORT_NOTES.get(row.note_kind, "")
 
 
@@ -107,7 +107,9 @@ def then_cell(row: RowState, now: datetime) -> str:
         return f"auto {format_clock(at, now)}"
     if then is Then.AUTO_UNTIL:
         return f"auto {format_clock(at, now)}"  # the detail pane says until when
-    return f"code at {format_clock(at, now)}"
+    when = format_clock(at, now)
+    # Fourteen cells at most: "code at 23:50", "code Tue 23:50".
+    return f"code at {when}" if " " not in when else f"code {when}"
 
 
 def dynamic_cells(row: RowState, now: datetime) -> dict[str, str]:
@@ -117,6 +119,11 @@ def dynamic_cells(row: RowState, now: datetime) -> dict[str, str]:
         "state": state_cell(row, now),
         "then": then_cell(row, now),
     }
+
+
+# The clock-driven cells have a known longest text ("code in 30s", "code Tue 23:50",
+# "auto Tue 23:50"), so their columns are not measured row by row.
+DYNAMIC = ("left", "state", "then")
 
 
 def natural_widths(cells: Iterable[dict[str, str]]) -> dict[str, int]:
@@ -135,7 +142,8 @@ def fit(widths: dict[str, int], total: int) -> list[tuple[Column, int]]:
     """The columns that fit in `total` cells, in display order, with their widths.
 
     Columns join by priority while they fit at their natural width (so a wider screen
-    only ever adds columns); the profile column may shrink to its minimum first. Space left over widens the flexible column.
+    only ever adds columns); the profile column may shrink to its minimum first. Space
+    left over widens the flexible column.
     """
     chosen: dict[str, int] = {}
     used = 0

@@ -465,8 +465,20 @@ async def test_help_lists_every_key(backend: FakeBackend, clock: FrozenClock) ->
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         shot = app.export_screenshot()
-        for key in ("enter", "switch", "TOTP", "auto-refresh", "export", "filter", "quit"):
-            assert key in shot
+        for key in (
+            "enter",
+            "switch",
+            "TOTP",
+            "auto-refresh",
+            "export",
+            "find",
+            "esc",
+            "waiting",
+            "pin",
+            "sort",
+            "quit",
+        ):
+            assert key in shot, key
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, HelpScreen)

@@ -258,10 +258,10 @@ async def test_a_wait_for_the_next_code_step_is_shown_with_its_seconds(
         await pilot.press("r")
         # The worker waits on `released`; what it said about the wait has arrived.
         await until(pilot, lambda: app.table.cell_text("test-user", "state") != "refreshing…")
-        assert app.table.cell_text("test-user", "state") == "next code 17s"
+        assert app.table.cell_text("test-user", "state") == "code in 17s"
         clock.advance(5)
         app.dashboard.tick()
-        assert app.table.cell_text("test-user", "state") == "next code 12s"
+        assert app.table.cell_text("test-user", "state") == "code in 12s"
         released.set()
         await settle(app, pilot)
         assert app.table.cell_text("test-user", "state") == ""

@@ -27,6 +27,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker
@@ -35,6 +36,7 @@ from mfa_tui.aws.files import Kind
 from mfa_tui.clock import Clock
 from mfa_tui.core.backend import Backend, Snapshot
 from mfa_tui.core.file_watch import FileWatcher
+from mfa_tui.core.gc_pause import gc_paused
 from mfa_tui.core.picks import Picks
 from mfa_tui.core.refresh_policy import active_source
 from mfa_tui.core.status import ProfileStatus
@@ -98,6 +100,9 @@ EDIT_KEYS = {
 class FilterInput(Input):
     """The `/` field. Its keys are given to it by the dashboard (`take_key`), in order."""
 
+    # Its size is fixed by the stylesheet: a keystroke need not lay the screen out again.
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False, repaint=True)
+
 
 class Dashboard(Screen[None]):
     """The main screen. Its app gives the engine's door (`backend`), the clock and the
@@ -158,6 +163,7 @@ class Dashboard(Screen[None]):
         self._counts_until: datetime | None = None
         self._problems_seen: set[str] = set()
         self._aliases_asked: set[str] = set()
+        self._empty_shown = ""
 
     # --- what the app gives --------------------------------------------------------------
 
@@ -320,7 +326,8 @@ class Dashboard(Screen[None]):
 
     def _load_job(self, first: bool) -> None:
         try:
-            snapshot = self.backend.load()
+            with gc_paused():
+                snapshot = self.backend.load()
         except MfaTuiError as exc:
             self.post_message(LoadFailed(exc.title, exc.message))
             return
@@ -498,6 +505,10 @@ class Dashboard(Screen[None]):
         The order (and the finder) is rebuilt when rows come or go or `reorder` says so;
         otherwise rows keep their places and only their cells change.
         """
+        with gc_paused():
+            self._update_rows(reorder, remeasure)
+
+    def _update_rows(self, reorder: bool, remeasure: bool | None) -> None:
         if self.snapshot is None:
             return
         try:
@@ -537,9 +548,12 @@ class Dashboard(Screen[None]):
         # While searching, the cursor is on the best match.
         table.set_rows(rows, self.clock.now(), keep=keep, top=bool(self.filter_text))
         empty = self.query_one("#empty", Static)
-        empty.display = not rows
-        if not rows:
-            empty.update(self._empty_text())
+        if empty.display != (not rows):
+            empty.display = not rows
+        text = self._empty_text() if not rows else ""
+        if not rows and text != self._empty_shown:
+            self._empty_shown = text
+            empty.update(text)
 
     def _empty_text(self) -> str:
         if self.filter_text:
