@@ -20,9 +20,9 @@ def test_the_terminal_escape_cannot_be_ended_early() -> None:
 def test_linux_uses_notify_send_else_d_bus_else_the_terminal(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(desktop_notify.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr("shutil.which", lambda name: f"/usr/bin/{name}")
     assert system_notifier({"DISPLAY": ":0"}) is not None
     assert system_notifier({}) is None  # no desktop session: the terminal's escape
-    monkeypatch.setattr(desktop_notify.shutil, "which", lambda name: None)
+    monkeypatch.setattr("shutil.which", lambda name: None)
     assert system_notifier({"DBUS_SESSION_BUS_ADDRESS": "unix:path=/x"}) is desktop_notify._dbus
     assert system_notifier({"DISPLAY": ":0"}) is None
