@@ -12,11 +12,9 @@ files safely; `write_state` is the one function to point at it.)
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import stat
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -57,30 +55,15 @@ def write_state(name: str, data: Any, folder: Path | None = None) -> Path:
     Raises:
         FileWriteError: the folder or file could not be written (nothing was changed).
     """
+    from mfa_tui.aws.atomic import replace_locked
+
     folder = folder or state_dir()
     _checked_folder(folder)
     path = folder / name
     payload = json.dumps(data, indent=1, sort_keys=True).encode("utf-8")
-    try:
-        fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise FileWriteError(f"could not write {path}: {exc.strerror}") from None
-    try:
-        try:
-            os.fchmod(fd, 0o600)
-            view = memoryview(payload)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        # os.replace renames over the path itself: a symlink there is replaced, and
-        # whatever it pointed at is never touched.
-        os.replace(temp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise FileWriteError(f"could not write {path}: {exc.strerror}") from None
+    # The writer's own temp-file-and-rename (0600, O_EXCL, fsynced). It renames over the
+    # path itself: a symlink there is replaced, and what it pointed at is never touched.
+    replace_locked(path, payload)
     return path
 
 

@@ -29,10 +29,12 @@ TIMEOUT = 3.0
 Notifier = Callable[[str, str], None]
 
 
-def _notify_send(program: str) -> Notifier:
+def _running(*argv: str) -> Notifier:
+    """A notifier that runs `argv` with the title and body as its last two arguments."""
+
     def send(title: str, body: str) -> None:
         subprocess.run(
-            [program, f"--app-name={APP_NAME}", "--", title, body],
+            [*argv, title, body],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -59,23 +61,10 @@ def _dbus(title: str, body: str) -> None:
         connection.send_and_get_reply(call, timeout=TIMEOUT)
 
 
-def _osascript(program: str) -> Notifier:
-    # The text goes in as arguments, never into the script: no quoting to get wrong.
-    script = (
-        "on run argv\ndisplay notification (item 2 of argv) with title (item 1 of argv)\nend run"
-    )
-
-    def send(title: str, body: str) -> None:
-        subprocess.run(
-            [program, "-e", script, title, body],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            timeout=TIMEOUT,
-            check=False,
-        )
-
-    return send
+# The text goes in as arguments, never into the script: no quoting to get wrong.
+_OSASCRIPT = (
+    "on run argv\ndisplay notification (item 2 of argv) with title (item 1 of argv)\nend run"
+)
 
 
 def system_notifier(environ: dict[str, str] | None = None) -> Notifier | None:
@@ -84,7 +73,7 @@ def system_notifier(environ: dict[str, str] | None = None) -> Notifier | None:
     env = os.environ if environ is None else environ
     if sys.platform == "darwin":
         program = shutil.which("osascript")
-        return _osascript(program) if program else None
+        return _running(program, "-e", _OSASCRIPT) if program else None
     if not sys.platform.startswith("linux"):
         return None
     if not (
@@ -93,7 +82,7 @@ def system_notifier(environ: dict[str, str] | None = None) -> Notifier | None:
         return None
     program = shutil.which("notify-send")
     if program:
-        return _notify_send(program)
+        return _running(program, f"--app-name={APP_NAME}", "--")
     if env.get("DBUS_SESSION_BUS_ADDRESS"):
         try:
             import jeepney  # noqa: F401

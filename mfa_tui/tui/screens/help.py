@@ -30,6 +30,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("q", "quit (sessions stay in the credentials file)"),
 )
 
+
 def help_table() -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
