@@ -60,6 +60,7 @@ async def one_run(profiles: int, folder: Path) -> tuple[list[float], str]:
         AwsPaths(folder / "config", folder / "credentials"),
         settings_file=folder / "mfa-tui.toml",
     )
+
     class Timed(MfaTuiApp):
         """Times each key's handling."""
 

@@ -404,11 +404,17 @@ class Dashboard(Screen[None]):
         self.update_rows()
 
     def _look_up_aliases(self) -> None:
-        """Account aliases for accounts with a session to ask with (IAM, in a worker)."""
+        """Account aliases for accounts with a session to ask with (IAM, in a worker);
+        an account whose first session appears later is asked then."""
+        soon = self.clock.now() + timedelta(minutes=2)
         wanted = {
             s.account_id
             for s in self.statuses.values()
-            if s.account_id and s.account_id not in self.aliases and s.expires_at is not None
+            if s.account_id
+            and s.account_id not in self.aliases
+            and s.managed
+            and s.expires_at is not None
+            and s.expires_at > soon
         } - self._aliases_asked
         if wanted:
             self._aliases_asked |= wanted
