@@ -270,3 +270,21 @@ async def test_every_resize_lays_out_for_the_new_size(
                 await pilot.pause()
                 assert detail.display == (width >= 120), (width, height)
                 assert app.table.size.height >= 10, (width, height, app.table.size)
+
+
+async def test_an_alias_that_arrives_while_searching_can_be_searched_for(
+    consultant_backend: FakeBackend, clock: FrozenClock
+) -> None:
+    from mfa_tui.tui.messages import AliasesKnown
+
+    consultant_backend.aliases = {}  # IAM has not answered yet
+    app = make_app(consultant_backend, clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("slash", *"northwind")
+        assert app.table.names() == []
+        app.dashboard.post_message(AliasesKnown({account_id(7): "northwind-prod"}))
+        await settle(app, pilot)
+        await pilot.press("backspace", "d")  # the same query, searched again
+        assert len(app.table.names()) == 5
+        assert all(n.startswith(f"{account_alias(7)}-07-") for n in app.table.names())

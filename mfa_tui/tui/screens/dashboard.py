@@ -154,7 +154,9 @@ class Dashboard(Screen[None]):
         self.loads = 0
         self._rows: dict[str, RowState] = {}
         self._ordered: list[RowState] = []
-        self._finder = Finder([])
+        # Built for the rows in their order on the first search after they change.
+        self._finder: Finder | None = None
+        self._searched: dict[str, RowState] = {}
         self._watcher: FileWatcher | None = None
         self._loading = False
         self._load_again = False
@@ -537,20 +539,31 @@ class Dashboard(Screen[None]):
             table.measure(changed, widen_only=True)
         if not same_rows or reorder:
             self._ordered = ordered(list(rows.values()), self.sort, self.picks, now)
-            self._finder = Finder([row.searchable() for row in self._ordered])
+            self._finder = None
             self._show_filtered(keep=table.selected_name)
         else:
             for row in changed:
                 table.update_row(row)
             self._ordered = [rows[row.name] for row in self._ordered]
+            if any(row.searchable() != self._searchable(row.name) for row in changed):
+                self._finder = None  # an alias arrived: search by it from now on
         self._refresh_chrome(now)
+
+    def _searchable(self, name: str) -> object:
+        row = self._searched.get(name)
+        return row.searchable() if row is not None else None
 
     def _show_filtered(self, keep: str | None = None) -> None:
         """Show the rows the filter finds (best match first), the cursor on `keep` if it
         is among them, else on the best match."""
         table = self.table
-        found = self._finder.find(self.filter_text)
-        rows = [self._ordered[i] for i in found]
+        if not self.filter_text:
+            rows = self._ordered
+        else:
+            if self._finder is None:
+                self._finder = Finder([row.searchable() for row in self._ordered])
+                self._searched = {row.name: row for row in self._ordered}
+            rows = [self._ordered[i] for i in self._finder.find(self.filter_text)]
         # While searching, the cursor is on the best match.
         table.set_rows(rows, self.clock.now(), keep=keep, top=bool(self.filter_text))
         empty = self.query_one("#empty", Static)
