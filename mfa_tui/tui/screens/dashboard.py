@@ -547,6 +547,8 @@ class Dashboard(Screen[None]):
             self._ordered = [rows[row.name] for row in self._ordered]
             if any(row.searchable() != self._searchable(row.name) for row in changed):
                 self._finder = None  # an alias arrived: search by it from now on
+                if self.filter_text:
+                    self._show_filtered(keep=table.selected_name)
         self._refresh_chrome(now)
 
     def _searchable(self, name: str) -> object:
