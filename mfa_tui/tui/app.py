@@ -131,7 +131,7 @@ class MfaTuiApp(App[None]):
             busy = [
                 w for w in self.workers if not w.is_finished and not refreshes.waits_for_person(w)
             ]
-            if not busy:
+            if not busy and not self.dashboard.after_first_screen_pending:
                 return
             await asyncio.sleep(0.01)
 

@@ -636,7 +636,7 @@ async def test_stored_seeds_are_marked_shortly_after_start(
     backend.seeded.add(SERIAL)
     app = make_app(backend, clock)
     async with app.run_test(size=(120, 30)) as pilot:
-        # The keyring is asked once the first screen is up: its worker is part of settling.
+        # The keyring is asked once the first screen is up: settling waits for that too.
         await settle(app, pilot)
         assert "+totp" in app.table.cell_text("test-user", "mfa")
         assert "+totp" not in app.table.cell_text("sso-dev", "mfa")

@@ -166,6 +166,8 @@ class Dashboard(Screen[None]):
         self._problems_seen: set[str] = set()
         self._aliases_asked: set[str] = set()
         self._empty_shown = ""
+        # The keyring and alias look-ups wait for the first screen (workers_settled knows).
+        self.after_first_screen_pending = False
 
     # --- what the app gives --------------------------------------------------------------
 
@@ -374,12 +376,14 @@ class Dashboard(Screen[None]):
         if first:
             self.mfa_app.release_typeahead()
             # The keyring and IAM take a moment: the first screen comes first.
+            self.after_first_screen_pending = True
             self.call_after_refresh(self._after_first_screen)
         else:
             self._check_seeds_if_new()
             self._look_up_aliases()
 
     def _after_first_screen(self) -> None:
+        self.after_first_screen_pending = False
         self._check_seeds_if_new()
         self._look_up_aliases()
 
