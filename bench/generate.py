@@ -85,3 +85,56 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+ROLE_NAMES = ("admin", "readonly", "deploy", "billing", "ops")
+CLIENTS = ("acme", "globex", "initech", "umbrella", "hooli", "stark", "wayne", "tyrell")
+STAGES = ("prod", "dev", "ml-prod", "staging", "data")
+
+
+def account_id(index: int) -> str:
+    """A 12-digit account ID per account index, all different, none sequential."""
+    return f"{(index * 727_272_727 + 100_000_000_019) % 10**12:012d}"
+
+
+def account_alias(index: int) -> str:
+    return f"{CLIENTS[index % len(CLIENTS)]}-{STAGES[index // len(CLIENTS) % len(STAGES)]}"
+
+
+def consultant(accounts: int = 40, users: int = 3) -> str:
+    """A consultant's config: `users` IAM users in a home account, `accounts` client
+    accounts with five roles each (assumed from the users in turn), an SSO and a
+    credential_process profile: 3 + 40 × 5 + 16 = 219 profiles by default."""
+    home = account_id(10**6)
+    out = ["[default]\nregion = eu-west-1\n\n"]
+    for u in range(users):
+        out.append(
+            f"[profile user-{u}]\nregion = eu-west-1\n"
+            f"mfa_serial = arn:aws:iam::{home}:mfa/user-{u}\n\n"
+        )
+    for a in range(accounts):
+        acct = account_id(a)
+        alias = account_alias(a)
+        for role in ROLE_NAMES:
+            out.append(
+                f"[profile {alias}-{a:02d}-{role}]\n"
+                f"role_arn = arn:aws:iam::{acct}:role/{role}\n"
+                f"source_profile = user-{a % users}\n"
+                f"mfa_serial = arn:aws:iam::{home}:mfa/user-{a % users}\n\n"
+            )
+    for s in range(accounts // 5):
+        out.append(
+            f"[profile sso-{s}]\nsso_session = corp\nsso_account_id = {account_id(s)}\n"
+            "sso_role_name = ReadOnly\n\n"
+            f"[profile proc-{s}]\ncredential_process = /usr/bin/true\n\n"
+        )
+    out.append("[sso-session corp]\nsso_start_url = https://example.awsapps.com/start\n")
+    out.append("sso_region = us-east-1\n")
+    return "".join(out)
+
+
+def consultant_credentials(users: int = 3) -> str:
+    return "".join(
+        f"[user-{u}]\naws_access_key_id = AKIA{u:016d}\naws_secret_access_key = secret{u:034d}\n\n"
+        for u in range(users)
+    )

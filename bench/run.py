@@ -483,6 +483,29 @@ def bench_doctor(work: Path, runs: int) -> list[Figure]:
     return figures
 
 
+# The dashboard asks IAM for account aliases with the sessions it finds; the generated
+# sessions are fake, and a benchmark calls no real endpoint: a closed local port.
+NO_AWS = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "MFA_TUI_STS_ATTEMPTS": "1"}
+
+
+def bench_filter(runs: int) -> Figure:
+    from bench.filter_keys import KEYS, measure
+
+    got = measure(5000, runs)
+    p95s = [p95 for p95, _ in got]
+    medians = [median for _, median in got]
+    med = statistics.median(p95s)
+    return Figure(
+        f"dashboard filter, keystroke to updated screen, 5,000 profiles ({len(KEYS)} keys "
+        "typed and erased, Textual pilot; p95 of each run)",
+        f"p95 {_fmt(p95s)}, median {statistics.median(medians) * 1000:.1f} ms",
+        "-",
+        "-",
+        "p95 ≤ 16 ms, no key lost",
+        med <= 0.016,
+    )
+
+
 def _tmux(*args: str) -> str:
     out = subprocess.run(
         ["tmux", "-L", "mfa-bench", *args], check=False, capture_output=True, text=True
@@ -493,7 +516,9 @@ def _tmux(*args: str) -> str:
 def _launch_dashboard(folder: Path, env: dict[str, str]) -> int:
     _tmux("kill-server")
     env_args = [
-        f"{k}={v}" for k, v in env.items() if k.startswith(("AWS_", "MFA_", "XDG_", "HOME"))
+        f"{k}={v}"
+        for k, v in env.items()
+        if k.startswith(("AWS_", "MFA_", "XDG_", "HOME", "PYTHON_KEYRING"))
     ]
     cmd = ["env", *env_args, str(BIN / "mfa-tui")]
     subprocess.run(
@@ -520,32 +545,32 @@ def _child_pid(pane_pid: int) -> int:
 def bench_dashboard(work: Path, runs: int) -> list[Figure]:
     if not shutil.which("tmux"):
         return [Figure("dashboard", "-", "tmux not installed", "-", "-", None)]
-    folder = work / "tui1k"
-    write_files(folder, 1000)
-    env = _env(folder)
-    tti: list[float] = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        _launch_dashboard(folder, env)
-        seen = _wait_for("user-00000", 10)
-        if seen is not None:
-            tti.append(time.perf_counter() - start)
-        _tmux("kill-server")
     figures = []
-    med = statistics.median(tti) if tti else float("inf")
-    figures.append(
-        Figure(
-            "dashboard time-to-interactive, 1,000 profiles (tmux)",
-            _fmt(tti) if tti else "never appeared",
-            "-",
-            "-",
-            "≤ 1.0 s median",
-            med <= 1.0,
+    for profiles in (1000, 5000):
+        folder = work / f"tui{profiles}"
+        write_files(folder, profiles)
+        env = _env(folder, **NO_AWS)
+        tti: list[float] = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            _launch_dashboard(folder, env)
+            seen = _wait_for("user-00000", 10)
+            if seen is not None:
+                tti.append(time.perf_counter() - start)
+            _tmux("kill-server")
+        med = statistics.median(tti) if tti else float("inf")
+        figures.append(
+            Figure(
+                f"dashboard time-to-interactive, {profiles:,} profiles (tmux)",
+                _fmt(tti) if tti else "never appeared",
+                "-",
+                "-",
+                "≤ 1.0 s median",
+                med <= 1.0,
+            )
         )
-    )
-    folder = work / "tui5k"
-    write_files(folder, 5000)
-    env = _env(folder)
+    folder = work / "tui5000"
+    env = _env(folder, **NO_AWS)
     pid = _child_pid(_launch_dashboard(folder, env))
     _wait_for("user-00000", 20)
     time.sleep(2)
@@ -661,6 +686,7 @@ def main() -> None:
         if "refresh" in only:
             figures.extend(bench_role_refresh(work, max(3, args.runs // 2)))
         if "tui" in only:
+            figures.append(bench_filter(max(3, args.runs // 2)))
             figures.extend(bench_dashboard(work, max(3, args.runs // 2)))
     lines = [
         f"Measured {datetime.now(UTC):%Y-%m-%d} on {os.cpu_count()} cores, "

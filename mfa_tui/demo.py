@@ -159,7 +159,7 @@ def demo_sandbox(keep: bool = False) -> Iterator[DemoSandbox]:
     _require_moto()
     import keyring
 
-    from mfa_tui.sandbox import MotoServer, seed_account, write_aws_files
+    from mfa_tui.sandbox import MotoServer, name_account, seed_account, write_aws_files
 
     folder = Path(tempfile.mkdtemp(prefix="mfa-tui-demo-"))
     saved_env = dict(os.environ)
@@ -170,6 +170,7 @@ def demo_sandbox(keep: bool = False) -> Iterator[DemoSandbox]:
         with MotoServer() as server:
             server.reset()  # moto keeps its state per process, not per server
             account = seed_account(server.endpoint_url)
+            name_account(server.endpoint_url, "sandbox-demo")
             # AWS checks each code against its device and takes it once; so does the demo.
             assert server.mfa is not None
             server.mfa.devices = {u.mfa_serial: u.seed for u in account.users.values()}

@@ -100,6 +100,17 @@ class InvalidMfaCodeError(AwsRefusedError):
     title = "Wrong MFA code"
 
 
+class SeedRefusedError(InvalidMfaCodeError):
+    """AWS refused two codes in a row from a device's stored TOTP seed: the seed (or the
+    clock) is wrong, and asking it again would only spend more steps."""
+
+    title = "TOTP seed refused"
+
+    def __init__(self, message: str, *, mfa_serial: str, code: str = "") -> None:
+        super().__init__(message, code=code)
+        self.mfa_serial = mfa_serial
+
+
 class NetworkError(MfaTuiError):
     """STS could not be reached or answered garbage: exit 5."""
 

@@ -405,6 +405,11 @@ def seed_account(endpoint_url: str) -> SandboxAccount:
     return SandboxAccount(ACCOUNT_ID, MappingProxyType(users), MappingProxyType(roles), new_user)
 
 
+def name_account(endpoint_url: str, alias: str) -> None:
+    """Give the sandbox account an alias (what iam:ListAccountAliases answers)."""
+    _client("iam", endpoint_url).create_account_alias(AccountAlias=alias)
+
+
 def aws_files_text(account: SandboxAccount, endpoint_url: str) -> tuple[str, str]:
     """The config and credentials a real user of this account would have.
 

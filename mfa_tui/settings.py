@@ -28,6 +28,7 @@ from mfa_tui.settings_rules import (
     GET_SESSION_TOKEN_MAX,
     GET_SESSION_TOKEN_MIN,
     PROFILE_KEYS,
+    SORT_ORDERS,
     TOP_KEYS,
 )
 
@@ -43,6 +44,7 @@ __all__ = [
     "DEFAULT_SESSION_PATTERN",
     "GET_SESSION_TOKEN_MAX",
     "GET_SESSION_TOKEN_MIN",
+    "SORT_ORDERS",
     "ProfileSettings",
     "Settings",
     "is_safe_profile_name",
@@ -77,6 +79,9 @@ class Settings:
     code_command_timeout: float = DEFAULTS["code_command_timeout"]
     credential_process_timeout: float = DEFAULTS["credential_process_timeout"]
     agent_wait: float = DEFAULTS["agent_wait"]
+    desktop_notifications: bool = DEFAULTS["desktop_notifications"]
+    theme: str | None = DEFAULTS["theme"]
+    sort_order: str = DEFAULTS["sort_order"]
     profiles: dict[str, ProfileSettings] = field(default_factory=dict)
     path: Path | None = None
 

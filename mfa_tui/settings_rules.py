@@ -40,6 +40,12 @@ ASSUME_ROLE_MAX = 43_200
 DEFAULT_SESSION_PATTERN = "{profile}-mfa"
 DEFAULT_ACTIVE_PROFILE = "mfa-tui"
 
+# How the dashboard orders its rows: recently used first (frecency), by name, by
+# account, by time left, or as the config file lists them.
+SORT_ORDERS = ("recent", "name", "account", "left", "config")
+# A theme's name as Textual spells them (lower case, digits, - and _): 1-64 of them.
+_THEME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
+
 _USER_SECONDS = (GET_SESSION_TOKEN_MIN, GET_SESSION_TOKEN_MAX)
 _CODE_COMMAND = "a shell command that prints a 6-digit code"
 
@@ -65,6 +71,14 @@ TOP_KEYS: dict[str, Spec] = {
     "code_command_timeout": (30.0, (int, float), (1, 600), "seconds, {}..{}"),
     "credential_process_timeout": (60.0, (int, float), (1, 600), "seconds, {}..{}"),
     "agent_wait": (120.0, (int, float), (1, 3_600), "seconds, {}..{}"),
+    "desktop_notifications": (True, (bool,), None, "true or false"),
+    "theme": (
+        None,
+        (str,),
+        None,
+        "a dashboard theme name, e.g. 'nord' (ctrl+p → theme lists them)",
+    ),
+    "sort_order": ("recent", (str,), None, ", ".join(repr(o) for o in SORT_ORDERS)),
 }
 # Per-profile overrides ([profiles."NAME"]); their default None means "the global one".
 PROFILE_KEYS: dict[str, Spec] = {
@@ -105,6 +119,11 @@ def _problem(key: str, value: object, spec: Spec) -> str | None:
         # Credentials section names, read verbatim by botocore: refused is only what
         # breaks the file, and DEFAULT, whose keys configparser gives every profile.
         return session_name_problem(value)
+    if key == "theme" and isinstance(value, str):
+        fits = 0 < len(value) <= 64 and value[0] not in "_-"
+        return None if fits and set(value) <= _THEME_CHARACTERS else ""
+    if key == "sort_order":
+        return None if value in SORT_ORDERS else ""
     return None
 
 

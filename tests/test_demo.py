@@ -96,7 +96,7 @@ async def test_demo_setup_of_new_user_with_the_codes_its_qr_code_makes(
             await app.workers_settled()
             await pilot.pause(0.3)
             app.table.select("new-user")
-            await pilot.press("s")
+            await pilot.press("m")
             await app.workers_settled()
             await pilot.pause(0.3)
             screen = app.screen
@@ -258,8 +258,35 @@ def test_a_killed_demo_gives_the_terminal_back_and_removes_the_sandbox(
         assert "demo sandbox" in screen, screen
         os.kill(_demo_pid(sock), signal.SIGTERM)
         screen = _wait_for_screen(sock, ("EXITED",), 15)
-        # 128 + SIGTERM, and the shell's screen again: the dashboard's is gone.
-        assert screen.split() == ["EXITED", str(128 + signal.SIGTERM)], screen
+        # 128 + SIGTERM, and the shell's screen again: the dashboard's is gone (the line
+        # the demo printed while starting stays, as any command's output does).
+        lines = [line for line in screen.splitlines() if line.strip()]
+        assert lines[-1].split() == ["EXITED", str(128 + signal.SIGTERM)], screen
+        assert all(line.startswith(("mfa-tui demo: starting", "EXITED")) for line in lines)
     finally:
         subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True, check=False)
     assert list(tmpdir.iterdir()) == [], "a killed demo left its sandbox behind"
+
+
+def test_the_demo_says_it_is_starting_before_the_sandbox_starts(tmp_path: Path) -> None:
+    """Starting moto takes seconds: the first thing the demo prints says so, before any
+    sandbox work (the process is stopped right after, and leaves nothing behind)."""
+    home = tmp_path / "demo-home"
+    home.mkdir()
+    env = {**_clean_env(home, tmp_path), "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mfa_tui", "demo"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()  # bounded by the finally's kill if it never comes
+        assert first.startswith("mfa-tui demo: starting an embedded AWS stand-in"), first
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    assert not list(tmp_path.glob("mfa-tui-demo-*")), "the sandbox was left behind"

@@ -208,3 +208,22 @@ def test_unreadable_settings_are_a_config_error(tmp_path: Path) -> None:
 )
 def test_safe_profile_names(name: str, safe: bool) -> None:
     assert is_safe_profile_name(name) is safe
+
+
+def test_the_dashboards_settings_are_checked(tmp_path: Path) -> None:
+    from mfa_tui.settings import load_settings, save_settings
+
+    path = tmp_path / "config.toml"
+    path.write_text('theme = "nord"\nsort_order = "account"\ndesktop_notifications = false\n')
+    settings = load_settings(path)
+    assert (settings.theme, settings.sort_order, settings.desktop_notifications) == (
+        "nord",
+        "account",
+        False,
+    )
+    save_settings(settings, path)
+    assert load_settings(path) == settings
+    for bad in ('sort_order = "random"', 'theme = "../x"', "desktop_notifications = 1"):
+        path.write_text(bad + "\n")
+        with pytest.raises(ConfigError, match=bad.split(" ")[0]):
+            load_settings(path)

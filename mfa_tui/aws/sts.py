@@ -40,6 +40,8 @@ MAX_CONCURRENT_STS_CALLS = 32
 DEFAULT_REGION = "us-east-1"
 INVALID_CODE_TEXT = "invalid MFA one time pass code"
 CHAINED_ROLE_MAX = 3600
+# The calls mfa-tui makes to IAM (the rest go to STS), for messages that name the service.
+IAM_ACTIONS = frozenset({"ListMFADevices", "ListAccountAliases"})
 _MAX_IN_TEXT = re.compile(r"less than or equal to (\d+)|maximum (?:of |is )?(\d+)", re.I)
 
 
@@ -353,7 +355,7 @@ def translate(exc: Exception, ctx: CallContext, endpoint: str) -> MfaTuiError:
     import botocore.exceptions as bx
     from botocore.parsers import ResponseParserError
 
-    service = "IAM" if ctx.action == "ListMFADevices" else ctx.service
+    service = "IAM" if ctx.action in IAM_ACTIONS else ctx.service
     where = f"{ctx.action} for '{ctx.profile}'"
     if isinstance(exc, bx.ClientError):
         error = exc.response.get("Error", {})
@@ -517,7 +519,7 @@ def _call(
             lambda: getattr(client, method)(**params), seconds=seconds
         )
     except deadline.CallTimedOut:
-        service = "IAM" if ctx.action == "ListMFADevices" else "STS"
+        service = "IAM" if ctx.action in IAM_ACTIONS else ctx.service
         raise NetworkError(
             f"{ctx.action} for '{ctx.profile}': {service} at {_endpoint(client)} did not "
             f"answer in full within {seconds:g} s (an answer coming a byte at a time: a "

@@ -29,6 +29,13 @@ def say(text: str) -> None:
     print(f"mfa-tui: {text}", file=sys.stderr, flush=True)
 
 
+def say_waits(asker: Asker) -> Asker:
+    """`asker`, telling stderr when the engine waits for the next code step (a person
+    at a command that seems to hang for up to 30 s should know why)."""
+    asker.on_wait = lambda _until, text: say(text)
+    return asker
+
+
 def require_profile(profile_set: ProfileSet, name: str | None) -> Profile:
     if not name:
         raise UsageError("name a profile (see 'mfa-tui list')")
@@ -65,10 +72,12 @@ def terminal_or_agent(settings: Settings, caller: str) -> Asker:
     from mfa_tui.core.asking import AgentAsker, PromptAsker
 
     if sys.stdin.isatty():
-        return PromptAsker(prompt_for_code)
-    return AgentAsker(
-        caller,
-        settings.agent_wait,
-        hint="; or keep 'mfa-tui' open in a terminal: it asks for the code when a "
-        "command needs one",
+        return say_waits(PromptAsker(prompt_for_code))
+    return say_waits(
+        AgentAsker(
+            caller,
+            settings.agent_wait,
+            hint="; or keep 'mfa-tui' open in a terminal: it asks for the code when a "
+            "command needs one",
+        )
     )

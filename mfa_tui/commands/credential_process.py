@@ -17,7 +17,7 @@ import os
 import subprocess
 import sys
 
-from mfa_tui.commands.common import load_world, require_profile, say
+from mfa_tui.commands.common import load_world, require_profile, say_waits
 from mfa_tui.errors import ExitCode
 
 # Served only with more than this left; one definition shared with the cached fast path.
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from mfa_tui.core.sessions import SessionService
 
     service = SessionService(
-        settings=settings, asker=AgentAsker(_caller(), settings.agent_wait), announce=say
+        settings=settings, asker=say_waits(AgentAsker(_caller(), settings.agent_wait))
     )
     served = service.serve(args.profile, min_valid=MIN_SERVE_SECONDS, usable=MIN_USABLE_SECONDS)
     if served.note:

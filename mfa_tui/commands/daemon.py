@@ -45,6 +45,7 @@ from types import FrameType
 from mfa_tui import locations, private_files
 from mfa_tui.clock import SYSTEM_CLOCK, Clock
 from mfa_tui.core.agent import AgentServer
+from mfa_tui.core.asking import StepWatcher
 from mfa_tui.core.backend import Backend, Snapshot
 from mfa_tui.core.file_watch import FileWatcher
 from mfa_tui.core.key_ages import rotate_due
@@ -121,7 +122,9 @@ class Daemon:
         self.policy.started(name)
         mono = self.clock.monotonic()
         try:
-            result = self.backend.refresh(name)
+            # Nobody to ask; a wait for the next code step goes to the log.
+            watcher = StepWatcher(lambda _until, text: log.info("%s: %s", name, text))
+            result = self.backend.refresh(name, asker=watcher)
         except MfaTuiError as exc:
             backoff = self.policy.report(name, exc, mono=mono, expires_at=expires_at)
             if isinstance(exc, NeedsCodeError):
@@ -242,7 +245,7 @@ def run(args: argparse.Namespace, backend: Backend | None = None) -> int:
     if backend is None:
         from mfa_tui.core.backend import ServiceBackend
 
-        backend = ServiceBackend(announce=lambda text: log.info("%s", text))
+        backend = ServiceBackend()
     daemon = Daemon(backend)
     path = log_path()
     with logging_to(path, verbose=False):

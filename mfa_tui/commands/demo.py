@@ -9,7 +9,16 @@ from mfa_tui.errors import ExitCode
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
     require_hangup_signal("the demo")
+
+    # Starting moto takes seconds: say so at once, not after a blank terminal.
+    print(
+        "mfa-tui demo: starting an embedded AWS stand-in on 127.0.0.1 and a throw-away sandbox…",
+        file=sys.stderr,
+        flush=True,
+    )
     from mfa_tui.demo import demo_sandbox
 
     with demo_sandbox(keep=args.keep) as sandbox:
@@ -21,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
             code_hint=sandbox.hint,
             title_note="demo sandbox",
             agent=True,
+            desktop_notifications=True,
             last_words=None if args.keep else sandbox.remove,
         )
         app.run()

@@ -39,7 +39,7 @@ from mfa_tui.aws.files import (
     ProfileSet,
     config_values,
 )
-from mfa_tui.commands.common import load_world, require_profile, terminal_or_agent
+from mfa_tui.commands.common import load_world, require_profile, say_waits, terminal_or_agent
 from mfa_tui.commands.export import render
 from mfa_tui.core.store import StoredSession
 from mfa_tui.errors import CodeRequest, MfaTuiError, UsageError
@@ -235,11 +235,13 @@ def run(args: argparse.Namespace) -> int:
             env = child_environment(os.environ, profile, service.paths, session=served.session)
             return _run(argv, env, None)
         prompt = TerminalPrompt()
-        asker = AgentAsker(
-            f"mfa-tui exec {argv[0]}",
-            settings.agent_wait,
-            hint="; keep 'mfa-tui' open: it asks for the code when 'mfa-tui exec' needs one",
-            prompt=prompt,
+        asker = say_waits(
+            AgentAsker(
+                f"mfa-tui exec {argv[0]}",
+                settings.agent_wait,
+                hint="; keep 'mfa-tui' open: it asks for the code when 'mfa-tui exec' needs one",
+                prompt=prompt,
+            )
         )
         from mfa_tui.core.container_endpoint import CredentialsEndpoint
         from mfa_tui.core.keeper import SessionKeeper

@@ -75,12 +75,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _rotate(name: str, yes: bool, settings: Settings) -> int:
+    from mfa_tui.commands.common import say_waits
     from mfa_tui.commands.refresh import prompt_for_code
     from mfa_tui.core.asking import AgentAsker, Asker, PromptAsker
     from mfa_tui.core.rotation import KeyRotation, RotationStart
     from mfa_tui.core.sessions import SessionService
 
-    asker: Asker = (
+    asker: Asker = say_waits(
         PromptAsker(prompt_for_code)
         if sys.stdin.isatty()
         else AgentAsker("mfa-tui keys rotate", settings.agent_wait)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import sys
 
 try:  # the C function json.encoder uses, without importing the json package
@@ -14,6 +13,7 @@ from mfa_tui import listing
 from mfa_tui.aws.files import format_expiration
 from mfa_tui.clock import SYSTEM_CLOCK
 from mfa_tui.commands.common import load_world
+from mfa_tui.core.gc_pause import gc_paused
 from mfa_tui.core.key_ages import read_key_ages
 from mfa_tui.core.status import ProfileStatus, all_statuses
 from mfa_tui.errors import ExitCode
@@ -76,18 +76,11 @@ def entry_of(status: ProfileStatus) -> Entry:
 def run(args: argparse.Namespace) -> int:
     # Taken before the files are read: a change while reading makes it stale, not wrong.
     key = listing.input_key()
-    # Tens of thousands of objects, all kept until the command ends and none in a cycle:
-    # the cyclic collector would only walk them again and again (a tenth of the time).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():  # tens of thousands of objects, all kept, none in a cycle
         profile_set, settings = load_world()
         now = SYSTEM_CLOCK.now()
         ages = read_key_ages()
         entries = [entry_of(s) for s in all_statuses(profile_set, settings, now, ages)]
-    finally:
-        if collecting:
-            gc.enable()
     empty = f"no profiles in {profile_set.paths.config} or {profile_set.paths.credentials}\n"
     sys.stdout.write(listing.render(entries, now.timestamp(), args.json, empty))
     if not profile_set.depends_on_system:

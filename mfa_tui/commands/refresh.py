@@ -12,7 +12,7 @@ import getpass
 import sys
 from typing import TYPE_CHECKING
 
-from mfa_tui.commands.common import load_world, require_profile, say, terminal_or_agent
+from mfa_tui.commands.common import load_world, require_profile, terminal_or_agent
 from mfa_tui.core.codes import normalize_code
 from mfa_tui.errors import CodeRequest, ExitCode, MfaTuiError, UsageError
 
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from mfa_tui.core.sessions import SessionService
 
     service = SessionService(
-        settings=settings, asker=terminal_or_agent(settings, "mfa-tui refresh"), announce=say
+        settings=settings, asker=terminal_or_agent(settings, "mfa-tui refresh")
     )
     if args.due:
         return _due(service)

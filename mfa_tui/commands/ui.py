@@ -16,6 +16,6 @@ def run(args: argparse.Namespace) -> int:
     from mfa_tui.core.backend import ServiceBackend
     from mfa_tui.tui.app import MfaTuiApp
 
-    app = MfaTuiApp(ServiceBackend(), agent=True)
+    app = MfaTuiApp(ServiceBackend(), agent=True, desktop_notifications=True)
     app.run()
     return int(app.return_code or ExitCode.OK)

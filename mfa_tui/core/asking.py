@@ -46,6 +46,8 @@ class Asker:
     # The last device this asker was asked about, and whether it waits for a person now.
     request: CodeRequest | None = None
     waiting: bool = False
+    # Told when the engine waits for the next code step (see `waiting_for_step`).
+    on_wait: Callable[[float, str], None] | None = None
 
     def delegate(self, name: str, min_valid: float) -> StoredSession | None:
         """A session for `name` got by someone else (the running agent), or None."""
@@ -69,6 +71,21 @@ class Asker:
 
     def answered(self, request: CodeRequest) -> None:
         """The last code `ask` gave worked."""
+
+    def waiting_for_step(self, until: float, text: str) -> None:
+        """The engine waits until unix time `until` for the next 30-second code step
+        (the current one was used already); `text` says so in a sentence. A face shows
+        it through `on_wait` (the seconds left on a row, a line on stderr)."""
+        if self.on_wait is not None:
+            self.on_wait(until, text)
+
+
+class StepWatcher(Asker):
+    """Asks nobody (a background refresh), but tells `on_wait` when the engine waits
+    for the next code step."""
+
+    def __init__(self, on_wait: Callable[[float, str], None]) -> None:
+        self.on_wait = on_wait
 
 
 class PromptAsker(Asker):
@@ -210,9 +227,12 @@ class PromptBroker:
         self._lock = threading.Lock()
         self._rounds: dict[str, _Round] = {}
 
-    def asker(self, caller: str, purpose: str) -> Asker:
-        """The asker for one caller: `caller` names who waits, `purpose` what for."""
-        return _BrokerAsker(self, caller, purpose)
+    def asker(
+        self, caller: str, purpose: str, step_wait: Callable[[float, str], None] | None = None
+    ) -> Asker:
+        """The asker for one caller: `caller` names who waits, `purpose` what for;
+        `step_wait` hears when the engine waits for the next code step."""
+        return _BrokerAsker(self, caller, purpose, step_wait)
 
     # --- the face's side -------------------------------------------------------------
 
@@ -347,9 +367,16 @@ class PromptBroker:
 class _BrokerAsker(Asker):
     shares_prompts = True
 
-    def __init__(self, broker: PromptBroker, caller: str, purpose: str) -> None:
+    def __init__(
+        self,
+        broker: PromptBroker,
+        caller: str,
+        purpose: str,
+        step_wait: Callable[[float, str], None] | None = None,
+    ) -> None:
         self.broker = broker
         self.waiter = _Waiter(caller, purpose)
+        self.on_wait = step_wait
 
     @contextmanager
     def interest(self, request: CodeRequest, cancel: threading.Event | None) -> Iterator[None]:

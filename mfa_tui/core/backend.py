@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -45,9 +45,6 @@ class Snapshot:
 class Backend(Protocol):
     """What a face needs from the engine. Every method may block; call it off the UI."""
 
-    announce: Callable[[str], None] | None
-    """Told (from the calling thread) when a refresh waits, e.g. for the next TOTP step."""
-
     def watched_files(self) -> list[Path]:
         """The files whose change means `load()` would answer differently."""
 
@@ -56,6 +53,16 @@ class Backend(Protocol):
 
     def seeded_serials(self, serials: Iterable[str]) -> frozenset[str]:
         """Which of these MFA serials have a TOTP seed in the keyring."""
+
+    def refused_seeds(self, serials: Iterable[str]) -> frozenset[str]:
+        """Which of these MFA serials have a stored seed whose codes AWS keeps refusing."""
+
+    def account_aliases(self) -> dict[str, str]:
+        """Account ID -> alias, as cached (no AWS call; quick)."""
+
+    def look_up_aliases(self, account_ids: Iterable[str]) -> dict[str, str]:
+        """Account ID -> alias for these accounts, asking IAM (iam:ListAccountAliases)
+        with a session that already exists where the cache has no recent answer."""
 
     def refresh(
         self,
@@ -113,17 +120,13 @@ class ServiceBackend:
         clock: Clock = SYSTEM_CLOCK,
         settings_file: Path | None = None,
         keyring_backend: object = None,
-        announce: Callable[[str], None] | None = None,
     ) -> None:
         """Args:
         paths: the AWS files (default: from the environment, like botocore).
         clock: the engine's clock.
         settings_file: mfa-tui's settings (default: MFA_TUI_CONFIG or the config dir).
         keyring_backend: a keyring backend for TOTP seeds (default: the OS keyring).
-        announce: told (from any thread) when a refresh waits for the next TOTP code;
-            the face that owns this backend may set it later.
         """
-        self.announce = announce
         self.paths = paths or AwsPaths.from_env()
         self.keyring_backend = keyring_backend
         self.clock = clock
@@ -141,7 +144,6 @@ class ServiceBackend:
             settings=load_settings(self.settings_file),
             clock=self.clock,
             keyring_backend=self.keyring_backend,
-            announce=self.announce,
         )
 
     def watched_files(self) -> list[Path]:
@@ -174,6 +176,31 @@ class ServiceBackend:
             if has:
                 found.add(serial)
         return frozenset(found)
+
+    def refused_seeds(self, serials: Iterable[str]) -> frozenset[str]:
+        from mfa_tui.core.codes import SeedStore, UsedCodes
+
+        used = UsedCodes()
+        candidates = set(serials) & used.refused_serials()
+        store = SeedStore(self.keyring_backend)
+        return frozenset(
+            serial
+            for serial in candidates
+            if (seed := store.lookup(serial)) is not None and used.seed_refused(serial, seed)
+        )
+
+    def account_aliases(self) -> dict[str, str]:
+        from mfa_tui.core.account_names import AliasCache
+
+        return AliasCache.load().known()
+
+    def look_up_aliases(self, account_ids: Iterable[str]) -> dict[str, str]:
+        from mfa_tui.core.account_names import look_up_aliases
+
+        settings = load_settings(self.settings_file)
+        profile_set = load_profiles(self.paths)
+        statuses = all_statuses(profile_set, settings, self.clock.now())
+        return look_up_aliases(statuses, set(account_ids), profile_set, settings, self.clock)
 
     def refresh(
         self,
@@ -208,9 +235,10 @@ class ServiceBackend:
         return console_link(self._service(), name, asker=asker, cancel=cancel)
 
     def save_seed(self, mfa_serial: str, seed: str) -> None:
-        from mfa_tui.core.codes import SeedStore
+        from mfa_tui.core.codes import SeedStore, UsedCodes
 
         SeedStore(self.keyring_backend).set(mfa_serial, seed)
+        UsedCodes().forget_refusal(mfa_serial)
         with self._seed_lock:
             self._seed_cache[mfa_serial] = (True, time.monotonic())
 

@@ -23,7 +23,13 @@ from mfa_tui.core.codes import Cancelled, Code, CodeSources
 from mfa_tui.core.devices import Devices
 from mfa_tui.core.plan import CHAINED_ROLE_MAX, Hop, RefreshPlan
 from mfa_tui.core.store import Batch, RefreshResult, SessionStore, human_time
-from mfa_tui.errors import AwsRefusedError, CodeRequest, InvalidMfaCodeError, MfaTuiError
+from mfa_tui.errors import (
+    AwsRefusedError,
+    CodeRequest,
+    InvalidMfaCodeError,
+    MfaTuiError,
+    SeedRefusedError,
+)
 from mfa_tui.settings import ASSUME_ROLE_MIN
 
 # A source session with less than this left is not worth assuming a role from.
@@ -82,6 +88,21 @@ class Walk:
     notes: list[str] = field(default_factory=list)
 
 
+def not_the_current_code(exc: InvalidMfaCodeError, request: CodeRequest) -> InvalidMfaCodeError:
+    """AWS's refusal of a code a person gave, in words that fit: mfa-tui checks that it
+    never sent a typed code before, so a refused one was not the device's current code
+    (unless a timed-out attempt of this very call may have spent it, which sts says)."""
+    if "may have used the code already" in exc.message:
+        return exc
+    device = request.mfa_serial.rsplit("/", 1)[-1] or request.mfa_serial
+    return InvalidMfaCodeError(
+        f"AWS rejected the MFA code for {request.mfa_serial}: it is not the code {device} "
+        "shows now (mfa-tui has not sent it before, so it was not a reused code; another "
+        "program may have used it first). Type the code the device shows now",
+        code=exc.code,
+    )
+
+
 class Chain:
     """Walks plans: the STS calls, in order, each result stored as it comes."""
 
@@ -124,11 +145,14 @@ class Chain:
                 sources.mark_used(request, code)
                 if code.source == "totp":
                     return self._totp_retry(walk, request, sources, code, call, exc)
+                refusal = exc
+                if code.source in ("prompt", "explicit"):
+                    refusal = not_the_current_code(exc, request)
                 if code.source != "prompt" or walk.asker is None:
-                    raise
-                again = sources.ask_person(request, exc, walk.cancel)
+                    raise refusal from None
+                again = sources.ask_person(request, refusal, walk.cancel)
                 if again is None:
-                    raise
+                    raise refusal from None
                 code = again
                 continue
             sources.mark_used(request, code)
@@ -152,11 +176,14 @@ class Chain:
             result = call(retry.value)
         except InvalidMfaCodeError:
             sources.mark_used(request, retry)
-            raise InvalidMfaCodeError(
-                f"{exc.message}. Two codes in a row from the stored TOTP seed were "
-                f"rejected: the seed may not belong to {request.mfa_serial} (run "
-                f"'mfa-tui totp set {request.user}' again) or this computer's clock "
-                "is off",
+            sources.refuse_seed(request.mfa_serial)
+            raise SeedRefusedError(
+                f"AWS refused two codes in a row from the TOTP seed stored for "
+                f"{request.mfa_serial}: the seed may not belong to that device (run "
+                f"'mfa-tui totp set {request.user}' with the right one) or this "
+                "computer's clock is off. Until a new seed is stored, mfa-tui asks for "
+                "a code instead",
+                mfa_serial=request.mfa_serial,
                 code=exc.code,
             ) from None
         sources.mark_used(request, retry)

@@ -420,6 +420,11 @@ def state_file() -> Path:
     return state_path(STATE_FILE)
 
 
+def _seed_fingerprint(serial: str, seed: str) -> str:
+    # 64 bits of a hash of a >= 112-bit secret: tells seeds apart, reveals nothing.
+    return hashlib.sha256(f"mfa-tui seed\0{serial}\0{seed}".encode()).hexdigest()[:16]
+
+
 def _code_hash(serial: str, code: str) -> str:
     return hashlib.sha256(f"{serial}\0{code}".encode()).hexdigest()[:24]
 
@@ -438,7 +443,9 @@ class UsedCodes:
 
         self.path = path or state_file()
         # A damaged state file costs at most one wait, never a failure.
-        self._state = JsonState(self.path, ("steps", "typed"), "the state of spent MFA codes")
+        self._state = JsonState(
+            self.path, ("steps", "typed", "refused_seeds"), "the state of spent MFA codes"
+        )
         self._read = self._state.read
         self._update = self._state.update
 
@@ -471,6 +478,36 @@ class UsedCodes:
             return True
 
         return self._update(change)
+
+    def refused_serials(self) -> set[str]:
+        """Devices with a refused seed on record (whether still stored or not)."""
+        return set(self._read()["refused_seeds"])
+
+    def seed_refused(self, serial: str, seed: str) -> bool:
+        """AWS refused codes of exactly this seed for `serial` (see `refuse_seed`)."""
+        known = self._read()["refused_seeds"].get(serial)
+        return bool(known == _seed_fingerprint(serial, seed))
+
+    def refuse_seed(self, serial: str, seed: str | None) -> None:
+        """Remember that AWS keeps refusing this seed's codes, so it is not tried again
+        (and no step is spent on it) until another seed is stored. Only a one-way
+        fingerprint of the seed is kept."""
+        if seed is None:
+            return
+
+        def change(data: dict[str, Any]) -> bool:
+            data["refused_seeds"][serial] = _seed_fingerprint(serial, seed)
+            return True
+
+        self._update(change)
+
+    def forget_refusal(self, serial: str) -> None:
+        """A new seed was stored for `serial`: try it."""
+
+        def change(data: dict[str, Any]) -> bool:
+            return data["refused_seeds"].pop(serial, None) is not None
+
+        self._update(change)
 
     def was_spent(self, serial: str, code: str, now: float) -> bool:
         seen = self._read()["typed"].get(_code_hash(serial, code))
@@ -532,11 +569,11 @@ class CodeSources:
         used: spent steps and codes.
         command: the code_command (or mfa_process) for this profile, if any.
         command_timeout: seconds the command may take.
-        asker: asks a person (the CLI's terminal prompt, the dashboard's prompt broker).
+        asker: asks a person (the CLI's terminal prompt, the dashboard's prompt broker),
+            and is told when mfa-tui waits for the next code (a face says so).
         clock_time: unix time now (the injected clock).
         sleep: waits for the next TOTP step; tests pass one that advances their clock.
         skew: seconds the local clock is ahead of AWS, when an answer's Date told us.
-        announce: told, in a sentence, when mfa-tui waits for the next code (a face shows it).
     """
 
     seeds: SeedStore
@@ -547,11 +584,20 @@ class CodeSources:
     clock_time: Callable[[], float]
     sleep: Callable[[float], None] = time.sleep
     skew: Callable[[], float | None] | None = None
-    announce: Callable[[str], None] | None = None
+
+    def usable_seed(self, serial: str) -> str | None:
+        """The stored seed for `serial`, unless there is none or AWS refused its codes."""
+        seed = self.seeds.lookup(serial)
+        if seed is None or self.used.seed_refused(serial, seed):
+            return None
+        return seed
+
+    def refuse_seed(self, serial: str) -> None:
+        self.used.refuse_seed(serial, self.seeds.lookup(serial))
 
     def silent_source(self, serial: str) -> str | None:
         """The source that needs no person ("totp", "command"), if any."""
-        if self.seeds.has(serial):
+        if self.usable_seed(serial) is not None:
             return "totp"
         if self.command:
             return "command"
@@ -573,8 +619,10 @@ class CodeSources:
         seconds = min(seconds, TOTP_STEP + 0.5)
         if seconds <= 0:
             return
-        if self.announce is not None:
-            self.announce(f"waiting {seconds:.0f} s for the next code {why}")
+        if self.asker is not None:
+            self.asker.waiting_for_step(
+                self.clock_time() + seconds, f"waiting {seconds:.0f} s for the next code {why}"
+            )
         if cancel is not None:
             if cancel.wait(seconds):
                 raise Cancelled("stopped while waiting for the next TOTP code")
@@ -593,9 +641,9 @@ class CodeSources:
         Waits a step at most at a time, and only for the next step or the one after:
         a used step further ahead than that (from a clock ahead of AWS's) is not a step
         AWS ever saw, and is ignored. Returns None when no seed is stored (or no keyring
-        is usable).
+        is usable), or AWS refused the stored one's codes.
         """
-        seed = self.seeds.lookup(serial)
+        seed = self.usable_seed(serial)
         if seed is None:
             return None
         floor = after_step + 1 if after_step is not None else None

@@ -38,7 +38,6 @@ class Devices:
         keyring_backend: a keyring backend to use instead of the OS's (tests).
         used_codes: where spent TOTP steps and typed codes are remembered.
         sleep: how to wait for the next TOTP step (tests pass one that moves their clock).
-        announce: told when a refresh waits for the next TOTP step (the face shows it).
     """
 
     def __init__(
@@ -49,7 +48,6 @@ class Devices:
         *,
         used_codes: UsedCodes | None = None,
         sleep: Callable[[float], None] | None = None,
-        announce: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -60,7 +58,6 @@ class Devices:
         self._process_keys: dict[tuple[str, str], Any] = {}
         self.used_codes = used_codes or UsedCodes()
         self._sleep = sleep
-        self.announce = announce
 
     # --- which device -----------------------------------------------------------------
 
@@ -172,7 +169,6 @@ class Devices:
             asker=asker,
             clock_time=self.clock.time,
             skew=self._aws_skew,
-            announce=self.announce,
             **kwargs,
         )
 
@@ -237,6 +233,7 @@ class Devices:
         cleaned = normalize_seed(seed)
         _user, serial = self.device_of(name)
         self.seeds.set(serial, cleaned)
+        self.used_codes.forget_refusal(serial)
         return serial, totp_at(cleaned, self.clock.time())[0]
 
     def remove_seed(self, name: str) -> tuple[str, bool]:

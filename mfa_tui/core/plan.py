@@ -21,6 +21,7 @@ from mfa_tui.aws.files import (
     user_of,
 )
 from mfa_tui.core.preflight import check_refresh
+from mfa_tui.core.status import default_session_name
 from mfa_tui.errors import CodeRequest, UsageError
 from mfa_tui.settings import (
     ASSUME_ROLE_MAX,
@@ -33,7 +34,6 @@ from mfa_tui.settings import (
 # AWS gives a role assumed with temporary credentials (a chained role) at most an hour.
 CHAINED_ROLE_MAX = 3600
 _SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}")
-_SESSION_NAME_BAD = re.compile(r"[^\w+=,.@-]")
 
 
 @dataclass(frozen=True)
@@ -85,16 +85,6 @@ class RefreshPlan:
     def request(self, serial: str) -> CodeRequest:
         """What a person is asked for, naming the profile they asked about."""
         return CodeRequest(self.target.name, serial, self.user.name)
-
-
-def default_session_name(user: str) -> str:
-    """A valid RoleSessionName ([\\w+=,.@-], 2-64 chars) from the user's name.
-
-    It shows in CloudTrail next to every call made with the role, so it names the
-    person's user profile.
-    """
-    name = _SESSION_NAME_BAD.sub("-", f"mfa-tui-{user}")[:64]
-    return name if len(name) >= 2 else "mfa-tui"
 
 
 def known_profile(profile_set: ProfileSet, name: str) -> Profile:

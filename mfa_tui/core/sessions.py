@@ -95,7 +95,6 @@ class SessionService:
         sleep: how to wait for the next TOTP step (tests pass one that moves their clock).
         used_codes: where spent TOTP steps are remembered (default: the state dir).
         asker: who is asked for a code when a call does not name someone else.
-        announce: told when a refresh waits for the next TOTP step (the face shows it).
     """
 
     def __init__(
@@ -109,7 +108,6 @@ class SessionService:
         sleep: Callable[[float], None] | None = None,
         used_codes: UsedCodes | None = None,
         asker: Asker | None = None,
-        announce: Callable[[str], None] | None = None,
     ) -> None:
         self.store = SessionStore(
             paths or AwsPaths.from_env(),
@@ -122,7 +120,6 @@ class SessionService:
             keyring_backend,
             used_codes=used_codes,
             sleep=sleep,
-            announce=announce,
         )
         self.chain = Chain(self.store, self.devices)
         self.asker = asker or (PromptAsker(code_prompt) if code_prompt is not None else None)
@@ -292,7 +289,9 @@ class SessionService:
                     plan = self.plan(name, duration=duration)
                 current = self._still_valid(plan.target, min_valid)
                 if current is not None and (entry.generation != seen or not force):
-                    return current
+                    # What the plan says (a capped duration) holds for the stored session
+                    # too: every face shows it, not only the one that got the session.
+                    return current.noting(plan.notes)
                 check_cancel(cancel, name)
                 walk = Walk(plan, code, asker, cancel, save_serial, batch)
                 result = self.chain.run(walk)

@@ -1,12 +1,13 @@
 """mfa-tui's small state files: JSON objects that hold no secret.
 
 `codes.json` (spent TOTP steps and hashed codes), `key_ages.json` (when each user's
-access key was made) and `rotations.json` (a key rotation under way) live in the user
-state folder (see locations.py; `MFA_TUI_STATE_DIR` moves it). Each is read whole,
-changed under its lock and replaced atomically, 0600, through `private_files`: in a
-folder only the user (and root) can change, never through a link, and read only when
-nobody else could have written it. A damaged file reads as empty: it costs only what it
-remembered, never a failure.
+access key was made), `rotations.json` (a key rotation under way), and the dashboard's
+conveniences `picks.json` (pins, recently used profiles) and `accounts.json` (account
+aliases) live in the user state folder (see locations.py; `MFA_TUI_STATE_DIR` moves
+it). Each is read whole, changed under its lock and replaced atomically, 0600, through
+`private_files`: in a folder only the user (and root) can change, never through a link,
+and read only when nobody else could have written it. A damaged file reads as empty:
+it costs only what it remembered, never a failure.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from mfa_tui.errors import FileWriteError, MfaTuiError
 STATE_LIMIT = 1024 * 1024
 
 
-def state_path(name: str) -> Path:
-    """`name` in the user state folder, or in MFA_TUI_STATE_DIR."""
+def state_path(name: str, folder: Path | None = None) -> Path:
+    """`name` in `folder`, else in the user state folder (or MFA_TUI_STATE_DIR)."""
+    if folder is not None:
+        return folder / name
     known = locations.state_file(name)
     return Path(known) if known is not None else Path(locations.user_dir("state")) / name
 
@@ -82,6 +85,24 @@ class JsonState:
 
     def read(self) -> dict[str, Any]:
         return self.parse(self.raw())
+
+    def read_convenience(self) -> dict[str, Any]:
+        """`read`, for a file nothing depends on (pins, aliases): one in a folder others
+        could change reads as empty (saving it says why), never as an error."""
+        try:
+            return self.read()
+        except MfaTuiError:
+            return self.parse(None)
+
+    def replace(self, data: dict[str, Any]) -> None:
+        """Write `data` as the whole file (under its lock, like `update`)."""
+
+        def change(current: dict[str, Any]) -> bool:
+            current.clear()
+            current.update(data)
+            return True
+
+        self.update(change)
 
     def update(self, change: Callable[[dict[str, Any]], bool]) -> bool:
         """Read, change and write the file under its lock; `change` says whether to write."""

@@ -6,6 +6,7 @@ from the files each time they change, so the three never disagree.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,11 +25,11 @@ from mfa_tui.core.preflight import SessionNames, session_names, write_problem
 from mfa_tui.settings import Settings
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class ProfileStatus:
     """One profile as every face shows it. Read-only by convention: not `frozen`, whose
     checked assignments would make building 5,000 of them (one `list`) four times as
-    slow."""
+    slow; hashable all the same, since the dashboard keys its drawn rows by it."""
 
     name: str
     kind: Kind
@@ -50,6 +51,80 @@ class ProfileStatus:
     # A user's: where its long-term keys come from, and when its key was made (if known).
     key_source: KeySource | None = None
     key_created: datetime | None = None
+    # The account the profile's credentials act in (from its role or MFA device ARN,
+    # sso_account_id or aws_account_id), and the RoleSessionName a role is assumed with.
+    account_id: str | None = None
+    role_session_name: str | None = None
+    # aws-vault's mfa_process on the profile or its user: a code comes without a person.
+    mfa_process: bool = False
+
+    @property
+    def role_name(self) -> str | None:
+        """The role's name, from its ARN (`arn:aws:iam::1234:role/path/Admin` → Admin)."""
+        if not self.role_arn or ":role/" not in self.role_arn:
+            return None
+        return self.role_arn.rsplit("/", 1)[-1] or None
+
+    @property
+    def source_user(self) -> str | None:
+        """The user profile whose keys start this profile's chain (itself for a user)."""
+        if self.kind is Kind.USER:
+            return self.name
+        return self.chain[-1] if len(self.chain) > 1 else None
+
+
+_ACCOUNT_IN_ARN = re.compile(r"^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):")
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+
+
+def account_of(profile: Profile, profile_set: ProfileSet) -> str | None:
+    """The 12-digit account a profile's credentials act in, as far as the files say.
+
+    A role acts in its role ARN's account; an SSO profile in its sso_account_id; any
+    profile may say aws_account_id (botocore's key); a user acts in its MFA device's
+    account (IAM devices belong to the user's own account).
+    """
+    for arn in (profile.role_arn,):
+        found = _ACCOUNT_IN_ARN.match(arn or "")
+        if found:
+            return found.group(1)
+    for key in ("sso_account_id", "aws_account_id"):
+        value = (profile.values.get(key) or "").strip()
+        if _ACCOUNT_ID.fullmatch(value):
+            return value
+    if profile.kind is Kind.USER:
+        serial = mfa_serial_of(profile_set, profile) or ""
+        found = _ACCOUNT_IN_ARN.match(serial)
+        if found:
+            return found.group(1)
+    return None
+
+
+_SESSION_NAME_BAD = re.compile(r"[^\w+=,.@-]")
+
+
+def default_session_name(user: str) -> str:
+    """A valid RoleSessionName ([\\w+=,.@-], 2-64 chars) from the user's name.
+
+    It shows in CloudTrail next to every call made with the role, so it names the
+    person's user profile.
+    """
+    name = _SESSION_NAME_BAD.sub("-", f"mfa-tui-{user}")[:64]
+    return name if len(name) >= 2 else "mfa-tui"
+
+
+def role_session_name_of(profile: Profile, profile_set: ProfileSet) -> str | None:
+    """The RoleSessionName mfa-tui assumes the role with (CloudTrail shows it)."""
+    if profile.kind is not Kind.ROLE:
+        return None
+    if profile.role_session_name:
+        return profile.role_session_name
+    return default_session_name(profile.chain[-1]) if profile.chain else None
+
+
+def _has_mfa_process(profile: Profile, profile_set: ProfileSet) -> bool:
+    user = profile_set.profiles.get(profile.chain[-1]) if profile.chain else None
+    return any(p is not None and p.values.get("mfa_process") for p in (profile, user))
 
 
 def session_values_of(
@@ -117,6 +192,9 @@ def status_of(
         notes=profile.notes,
         key_source=profile.key_source,
         key_created=key_created(profile, ages) if ages else None,
+        account_id=account_of(profile, profile_set),
+        role_session_name=role_session_name_of(profile, profile_set),
+        mfa_process=_has_mfa_process(profile, profile_set),
     )
 
 

@@ -116,6 +116,21 @@ class RefreshResult:
     used_code: bool = False
     notes: tuple[str, ...] = ()
 
+    def noting(self, notes: tuple[str, ...]) -> RefreshResult:
+        """The same result with `notes` (not already there) added to its notes and message."""
+        new = tuple(n for n in notes if n not in self.notes)
+        if not new:
+            return self
+        return RefreshResult(
+            self.profile,
+            self.session_profile,
+            self.expiration,
+            self.refreshed,
+            "; ".join((self.message, *new)),
+            self.used_code,
+            (*self.notes, *new),
+        )
+
     def saying(self, prefix: str) -> RefreshResult:
         """The same result, its message led by `prefix` (e.g. "switched mfa-tui to P")."""
         return RefreshResult(

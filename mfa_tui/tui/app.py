@@ -19,7 +19,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any, ClassVar, NoReturn
 
-from textual import events, on
+from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -30,8 +30,9 @@ from mfa_tui.core.backend import Backend
 from mfa_tui.errors import MfaTuiError
 from mfa_tui.tui.agent_bridge import AgentBridge
 from mfa_tui.tui.commands import ProfileCommands
+from mfa_tui.tui.desktop_notify import Notifier
 from mfa_tui.tui.event_loop import run_app
-from mfa_tui.tui.messages import Announced, PromptChanged
+from mfa_tui.tui.messages import PromptChanged
 from mfa_tui.tui.prompts import PromptDesk
 from mfa_tui.tui.screens.dashboard import Dashboard
 from mfa_tui.tui.screens.mfa_prompt import MfaPrompt
@@ -64,6 +65,8 @@ class MfaTuiApp(App[None]):
         title_note: str = "",
         agent: bool = False,
         last_words: Callable[[], None] | None = None,
+        desktop_notifications: bool = False,
+        notifier: Notifier | None = None,
     ) -> None:
         """Args:
         backend: reads the files and talks to STS (a fake in tests).
@@ -78,20 +81,25 @@ class MfaTuiApp(App[None]):
             code are asked for it here (off in tests that do not exercise it).
         last_words: what must still happen if a signal forces the process out before
             `run` returns (the demo removes its sandbox); see `_signalled`.
+        desktop_notifications: send desktop notifications (when the settings allow):
+            the desktop's service, else the terminal's escape. Off in tests.
+        notifier: where desktop notifications go instead (tests record them).
         """
         super().__init__()
         self.backend = backend
-        backend.announce = self._announce
         self.clock = clock
         self.tick_seconds = tick_seconds
         self.background_refresh = background_refresh
         self.title_note = title_note
         self.agent = agent
         self.last_words = last_words
+        self.notifier = notifier
+        self.desktop_notifications = desktop_notifications or notifier is not None
         self.desk = PromptDesk(self, code_hint)
         self.agent_bridge: AgentBridge | None = None
         self.dashboard = Dashboard(title_note)
         self._typeahead = TypeAhead()
+        self._applying_theme = False
         self._clock_warned = False
         self._finished = threading.Event()
         # Signals the event loop handles while the app runs, and their handlers before.
@@ -126,7 +134,7 @@ class MfaTuiApp(App[None]):
             busy = [
                 w for w in self.workers if not w.is_finished and not refreshes.waits_for_person(w)
             ]
-            if not busy:
+            if not busy and not self.dashboard.after_first_screen_pending:
                 return
             await asyncio.sleep(0.01)
 
@@ -143,6 +151,48 @@ class MfaTuiApp(App[None]):
 
     def _theme_changed(self, theme: Theme) -> None:
         self.dashboard.repaint_for_theme()
+        if not self._applying_theme:
+            self.dashboard.save_theme(theme.name)
+
+    def apply_theme(self, name: str | None) -> None:
+        """The theme the settings name (the person's last choice), if Textual has it."""
+        if not name or name == self.theme:
+            return
+        if name not in self.available_themes:
+            self.log_event(
+                EventKind.WARN, f"Theme '{name}' in the settings is not known; kept {self.theme}"
+            )
+            return
+        self._applying_theme = True
+        try:
+            self.theme = name
+        finally:
+            self._applying_theme = False
+
+    # --- desktop notifications -------------------------------------------------------------
+
+    def desktop_notify(self, title: str, body: str) -> None:
+        """A desktop notification (for what needs the person while they look elsewhere)."""
+        snapshot = self.dashboard.snapshot
+        if not self.desktop_notifications or (
+            snapshot is not None and not snapshot.settings.desktop_notifications
+        ):
+            return
+        if self.notifier is None:
+            from mfa_tui.tui.desktop_notify import system_notifier, terminal_escape
+
+            self.notifier = system_notifier()
+            if self.notifier is None:
+                if not self.is_headless and self._driver is not None:
+                    self._driver.write(terminal_escape(title, body))
+                return
+        self._send_notification(self.notifier, title, body)
+
+    @work(thread=True, group="notify", exit_on_error=False)
+    def _send_notification(self, notifier: Notifier, title: str, body: str) -> None:
+        # A notification service that is missing or slow must never stop the dashboard.
+        with suppress(Exception):
+            notifier(title, body)
 
     def _start_agent(self) -> None:
         from mfa_tui.core.agent import socket_path
@@ -223,6 +273,15 @@ class MfaTuiApp(App[None]):
     async def on_event(self, event: events.Event) -> None:
         if self._typeahead.hold(event):
             return
+        if (
+            isinstance(event, events.Key)
+            and not event.is_forwarded
+            and self.screen is self.dashboard
+            and await self.dashboard.take_key(event)
+        ):
+            # Taken in the order typed, wherever the focus is (see Dashboard.take_key).
+            event.stop()
+            return
         await super().on_event(event)
 
     def release_typeahead(self) -> None:
@@ -247,15 +306,6 @@ class MfaTuiApp(App[None]):
             self.clock.skew = timedelta(seconds=-skew)
         self.log_event(EventKind.WARN, warning[0].upper() + warning[1:])
         self.notify(warning, title="Clock", severity="warning", markup=False, timeout=15)
-
-    def _announce(self, text: str) -> None:
-        """From a worker: the engine waits (for the next TOTP step); say so."""
-        self.post_message(Announced(text))
-
-    @on(Announced)
-    def _announced(self, message: Announced) -> None:
-        self.log_event(EventKind.INFO, message.text[:1].upper() + message.text[1:])
-        self.notify(message.text, markup=False, timeout=10)
 
     # --- prompts ---------------------------------------------------------------------------
 

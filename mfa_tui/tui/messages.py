@@ -4,20 +4,42 @@ dataclasses, no widgets inside."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from textual.message import Message
 
 from mfa_tui.core.asking import PromptState
 from mfa_tui.core.backend import Snapshot
+from mfa_tui.core.picks import Picks
 from mfa_tui.core.store import RefreshResult
 from mfa_tui.errors import CodeRequest
 
 
 @dataclass
 class ProfilesLoaded(Message):
-    """The files were read again."""
+    """The files were read again (with, the first time, the state folder's picks and
+    cached account aliases)."""
 
     snapshot: Snapshot
+    picks: Picks | None = None
+    aliases: dict[str, str] | None = None
+
+
+@dataclass
+class AliasesKnown(Message):
+    """Account ID -> alias, as IAM (or the cache) says."""
+
+    aliases: dict[str, str]
+
+
+@dataclass
+class CodeStepWait(Message):
+    """A refresh of `profile` waits for the next 30-second code step, until `until`;
+    `text` says why, in a sentence."""
+
+    profile: str
+    until: datetime
+    text: str
 
 
 @dataclass
@@ -26,13 +48,6 @@ class LoadFailed(Message):
 
     title: str
     message: str
-
-
-@dataclass
-class Announced(Message):
-    """The engine is waiting for something (the next TOTP step): say so, not an error."""
-
-    text: str
 
 
 @dataclass
@@ -61,6 +76,8 @@ class RefreshFailed(Message):
     title: str
     message: str
     background: bool
+    # The MFA serial whose stored seed AWS keeps refusing, when that is why.
+    seed_refused: str | None = None
 
 
 @dataclass
@@ -96,6 +113,8 @@ class SeedsKnown(Message):
     checked: frozenset[str]
     seeded: frozenset[str]
     epoch: int = 0
+    # Of `seeded`, the seeds AWS keeps refusing.
+    refused: frozenset[str] = frozenset()
 
 
 @dataclass

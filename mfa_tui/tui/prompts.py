@@ -80,6 +80,10 @@ class PromptDesk:
             self.app.log_event(
                 EventKind.WARN, f"{caller} is waiting for {profile}: MFA code needed"
             )
+            self.app.desktop_notify(
+                "mfa-tui: MFA code needed",
+                f"{caller} is waiting for {profile}: type the code from {device}",
+            )
 
     def _open(self, serial: str) -> None:
         state = self._states[serial]
@@ -115,7 +119,13 @@ class PromptDesk:
         if not self.broker.cancel(serial):
             self._closed(serial, "cancelled")
 
-    def asker_for(self, profile: str, *, activate: bool) -> Asker:
+    def asker_for(
+        self,
+        profile: str,
+        *,
+        activate: bool,
+        step_wait: Callable[[float, str], None] | None = None,
+    ) -> Asker:
         """The asker for the person's own switch or refresh of `profile`."""
         verb = "Switch to" if activate else "Refresh"
-        return self.broker.asker("you", f"{verb} {profile}")
+        return self.broker.asker("you", f"{verb} {profile}", step_wait)

@@ -12,16 +12,24 @@ waiting for a code.
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from mfa_tui.core.asking import Asker
+from mfa_tui.core.asking import Asker, StepWatcher
 from mfa_tui.core.codes import Cancelled
 from mfa_tui.core.refresh_policy import RefreshPolicy
-from mfa_tui.errors import CodeRequest, MfaTuiError, NeedsCodeError
-from mfa_tui.tui.messages import CodeNeeded, ErrorShown, LoadFailed, RefreshFailed, SessionRefreshed
+from mfa_tui.errors import CodeRequest, MfaTuiError, NeedsCodeError, SeedRefusedError
+from mfa_tui.tui.messages import (
+    CodeNeeded,
+    CodeStepWait,
+    ErrorShown,
+    LoadFailed,
+    RefreshFailed,
+    SessionRefreshed,
+)
 from mfa_tui.tui.timefmt import format_left, format_local
 from mfa_tui.tui.widgets.event_log import EventKind
 
@@ -37,6 +45,8 @@ class Refreshes:
         self.policy = RefreshPolicy()
         self.errors: dict[str, str] = {}
         self.waiting: dict[str, CodeRequest] = {}
+        # Profiles whose refresh waits for the next 30-second code step, and until when.
+        self.step_waits: dict[str, datetime] = {}
         # The worker of each refresh in flight: (profile, background), and its asker.
         self._workers: dict[Worker[None], tuple[str, bool]] = {}
         self._askers: dict[Worker[None], Asker] = {}
@@ -61,7 +71,12 @@ class Refreshes:
             return False
         if not background:
             self.waiting.pop(name, None)
-        asker = None if background else screen.app_desk().asker_for(name, activate=activate)
+        tell = partial(self._waiting_for_step, name)
+        asker = (
+            StepWatcher(tell)
+            if background
+            else screen.app_desk().asker_for(name, activate=activate, step_wait=tell)
+        )
         worker = screen.run_worker(
             partial(
                 self._job, name, force=force, activate=activate, background=background, asker=asker
@@ -96,11 +111,19 @@ class Refreshes:
             )
         except NeedsCodeError as exc:
             message = CodeNeeded(name, exc.request or self._guess(name), background, exc.message)
+        except SeedRefusedError as exc:
+            message = RefreshFailed(
+                name, exc.title, exc.message, background, seed_refused=exc.mfa_serial
+            )
         except MfaTuiError as exc:
             message = RefreshFailed(name, exc.title, exc.message, background)
         else:
             message = SessionRefreshed(name, result, activate, background)
         self.screen.post_message(message)
+
+    def _waiting_for_step(self, name: str, until: float, text: str) -> None:
+        """From the worker: the engine waits for the next code step until `until`."""
+        self.screen.post_message(CodeStepWait(name, datetime.fromtimestamp(until, UTC), text))
 
     def _guess(self, name: str) -> CodeRequest:
         status = self.screen.statuses.get(name)
@@ -128,6 +151,8 @@ class Refreshes:
             return
         job = self._workers.pop(worker, None)
         self._askers.pop(worker, None)
+        if job is not None:
+            self.step_waits.pop(job[0], None)
         if event.state is not WorkerState.ERROR:
             return
         error = f"{type(worker.error).__name__}: {worker.error}"
@@ -147,6 +172,7 @@ class Refreshes:
         self.policy.report(name, None, mono=screen.clock.monotonic())
         self.errors.pop(name, None)
         self.waiting.pop(name, None)
+        self.step_waits.pop(name, None)
         until = format_local(result.expiration)
         active_name = screen.active_profile_name
         notes = f" ({'; '.join(result.notes)})" if result.notes else ""
@@ -162,7 +188,9 @@ class Refreshes:
             )
         else:
             left = format_left(result.expiration, screen.clock.now())
-            screen.log_event(EventKind.INFO, f"{name}: still valid ({left} left), nothing to do")
+            screen.log_event(
+                EventKind.INFO, f"{name}: still valid ({left} left), nothing to do{notes}"
+            )
         self._unblock_waiting_for(name)
 
     def _unblock_waiting_for(self, name: str) -> None:
@@ -185,6 +213,7 @@ class Refreshes:
             expires_at=status.expires_at if status else None,
         )
         self.errors[name] = message.message
+        self.step_waits.pop(name, None)
         screen.log_event(EventKind.ERROR, f"{name}: {message.title}: {message.message}")
         if not message.background or (backoff is not None and backoff.failures == 1):
             screen.notify(
@@ -210,17 +239,18 @@ class Refreshes:
             w.mfa_serial == message.request.mfa_serial for w in self.waiting.values()
         )
         self.waiting[name] = message.request
+        self.step_waits.pop(name, None)
         if message.cancelled or not message.background:
             return
         screen.log_event(EventKind.WARN, f"{name} needs an MFA code ({message.request.mfa_serial})")
         if not device_known:
             screen.app.bell()
             device = message.request.mfa_serial.rsplit("/", 1)[-1] or "your MFA device"
-            screen.notify(
+            text = (
                 f"{name}'s session is about to expire and needs a code from {device}. "
-                "Select it and press enter.",
-                title="MFA code needed",
-                severity="warning",
-                markup=False,
-                timeout=30,
+                "Select it and press enter (n jumps to it)."
             )
+            screen.notify(
+                text, title="MFA code needed", severity="warning", markup=False, timeout=30
+            )
+            screen.mfa_app.desktop_notify("mfa-tui: MFA code needed", text)

@@ -74,3 +74,11 @@ def format_ago(when: datetime | None, now: datetime) -> str:
     if seconds < 86_400:
         return f"{seconds // 3600} h {seconds % 3600 // 60} min ago"
     return f"{seconds // 86_400} d ago"
+
+
+def format_clock(when: datetime, now: datetime) -> str:
+    """A local time of day, `21:48`, with the weekday when it is not today (`Tue 09:10`)."""
+    local, today = when.astimezone(), now.astimezone()
+    if local.date() == today.date():
+        return f"{local:%H:%M}"
+    return f"{local:%a %H:%M}"

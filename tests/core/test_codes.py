@@ -20,7 +20,7 @@ from keyring.backends.chainer import ChainerBackend
 from keyrings.alt.file import PlaintextKeyring
 
 from mfa_tui.clock import FrozenClock
-from mfa_tui.core.asking import PromptAsker
+from mfa_tui.core.asking import PromptAsker, StepWatcher
 from mfa_tui.core.codes import (
     KEYRING_SERVICE,
     TOTP_STEP,
@@ -446,16 +446,18 @@ def test_a_code_made_on_a_clock_ahead_of_aws_leaves_no_mark_ahead(
 def test_the_wait_for_the_next_step_is_announced(used: UsedCodes, clock: FrozenClock) -> None:
     ring = MemoryKeyring()
     ring.store[(KEYRING_SERVICE, SERIAL)] = SEED
-    said: list[str] = []
+    said: list[tuple[float, str]] = []
     token = sources(used, clock, ring)
-    token.announce = said.append
+    token.asker = StepWatcher(lambda until, text: said.append((until, text)))
     clock.advance(12 - clock.time() % TOTP_STEP)  # 12 s into a step
     assert token.from_seed(SERIAL) is not None and said == []
+    start = clock.time()
     assert token.from_seed(SERIAL) is not None
-    assert said == [
+    assert [text for _, text in said] == [
         f"waiting 18 s for the next code from {SERIAL} (AWS takes each code once, and this "
         "one was used)"
     ]
+    assert said[0][0] == pytest.approx(start + 18.05)  # until the next step begins
 
 
 def test_waiting_for_a_step_can_be_cancelled(used: UsedCodes, clock: FrozenClock) -> None:

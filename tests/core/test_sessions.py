@@ -32,6 +32,7 @@ from mfa_tui.errors import (
     MfaTuiError,
     NeedsCodeError,
     NetworkError,
+    SeedRefusedError,
     UsageError,
 )
 from mfa_tui.settings import Settings
@@ -224,7 +225,11 @@ def test_wrong_code_is_exit_4_and_writes_nothing(sandbox: Sandbox, service: Sess
     with pytest.raises(InvalidMfaCodeError) as info:
         service.refresh("my-test-role", code="246810")
     assert int(info.value.exit_code) == 4
-    assert "already used" in info.value.message and "test-user" in info.value.message
+    # mfa-tui never sent that code before, so the refusal is not a reused code: it says
+    # so instead of "wait for the next code".
+    assert "is not the code test-user" in info.value.message
+    assert "has not sent it before" in info.value.message
+    assert "wait for the next code" not in info.value.message.lower()
     assert "246810" not in info.value.message
     assert snapshot(sandbox) == before
 
@@ -327,10 +332,34 @@ def test_two_rejected_soft_token_codes_say_the_seed_or_clock_is_wrong(
     service.devices.store_seed("test-user", sandbox.test_user.seed)
     before = snapshot(sandbox)
     sandbox.fault.always = stsfault.invalid_code()
-    with pytest.raises(InvalidMfaCodeError, match="seed may not belong"):
+    with pytest.raises(SeedRefusedError, match="seed may not belong") as info:
         service.refresh("test-user")
+    assert info.value.mfa_serial == sandbox.test_user.mfa_serial
     assert sandbox.fault.actions() == ["GetSessionToken", "GetSessionToken"]
     assert snapshot(sandbox) == before
+
+
+def test_a_refused_seed_is_not_tried_again_until_a_new_one_is_stored(
+    sandbox: Sandbox, service: SessionService, tmp_path: Path
+) -> None:
+    service.devices.store_seed("test-user", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")  # not its seed
+    sandbox.fault.always = stsfault.invalid_code()
+    with pytest.raises(SeedRefusedError):
+        service.refresh("test-user")
+    sandbox.fault.always = None
+    calls = len(sandbox.fault.actions())
+    # The refused seed is skipped (no step spent on it): a person's code is needed now.
+    assert service.needs_code("test-user") is not None
+    with pytest.raises(NeedsCodeError):
+        service.refresh("test-user", force=True)
+    assert len(sandbox.fault.actions()) == calls
+    state = (tmp_path / "state" / "codes.json").read_text()
+    assert "JBSWY3DP" not in state  # only a fingerprint is kept
+    # The right seed, stored again, is tried (and works).
+    service.devices.store_seed("test-user", sandbox.test_user.seed)
+    assert service.needs_code("test-user") is None
+    service.refresh("test-user", force=True)
+    assert service.devices.used_codes.refused_serials() == set()
 
 
 def test_no_code_source_is_needs_code_with_the_ways_to_give_one(

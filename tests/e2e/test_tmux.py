@@ -60,6 +60,9 @@ class Tmux:
                 *command,
             ],
             check=True,
+            # The server's environment is every pane's: a COLUMNS/LINES inherited from
+            # the test run would pin the app at that size whatever the window's is.
+            env={k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")},
         )
 
     def screen(self) -> str:
@@ -174,3 +177,104 @@ def test_closing_the_terminal_ends_the_dashboard(isolated_env: Path, aws_dir: Pa
             if running(pid):
                 os.kill(pid, 9)
         assert not list(runtime.glob("mfa-tui/*.sock")), "the agent's socket was left"
+
+
+def dashboard_env(isolated_env: Path, aws_dir: Path, profiles: int) -> dict[str, str]:
+    from bench.generate import generate
+
+    config, creds = generate(profiles)
+    (aws_dir / "config").write_text(config)
+    (aws_dir / "credentials").write_text(creds)
+    settings = isolated_env / ".config" / "mfa-tui" / "config.toml"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text("desktop_notifications = false\n")  # none from a test
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k.startswith(("AWS_", "XDG_", "HOME", "PATH", "LANG"))
+    }
+    env["TERM"] = "xterm-256color"
+    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
+    return env
+
+
+def table_rows(screen: str) -> list[str]:
+    """The profile names in the table's rows on a captured screen."""
+    names = []
+    for line in screen.splitlines()[2:]:
+        words = line.replace("●", " ").replace("★", " ").replace("└", " ").split()
+        if words and words[0].startswith(("user-", "role-", "chained-", "sso-", "proc-", "tuned-")):
+            names.append(words[0])
+    return names
+
+
+def test_a_filter_typed_key_by_key_at_30_ms_loses_no_key(isolated_env: Path, aws_dir: Path) -> None:
+    """4,000 profiles; type, hold backspace, type again, at 30 ms a key, five times."""
+    env = dashboard_env(isolated_env, aws_dir, 4000)
+    tmux = Tmux(f"mfa-filter-{os.getpid()}", width=140, height=40)
+    try:
+        tmux.start([sys.executable, "-m", "mfa_tui"], env)
+        tmux.wait_for("user-00000", timeout=30)
+        tmux.keys("/")
+        for round_ in range(5):
+            wanted = f"role-{100 + round_ * 37:05d}"
+            for char in "rol":
+                tmux.run("send-keys", "-l", char)
+                time.sleep(0.03)
+            for _ in range(8):  # a held backspace: more than there is to delete
+                tmux.run("send-keys", "BSpace")
+                time.sleep(0.03)
+            for char in wanted:
+                tmux.run("send-keys", "-l", char)
+                time.sleep(0.03)
+            deadline = time.monotonic() + 30
+            while True:
+                screen = tmux.screen()
+                if table_rows(screen) == [wanted]:
+                    break
+                assert time.monotonic() < deadline, f"round {round_}: {screen}"
+                time.sleep(0.1)
+            assert wanted in screen.splitlines()[1] or any(
+                line.strip().startswith(wanted) for line in screen.splitlines()[:3]
+            ), screen
+            for _ in range(len(wanted) + 2):
+                tmux.run("send-keys", "BSpace")
+                time.sleep(0.03)
+    finally:
+        tmux.kill()
+
+
+def test_each_resize_lays_the_dashboard_out_for_the_new_size(
+    isolated_env: Path, aws_dir: Path
+) -> None:
+    """With the log open the details hide below 120 columns; the table keeps its rows."""
+    env = dashboard_env(isolated_env, aws_dir, 200)
+    tmux = Tmux(f"mfa-resize-{os.getpid()}", width=130, height=40)
+    try:
+        tmux.start([sys.executable, "-m", "mfa_tui"], env)
+        tmux.wait_for("user-00000", timeout=30)
+        if "Events" not in tmux.screen():
+            tmux.keys("l")  # the log opens by itself only on a terminal wide at start
+        tmux.wait_for("Events")
+        for _ in range(4):
+            for width, height in ((80, 24), (130, 40)):
+                # A drag: sizes in a burst, the last one is the one to lay out for.
+                for burst in ((100, 30), (125, 35), (90, 28), (140, 44)):
+                    tmux.run("resize-window", "-x", str(burst[0]), "-y", str(burst[1]))
+                tmux.run("resize-window", "-x", str(width), "-y", str(height))
+                deadline = time.monotonic() + 15
+                while True:
+                    screen = tmux.screen()
+                    lines = screen.splitlines()
+                    # Laid out for this size: the footer on its last line, the header on
+                    # its first, the details where they belong, the table's rows kept.
+                    sized = len(lines) == height and lines[-1].startswith("r Refresh")
+                    sized = sized and lines[0].startswith(" mfa-tui")
+                    details = "Details" in screen
+                    rows = len(table_rows(screen))
+                    if sized and details == (width >= 120) and "Events" in screen and rows >= 8:
+                        break
+                    assert time.monotonic() < deadline, f"{width}x{height}:\n{screen}"
+                    time.sleep(0.1)
+    finally:
+        tmux.kill()

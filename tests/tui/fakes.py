@@ -10,7 +10,7 @@ device, AWS's answer shown in place); each code "sent" is recorded as a call.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -107,12 +107,16 @@ class FakeBackend:
     keyring_gate: threading.Event | None = None
     fail_with: Exception | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
-    # Set by the app; a test calls it as the engine would while it waits.
-    announce: Callable[[str], None] | None = None
     # What IAM answers about keys' ages (an age is recorded, as the engine does), and
     # the users it was asked about.
     ages: dict[str, KeyAge | MfaTuiError] = field(default_factory=dict)
     ages_asked: list[str] = field(default_factory=list)
+    # Seeds AWS refuses (serials), and account ID -> alias as IAM would answer.
+    refused: set[str] = field(default_factory=set)
+    aliases: dict[str, str] = field(default_factory=dict)
+    alias_calls: list[frozenset[str]] = field(default_factory=list)
+    # Set to make a refresh wait for the next code step: (seconds, released by this event).
+    step_wait: tuple[float, threading.Event] | None = None
 
     def watched_files(self) -> list[Path]:
         return [self.paths.config, self.paths.credentials, self.settings_file]
@@ -142,6 +146,17 @@ class FakeBackend:
         if self.keyring_gate is not None:
             self.keyring_gate.wait(30)
         return frozenset(set(serials) & self.seeded)
+
+    def refused_seeds(self, serials: Iterable[str]) -> frozenset[str]:
+        return frozenset(set(serials) & self.refused)
+
+    def account_aliases(self) -> dict[str, str]:
+        return {}
+
+    def look_up_aliases(self, account_ids: Iterable[str]) -> dict[str, str]:
+        wanted = frozenset(account_ids)
+        self.alias_calls.append(wanted)
+        return {k: v for k, v in self.aliases.items() if k in wanted}
 
     def _user_session_valid(self, user: str) -> bool:
         settings = self.settings()
@@ -216,6 +231,13 @@ class FakeBackend:
         self.calls.append(Call("refresh", name, None))
         if self.gate is not None:
             self.gate.wait(10)
+        if self.step_wait is not None and asker is not None:
+            # As the engine does when the current code step was used already.
+            seconds, released = self.step_wait
+            asker.waiting_for_step(
+                self.clock.time() + seconds, f"waiting {seconds:.0f} s for the next code"
+            )
+            released.wait(10)
         if self.fail_with is not None:
             raise self.fail_with
         wanted = self.code_wanted(name)

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ async def test_credential_process_prompts_in_the_dashboard(
     backend = ServiceBackend(sandbox.paths, keyring_backend=MemoryKeyring())
     app = MfaTuiApp(backend, agent=True, background_refresh=False)
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.pause(0.3)
+        await ready(app, pilot)
         assert agent.ping(agent_dir / "agent.sock") == os.getpid()
         procs = [
             subprocess.Popen(
@@ -46,7 +47,7 @@ async def test_credential_process_prompts_in_the_dashboard(
             )
             for _ in range(3)
         ]
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while app.prompt is None and time.monotonic() < deadline:
             await pilot.pause(0.1)
         assert app.prompt is not None, "the prompt did not appear"
@@ -57,7 +58,7 @@ async def test_credential_process_prompts_in_the_dashboard(
         outputs = await asyncio.gather(
             *(asyncio.to_thread(p.communicate, timeout=30) for p in procs)
         )
-        await pilot.pause(0.2)
+        await until(pilot, lambda: app.prompt is None)
     assert [p.returncode for p in procs] == [0, 0, 0], [err for _, err in outputs]
     data = [json.loads(out) for out, _ in outputs]
     assert all(d["Version"] == 1 and d["SessionToken"] for d in data)
@@ -70,7 +71,7 @@ async def test_cancelled_prompt_fails_the_caller(sandbox: Sandbox, agent_dir: Pa
     backend = ServiceBackend(sandbox.paths, keyring_backend=MemoryKeyring())
     app = MfaTuiApp(backend, agent=True, background_refresh=False)
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.pause(0.3)
+        await ready(app, pilot)
         proc = subprocess.Popen(
             [sys.executable, "-m", "mfa_tui", "credential-process", "test-user"],
             stdout=subprocess.PIPE,
@@ -78,7 +79,7 @@ async def test_cancelled_prompt_fails_the_caller(sandbox: Sandbox, agent_dir: Pa
             text=True,
             env=dict(os.environ),
         )
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while app.prompt is None and time.monotonic() < deadline:
             await pilot.pause(0.1)
         assert app.prompt is not None
@@ -87,6 +88,26 @@ async def test_cancelled_prompt_fails_the_caller(sandbox: Sandbox, agent_dir: Pa
     assert proc.returncode == 3
     assert out == "" and "cancelled" in err
     assert sandbox.fault.actions() == []
+
+
+async def until(pilot: Pilot[None], condition: Callable[[], bool], bound: float = 30) -> None:
+    """Let the app run until `condition` holds; the bound only stops a hang."""
+    deadline = time.monotonic() + bound
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        await pilot.pause(0.02)
+
+
+async def ready(app: MfaTuiApp, pilot: Pilot[None]) -> None:
+    """The files are read and the agent answers."""
+    await until(pilot, lambda: app.dashboard.snapshot is not None and app.agent_bridge is not None)
+    await settle_all(app, pilot)
+
+
+async def settle_all(app: MfaTuiApp, pilot: Pilot[None]) -> None:
+    for _ in range(3):
+        await app.workers_settled()
+        await pilot.pause()
 
 
 def credential_process(profile: str, **env: str) -> subprocess.Popen[str]:
@@ -114,7 +135,7 @@ async def test_five_tools_for_two_roles_of_one_user_get_one_prompt_and_one_code(
     app = MfaTuiApp(backend, agent=True, background_refresh=False)
     opened: list[str] = []
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.pause(0.3)
+        await ready(app, pilot)
         procs = [credential_process("my-test-role") for _ in range(3)]
         procs += [credential_process("readonly-role") for _ in range(2)]
         await wait_for_prompt(app, pilot, callers=5)
@@ -125,7 +146,7 @@ async def test_five_tools_for_two_roles_of_one_user_get_one_prompt_and_one_code(
         outputs = await asyncio.gather(
             *(asyncio.to_thread(p.communicate, timeout=60) for p in procs)
         )
-        await pilot.pause(0.2)
+        await settle_all(app, pilot)
         assert app.prompt is None, "no second prompt: the user session serves both roles"
     assert [p.returncode for p in procs] == [0] * 5, [err for _, err in outputs]
     keys = [json.loads(out)["AccessKeyId"] for out, _ in outputs]
@@ -141,7 +162,7 @@ async def test_one_escape_fails_every_waiting_tool_at_once(
     backend = ServiceBackend(sandbox.paths, keyring_backend=MemoryKeyring())
     app = MfaTuiApp(backend, agent=True, background_refresh=False)
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.pause(0.3)
+        await ready(app, pilot)
         procs = [credential_process(p) for p in ("my-test-role", "readonly-role") * 2]
         await wait_for_prompt(app, pilot, callers=4)
         await pilot.press("escape")
@@ -149,7 +170,7 @@ async def test_one_escape_fails_every_waiting_tool_at_once(
         outputs = await asyncio.gather(
             *(asyncio.to_thread(p.communicate, timeout=10) for p in procs)
         )
-        await pilot.pause(0.2)
+        await settle_all(app, pilot)
         assert app.prompt is None, "the prompt is not reopened for the next caller"
     assert [p.returncode for p in procs] == [3] * 4
     assert all("cancelled in the dashboard" in err for _, err in outputs)
@@ -165,7 +186,7 @@ async def test_a_prompt_closes_when_its_last_tool_gives_up(
     backend = ServiceBackend(sandbox.paths, keyring_backend=MemoryKeyring())
     app = MfaTuiApp(backend, agent=True, background_refresh=False)
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.pause(0.3)
+        await ready(app, pilot)
         proc = credential_process("my-test-role")
         await wait_for_prompt(app, pilot, callers=1)
         _, err = await asyncio.to_thread(proc.communicate, timeout=30)

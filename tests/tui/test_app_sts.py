@@ -109,7 +109,6 @@ async def test_a_slow_sts_does_not_block_the_keys(
         sandbox.fault.queue(Fault(gate=answer, passthrough=True, action="AssumeRole"))
         app.table.select("readonly-role")
         await pilot.press("r")
-        await pilot.pause(0.3)
         assert app.dashboard.refreshes.policy.in_flight("readonly-role")
         await pilot.press("question_mark")
         await pilot.pause()
@@ -175,3 +174,29 @@ async def test_a_seed_set_up_in_the_dashboard_refreshes_without_a_prompt(
         await settle(app, pilot)
         assert not isinstance(app.screen, MfaPrompt)
         assert load_profiles().profiles["mfa-tui"].values["mfa_tui_source"] == "my-test-role"
+
+
+async def test_the_engines_notes_reach_the_screen(
+    sandbox: Sandbox, now_clock: FrozenClock, memory_keyring: MemoryKeyring
+) -> None:
+    # A role asking for 4 hours is capped to one (role chaining): the CLI says so, and
+    # so must the dashboard, on the first switch and on one that finds a valid session.
+    text = sandbox.paths.config.read_text()
+    sandbox.paths.config.write_text(
+        text.replace(
+            "[profile my-test-role]\n", "[profile my-test-role]\nduration_seconds = 14400\n"
+        )
+    )
+    app = make_app(sandbox, now_clock, memory_keyring)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        for _ in range(2):
+            app.table.select("my-test-role")
+            await pilot.press("enter")
+            await settle(app, pilot)
+            if isinstance(app.screen, MfaPrompt):
+                await type_code(app, pilot, "123456")
+            said = [n.message for n in app._notifications]
+            assert any("capped to 3600 s" in m for m in said), said
+            assert any("capped to 3600 s" in line for line in app.event_log.lines_written)
+            app.clear_notifications()

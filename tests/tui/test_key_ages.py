@@ -26,7 +26,7 @@ def shown(app: MfaTuiApp) -> str:
 
 
 def note(app: MfaTuiApp, name: str) -> str:
-    return str(app.table.get_cell(name, "note"))
+    return app.table.cell_text(name, "note")
 
 
 async def test_an_old_key_says_rotate_on_its_row_and_in_the_detail_pane(

@@ -23,7 +23,7 @@ NEW_SERIAL = "arn:aws:iam::123456789012:mfa/new-user"
 async def open_setup(app: MfaTuiApp, pilot: Pilot[None], profile: str) -> SetupScreen:
     await settle(app, pilot)
     app.table.select(profile)
-    await pilot.press("s")
+    await pilot.press("m")
     await settle(app, pilot)
     screen = app.screen
     assert isinstance(screen, SetupScreen), app.event_log.lines_written

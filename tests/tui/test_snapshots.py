@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 from mfa_tui.clock import FrozenClock
 from mfa_tui.errors import NetworkError
 from mfa_tui.tui.app import MfaTuiApp
-from tests.tui.fakes import FakeBackend
+from tests.tui.fakes import ACCOUNT, FakeBackend
 
 SnapCompare = Callable[..., bool]
 
@@ -24,6 +24,7 @@ SnapCompare = Callable[..., bool]
 def app(backend: FakeBackend, clock: FrozenClock) -> MfaTuiApp:
     """A morning in the life: a user session, two roles (one due soon), the chained role
     expired, and one role whose last refresh failed."""
+    backend.aliases = {ACCOUNT: "acme-prod"}  # iam:ListAccountAliases, looked up at start
     backend.refresh("test-user", code="123456")
     backend.refresh("my-test-role")
     backend.activate("my-test-role")
@@ -46,6 +47,10 @@ async def ready(pilot: Pilot[None]) -> None:
 
 def test_main_screen_80x24(snap_compare: SnapCompare, app: MfaTuiApp) -> None:
     assert snap_compare(app, terminal_size=(80, 24), run_before=ready)
+
+
+def test_main_screen_120x32(snap_compare: SnapCompare, app: MfaTuiApp) -> None:
+    assert snap_compare(app, terminal_size=(120, 32), run_before=ready)
 
 
 def test_main_screen_200x60(
@@ -98,12 +103,12 @@ def test_mfa_prompt_with_a_wrong_code(
 
 
 def test_setup_screen_qr_step(snap_compare: SnapCompare, app: MfaTuiApp) -> None:
-    """The QR step of `s`, with the fake setup's test seed (never a real device's)."""
+    """The QR step of `m`, with the fake setup's test seed (never a real device's)."""
 
     async def qr_step(pilot: Pilot[None]) -> None:
         await ready(pilot)
         app.table.select("test-user")
-        await pilot.press("s")
+        await pilot.press("m")
         for _ in range(3):
             await app.workers_settled()
             await pilot.pause()

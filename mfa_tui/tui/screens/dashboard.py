@@ -2,9 +2,15 @@
 
 Data flows one way. A one-second tick recomputes the countdowns on screen from each
 session's expiry and the clock, polls the files' signatures, and asks the refresh
-policy what is due. Everything that blocks (reading files, the keyring, STS) runs in
-thread workers that post messages back; handlers here turn those into rows, log lines
-and prompts. No widget calls the engine, and no worker touches a widget.
+policy what is due. Everything that blocks (reading files, the keyring, STS, IAM) runs
+in thread workers that post messages back; handlers here turn those into rows, log
+lines and prompts. No widget calls the engine, and no worker touches a widget.
+
+Keys are taken here, in the order they were typed (see `take_key`): Textual runs a
+widget's bindings only once a key has bubbled up to the app, behind whatever the screen
+is busy with, while a letter is inserted into a text field at once, so "abcd" typed
+after a held backspace came out "bcd". One queue for every key keeps them in order,
+and makes every key mean the same wherever the focus is.
 """
 
 from __future__ import annotations
@@ -15,26 +21,33 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
+from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, get_current_worker
 
 from mfa_tui.aws.files import Kind
 from mfa_tui.clock import Clock
 from mfa_tui.core.backend import Backend, Snapshot
 from mfa_tui.core.file_watch import FileWatcher
+from mfa_tui.core.gc_pause import gc_paused
 from mfa_tui.core.key_ages import rotate_due
+from mfa_tui.core.picks import Picks
 from mfa_tui.core.refresh_policy import active_source
 from mfa_tui.core.status import ProfileStatus, ages_wanted
 from mfa_tui.errors import MfaTuiError
 from mfa_tui.settings import Settings
+from mfa_tui.tui.finder import Finder
 from mfa_tui.tui.messages import (
+    AliasesKnown,
     CodeNeeded,
+    CodeStepWait,
     ConsoleOpened,
     ErrorShown,
     KeyAgesKnown,
@@ -46,7 +59,8 @@ from mfa_tui.tui.messages import (
     SeedsKnown,
     SessionRefreshed,
 )
-from mfa_tui.tui.model import NoteKind, RowState, shown_in_table, sort_key
+from mfa_tui.tui.model import NoteKind, RowState, shown_in_table, tree_key
+from mfa_tui.tui.ordering import NEXT_SORT, SORT_LABELS, ordered
 from mfa_tui.tui.refreshing import Refreshes
 from mfa_tui.tui.screens.export import ExportScreen
 from mfa_tui.tui.screens.help import HelpScreen
@@ -64,24 +78,35 @@ if TYPE_CHECKING:
     from mfa_tui.tui.app import MfaTuiApp
     from mfa_tui.tui.prompts import PromptDesk
 
-# The log starts hidden below this width (it would squeeze the table at 80×24).
+# Below this width the details sit under the table, and the log takes their place.
 LOG_MIN_WIDTH = 120
+# Below this height (narrow layout) the details give their rows to the table.
+DETAIL_MIN_HEIGHT = 20
+
+# Keys a focused filter field edits with, and the field's action for each.
+EDIT_KEYS = {
+    "backspace": "delete_left",
+    "delete": "delete_right",
+    "ctrl+d": "delete_right",
+    "left": "cursor_left",
+    "right": "cursor_right",
+    "ctrl+left": "cursor_left_word",
+    "ctrl+right": "cursor_right_word",
+    "ctrl+a": "home",
+    "ctrl+e": "end",
+    "ctrl+w": "delete_left_word",
+    "ctrl+u": "delete_left_all",
+    "ctrl+k": "delete_right_all",
+    "alt+backspace": "delete_left_word",
+    "ctrl+backspace": "delete_left_word",
+}
 
 
 class FilterInput(Input):
-    """The `/` field; escape clears it and goes back to the table."""
+    """The `/` field. Its keys are given to it by the dashboard (`take_key`), in order."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "clear", "Clear filter"),
-        Binding("down", "done", "To table", show=False),
-    ]
-
-    def action_clear(self) -> None:
-        self.value = ""
-        self.screen.set_focus(self.screen.query_one(ProfileTable))
-
-    def action_done(self) -> None:
-        self.screen.set_focus(self.screen.query_one(ProfileTable))
+    # Its size is fixed by the stylesheet: a keystroke need not lay the screen out again.
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False, repaint=True)
 
 
 class Dashboard(Screen[None]):
@@ -93,30 +118,52 @@ class Dashboard(Screen[None]):
         (0, "-narrow"),
         (LOG_MIN_WIDTH, "-wide"),
     ]
+    # One table for the footer, the help screen and `take_key`.
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter,ctrl+j", "switch", "Switch", show=False),
         Binding("r", "refresh", "Refresh"),
         Binding("R", "refresh_due", "Refresh due", key_display="R"),
-        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("slash", "filter", "Find", key_display="/"),
+        Binding("n", "next_code", "Next code"),
+        Binding("p", "pin", "Pin"),
+        Binding("s", "sort", "Sort"),
         Binding("t", "totp", "TOTP"),
-        Binding("s", "setup", "MFA setup", show=False),
+        Binding("m", "setup", "MFA setup", show=False),
         Binding("a", "toggle_auto", "Auto"),
         Binding("e", "export", "Export"),
         Binding("c", "console", "Console", show=False),
         Binding("l", "toggle_log", "Log"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "app.quit", "Quit"),
+        Binding("escape", "clear_filter", "Clear", show=False),
+        Binding("up,k", "move(-1)", "Up", show=False),
+        Binding("down,j", "move(1)", "Down", show=False),
+        Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False),
+        Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False),
+        Binding("home,g", "first", "First", show=False),
+        Binding("end,G", "last", "Last", show=False),
     ]
+    # Keys that move the table wherever the focus is (in the filter too).
+    MOVING = frozenset({"up", "down", "pageup", "pagedown", "home", "end"})
 
     def __init__(self, title_note: str = "") -> None:
         super().__init__()
         self.title_note = title_note
         self.refreshes = Refreshes(self)
         self.seeds = SeedMarks()
+        self.picks = Picks()
+        self.aliases: dict[str, str] = {}
         self.snapshot: Snapshot | None = None
         self.statuses: dict[str, ProfileStatus] = {}
         self.filter_text = ""
+        self.sort = "recent"
         self.log_open = False
         self.loads = 0
+        self._rows: dict[str, RowState] = {}
+        self._ordered: list[RowState] = []
+        # Built for the rows in their order on the first search after they change.
+        self._finder: Finder | None = None
+        self._searched: dict[str, RowState] = {}
         self._watcher: FileWatcher | None = None
         self._loading = False
         self._load_again = False
@@ -126,6 +173,10 @@ class Dashboard(Screen[None]):
         self._problems_seen: set[str] = set()
         # Users whose key age IAM was asked for in this run (asked once each).
         self._ages_asked: set[str] = set()
+        self._aliases_asked: set[str] = set()
+        self._empty_shown = ""
+        # The keyring and alias look-ups wait for the first screen (workers_settled knows).
+        self.after_first_screen_pending = False
 
     # --- what the app gives --------------------------------------------------------------
 
@@ -158,8 +209,11 @@ class Dashboard(Screen[None]):
         yield StatusHeader("mfa-tui", note=self.title_note, id="header")
         with Horizontal(id="body"):
             with Vertical(id="main"):
-                yield FilterInput(placeholder="filter by name", id="filter")
-                yield ProfileTable(self.clock, id="profiles")
+                yield FilterInput(
+                    placeholder="find: profile, account ID or alias, role, user (esc clears)",
+                    id="filter",
+                )
+                yield ProfileTable(id="profiles")
                 yield Static("Reading the AWS files…", id="empty", markup=False)
             yield DetailPane(id="detail")
         yield EventLog(self.clock, id="log")
@@ -170,13 +224,18 @@ class Dashboard(Screen[None]):
         return self.query_one(ProfileTable)
 
     @property
+    def filter_field(self) -> FilterInput:
+        return self.query_one(FilterInput)
+
+    @property
     def event_log(self) -> EventLog:
         return self.query_one(EventLog)
 
     def on_mount(self) -> None:
-        self.query_one("#filter").display = False
-        self.log_open = self.app.size.width >= LOG_MIN_WIDTH
-        self._place_log()
+        self.filter_field.display = False
+        size = self.app.size
+        self.log_open = size.width >= LOG_MIN_WIDTH
+        self._place(size)
         self.table.focus()
         # Signatures first, then the read: a change in between is seen at the next tick.
         self._watcher = FileWatcher(self.backend.watched_files())
@@ -231,12 +290,14 @@ class Dashboard(Screen[None]):
         active = self.statuses.get(active_name)
         if active is not None and not active.active:
             active = None
+        source = self._rows.get(self._active_source or "") if active else None
         header.set_state(
             active,
-            source=self._active_source if active else None,
+            source=source,
             active_profile=active_name,
             counts=self._urgency_counts(now),
             busy=self.refreshes.policy.in_flight_count,
+            needing_code=self.needing_code(),
             now=now,
         )
         detail.show_row(table.selected, now)
@@ -271,15 +332,22 @@ class Dashboard(Screen[None]):
             return
         self._loading = True
         self._load_again = False
-        self.run_worker(self._load_job, thread=True, group="load", exit_on_error=False)
+        first = self.snapshot is None
+        self.run_worker(
+            partial(self._load_job, first), thread=True, group="load", exit_on_error=False
+        )
 
-    def _load_job(self) -> None:
+    def _load_job(self, first: bool) -> None:
         try:
-            snapshot = self.backend.load()
+            with gc_paused():
+                snapshot = self.backend.load()
         except MfaTuiError as exc:
             self.post_message(LoadFailed(exc.title, exc.message))
             return
-        self.post_message(ProfilesLoaded(snapshot))
+        # The state folder's conveniences: their absence or damage is never an error.
+        picks = Picks.load() if first else None
+        aliases = self.backend.account_aliases() if first else None
+        self.post_message(ProfilesLoaded(snapshot, picks, aliases))
 
     def _load_done(self) -> None:
         self._loading = False
@@ -291,6 +359,13 @@ class Dashboard(Screen[None]):
         self._load_done()
         first = self.snapshot is None
         self.snapshot = message.snapshot
+        if message.picks is not None:
+            self.picks = message.picks
+        if message.aliases is not None:
+            self.aliases = {**message.aliases, **self.aliases}
+        if first:
+            self.sort = message.snapshot.settings.sort_order
+            self.mfa_app.apply_theme(message.snapshot.settings.theme)
         self.statuses = {s.name: s for s in message.snapshot.statuses}
         self._active_source = active_source(
             message.snapshot.statuses, message.snapshot.settings.active_profile
@@ -306,23 +381,37 @@ class Dashboard(Screen[None]):
             shown = sum(1 for s in self.statuses.values() if shown_in_table(s))
             managed = sum(1 for s in self.statuses.values() if s.managed)
             self.log_event(EventKind.INFO, f"{shown} profiles, {managed} managed by mfa-tui")
-        self.update_rows()
+        self.update_rows(reorder=True)
         if first:
             self.mfa_app.release_typeahead()
+            # The keyring and IAM take a moment: the first screen comes first.
+            self.after_first_screen_pending = True
+            self.call_after_refresh(self._after_first_screen)
+        else:
+            self._after_load()
+
+    def _after_first_screen(self) -> None:
+        self.after_first_screen_pending = False
+        self._after_load()
+
+    def _after_load(self) -> None:
+        """What the table is only the start of: +totp marks, aliases, keys' ages."""
+        self._check_seeds_if_new()
+        self._look_up_aliases()
+        self._look_up_key_ages()
+
+    def _check_seeds_if_new(self) -> None:
         unknown = self.seeds.unknown(s.mfa_serial for s in self.statuses.values() if s.mfa_serial)
-        if unknown and first:
-            # Importing the keyring takes a moment of CPU: let the first screen come first.
-            self.set_timer(0.5, lambda: self._check_seeds(unknown, self.seeds.epoch))
-        elif unknown:
+        if unknown:
             self._check_seeds(unknown, self.seeds.epoch)
+
+    def _look_up_key_ages(self) -> None:
+        """Ask IAM (once a run per user, off the UI) how old keys of unknown age are."""
         wanted = frozenset(ages_wanted(self.statuses.values(), self.clock.now()))
         wanted -= self._ages_asked
         if wanted:
             self._ages_asked |= wanted
-            if first:  # boto3 and the network: after the first screen, as for seeds
-                self.set_timer(0.5, lambda: self._fetch_key_ages(wanted))
-            else:
-                self._fetch_key_ages(wanted)
+            self._fetch_key_ages(wanted)
 
     @work(thread=True, group="seeds", exit_on_error=False)
     def _check_seeds(self, serials: frozenset[str], epoch: int) -> None:
@@ -330,10 +419,11 @@ class Dashboard(Screen[None]):
         # already up, the +totp marks follow.
         try:
             seeded = self.backend.seeded_serials(serials)
+            refused = self.backend.refused_seeds(seeded)
         except MfaTuiError as exc:
             self.post_message(ErrorShown(exc.title, exc.message))
             return
-        self.post_message(SeedsKnown(serials, seeded, epoch))
+        self.post_message(SeedsKnown(serials, seeded, epoch, refused))
 
     @work(thread=True, group="key-ages", exit_on_error=False)
     def _fetch_key_ages(self, names: frozenset[str]) -> None:
@@ -351,8 +441,41 @@ class Dashboard(Screen[None]):
 
     @on(SeedsKnown)
     def _seeds_known(self, message: SeedsKnown) -> None:
-        self.seeds.answered(message.checked, message.seeded, message.epoch)
+        self.seeds.answered(message.checked, message.seeded, message.epoch, message.refused)
         self.update_rows()
+
+    def _look_up_aliases(self) -> None:
+        """Account aliases for accounts with a session to ask with (IAM, in a worker);
+        an account whose first session appears later is asked then."""
+        soon = self.clock.now() + timedelta(minutes=2)
+        wanted = {
+            s.account_id
+            for s in self.statuses.values()
+            if s.account_id
+            and s.account_id not in self.aliases
+            and s.managed
+            and s.expires_at is not None
+            and s.expires_at > soon
+        } - self._aliases_asked
+        if wanted:
+            self._aliases_asked |= wanted
+            self._aliases_job(frozenset(wanted))
+
+    @work(thread=True, group="aliases", exit_on_error=False)
+    def _aliases_job(self, account_ids: frozenset[str]) -> None:
+        try:
+            found = self.backend.look_up_aliases(account_ids)
+        except MfaTuiError as exc:
+            self.post_message(ErrorShown(exc.title, exc.message))
+            return
+        self.post_message(AliasesKnown(found))
+
+    @on(AliasesKnown)
+    def _aliases_known(self, message: AliasesKnown) -> None:
+        changed = {k: v for k, v in message.aliases.items() if self.aliases.get(k) != v}
+        if changed:
+            self.aliases.update(changed)
+            self.update_rows(reorder=self.sort == "account", remeasure=True)
 
     @on(ErrorShown)
     def _error_shown(self, message: ErrorShown) -> None:
@@ -370,6 +493,20 @@ class Dashboard(Screen[None]):
 
     # --- rows ------------------------------------------------------------------------------
 
+    def _silent(self, status: ProfileStatus, settings: Settings) -> bool:
+        """A code for this profile's device comes without a person."""
+        user = status.source_user or status.name
+        if status.mfa_process or (
+            settings.for_profile(status.name).code_command
+            or settings.for_profile(user).code_command
+            or settings.code_command
+        ):
+            return True
+        serial = status.mfa_serial or (
+            self.statuses[user].mfa_serial if user in self.statuses else None
+        )
+        return self.seeds.has(serial) and not self.seeds.is_refused(serial)
+
     def row_for(self, status: ProfileStatus, active: str | None) -> RowState:
         assert self.snapshot is not None
         settings = self.snapshot.settings
@@ -377,10 +514,14 @@ class Dashboard(Screen[None]):
         note, kind = "", NoteKind.NONE
         refreshes = self.refreshes
         backoff = refreshes.policy.backoff(name)
+        refused = self.seeds.is_refused(status.mfa_serial)
         if refreshes.profile_waits_for_person(name):
             note, kind = "waiting for your MFA code", NoteKind.CODE
         elif refreshes.policy.in_flight(name):
             note, kind = "refreshing…", NoteKind.BUSY
+        elif refused and status.kind is Kind.USER:
+            # The cause, above any retry it led to, until a seed that works is stored.
+            note, kind = self.seeds.refused_note(status.mfa_serial or "", name), NoteKind.ERROR
         elif name in refreshes.waiting or (backoff is not None and backoff.needs_code):
             note, kind = "MFA code needed: press enter", NoteKind.CODE
         elif backoff is not None and backoff.expires_at == status.expires_at:
@@ -390,6 +531,8 @@ class Dashboard(Screen[None]):
         elif status.key_created is not None and rotate_due(status.key_created, self.clock.now()):
             days = (self.clock.now() - status.key_created).days
             note, kind = f"rotate: the access key is {days} days old", NoteKind.INFO
+        source = status.source_user
+        source_status = self.statuses.get(source) if source and source != name else None
         return RowState(
             status=status,
             seeded=self.seeds.has(status.mfa_serial),
@@ -398,31 +541,82 @@ class Dashboard(Screen[None]):
             note=note,
             note_kind=kind,
             last_error=refreshes.errors.get(name, ""),
+            alias=self.aliases.get(status.account_id or "", ""),
+            pinned=name in self.picks.pins,
+            silent=self._silent(status, settings),
+            source_expires_at=source_status.expires_at if source_status else None,
+            step_wait_until=refreshes.step_waits.get(name),
+            seed_refused=refused,
         )
 
-    def update_rows(self) -> None:
-        """Rebuild the row states from what is known and hand them to the table."""
+    def update_rows(self, *, reorder: bool = False, remeasure: bool | None = None) -> None:
+        """Rebuild the row states from what is known and show them.
+
+        The order (and the finder) is rebuilt when rows come or go or `reorder` says so;
+        otherwise rows keep their places and only their cells change.
+        """
+        with gc_paused():
+            self._update_rows(reorder, remeasure)
+
+    def _update_rows(self, reorder: bool, remeasure: bool | None) -> None:
         if self.snapshot is None:
             return
         try:
             table = self.table
-            empty = self.query_one("#empty", Static)
         except NoMatches:
             # A worker's message can land while the app is closing and its widgets are
             # going, one by one; there is nothing left to repaint.
             return
-        statuses = [s for s in self.statuses.values() if shown_in_table(s)]
-        needle = self.filter_text.casefold()
-        if needle:
-            statuses = [s for s in statuses if needle in s.name.casefold()]
-        statuses.sort(key=sort_key)
+        active = self._active_source
+        rows = {
+            s.name: self.row_for(s, active) for s in self.statuses.values() if shown_in_table(s)
+        }
+        same_rows = rows.keys() == self._rows.keys()
+        changed = [row for name, row in rows.items() if self._rows.get(name) != row]
+        self._rows = rows
         now = self.clock.now()
-        rows = [self.row_for(s, self._active_source) for s in statuses]
-        table.set_rows(rows, now)
-        empty.display = not statuses
-        if not statuses:
-            empty.update(self._empty_text())
+        if remeasure or not same_rows or reorder:
+            table.measure(list(rows.values()))
+        elif changed:
+            table.measure(changed, widen_only=True)
+        if not same_rows or reorder:
+            self._ordered = ordered(list(rows.values()), self.sort, self.picks, now)
+            self._finder = None
+            self._show_filtered(keep=table.selected_name)
+        else:
+            for row in changed:
+                table.update_row(row)
+            self._ordered = [rows[row.name] for row in self._ordered]
+            if any(row.searchable() != self._searchable(row.name) for row in changed):
+                self._finder = None  # an alias arrived: search by it from now on
+                if self.filter_text:
+                    self._show_filtered(keep=table.selected_name)
         self._refresh_chrome(now)
+
+    def _searchable(self, name: str) -> object:
+        row = self._searched.get(name)
+        return row.searchable() if row is not None else None
+
+    def _show_filtered(self, keep: str | None = None) -> None:
+        """Show the rows the filter finds (best match first), the cursor on `keep` if it
+        is among them, else on the best match."""
+        table = self.table
+        if not self.filter_text:
+            rows = self._ordered
+        else:
+            if self._finder is None:
+                self._finder = Finder([row.searchable() for row in self._ordered])
+                self._searched = {row.name: row for row in self._ordered}
+            rows = [self._ordered[i] for i in self._finder.find(self.filter_text)]
+        # While searching, the cursor is on the best match.
+        table.set_rows(rows, self.clock.now(), keep=keep, top=bool(self.filter_text))
+        empty = self.query_one("#empty", Static)
+        if empty.display != (not rows):
+            empty.display = not rows
+        text = self._empty_text() if not rows else ""
+        if not rows and text != self._empty_shown:
+            self._empty_shown = text
+            empty.update(text)
 
     def _empty_text(self) -> str:
         if self.filter_text:
@@ -437,6 +631,67 @@ class Dashboard(Screen[None]):
     def managed_profile_names(self) -> list[str]:
         """For the command palette."""
         return sorted((s.name for s in self.statuses.values() if s.managed), key=str.casefold)
+
+    def needing_code(self) -> list[str]:
+        """Users whose session needs a person's code now (one per device), in order."""
+        users: dict[str, None] = {}
+        for name, request in self.refreshes.waiting.items():
+            status = self.statuses.get(name)
+            users.setdefault(request.user or (status.source_user if status else name) or name)
+        return list(users)
+
+    # --- keys --------------------------------------------------------------------------------
+
+    async def take_key(self, event: events.Key) -> bool:
+        """Handle a key as it arrives (in typing order); False leaves it to Textual."""
+        field = self.filter_field
+        key = event.key
+        # `focused`, not `has_focus`: the field learns of its focus a message later, and
+        # the keys typed right after '/' are already here.
+        if self.focused is field:
+            if event.is_printable and event.character and key not in ("enter", "tab"):
+                field.insert_text_at_cursor(event.character)
+                self._filter_changed(field.value)
+                return True
+            action = EDIT_KEYS.get(key)
+            if action is not None:
+                getattr(field, f"action_{action}")()
+                self._filter_changed(field.value)
+                return True
+            if key == "enter":
+                self._filter_submitted()
+                return True
+            if key == "tab":
+                self.set_focus(self.table)
+                return True
+            if key not in self.MOVING and key != "escape":
+                return False
+        bindings = self._bindings.key_to_bindings.get(key)
+        if not bindings:
+            return False
+        await self.run_action(bindings[0].action)
+        return True
+
+    def _filter_changed(self, value: str) -> None:
+        text = value.strip()
+        if text == self.filter_text:
+            return
+        self.filter_text = text
+        self._show_filtered()
+
+    @on(Input.Changed, "#filter")
+    def _filter_pasted(self, event: Input.Changed) -> None:
+        # Typed keys are applied as they come (take_key); this catches a paste.
+        self._filter_changed(event.value)
+
+    def _filter_submitted(self) -> None:
+        """Enter in the filter: the one row left is switched to; else on to the table."""
+        table = self.table
+        if self.filter_text and table.row_count == 1:
+            self.set_focus(table)
+            self.action_switch()
+            return
+        self.set_focus(table)
 
     # --- refreshing --------------------------------------------------------------------------
 
@@ -463,6 +718,9 @@ class Dashboard(Screen[None]):
     def _refreshed(self, message: SessionRefreshed) -> None:
         self.recheck_due()
         self.refreshes.refreshed(message)
+        if message.activated:
+            self.picks.used(message.profile, self.clock.time())
+            self._save_picks()
         self.poll_files()
         self.update_rows()
 
@@ -470,12 +728,20 @@ class Dashboard(Screen[None]):
     def _failed(self, message: RefreshFailed) -> None:
         self.recheck_due()
         self.refreshes.failed(message)
+        if message.seed_refused is not None:
+            self.seeds.refused(message.seed_refused)
         self.update_rows()
 
     @on(CodeNeeded)
     def _code_needed(self, message: CodeNeeded) -> None:
         self.recheck_due()
         self.refreshes.code_needed(message)
+        self.update_rows()
+
+    @on(CodeStepWait)
+    def _step_wait(self, message: CodeStepWait) -> None:
+        self.refreshes.step_waits[message.profile] = message.until
+        self.log_event(EventKind.INFO, f"{message.profile}: {message.text}")
         self.update_rows()
 
     # --- actions -----------------------------------------------------------------------------
@@ -490,14 +756,26 @@ class Dashboard(Screen[None]):
             return None
         return row
 
-    @on(DataTable.RowSelected)
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
+    @on(ProfileTable.Selected)
+    def _row_selected(self, event: ProfileTable.Selected) -> None:
         event.stop()
         self.action_switch()
 
-    @on(DataTable.RowHighlighted)
-    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    @on(ProfileTable.Highlighted)
+    def _row_highlighted(self, event: ProfileTable.Highlighted) -> None:
         self.query_one(DetailPane).show_row(self.table.selected, self.clock.now())
+
+    def action_move(self, delta: int) -> None:
+        self.table.move(delta)
+
+    def action_page(self, direction: int) -> None:
+        self.table.move(direction * self.table.page)
+
+    def action_first(self) -> None:
+        self.table.move_to(0)
+
+    def action_last(self) -> None:
+        self.table.move_to(self.table.row_count - 1)
 
     def action_switch(self) -> None:
         row = self._selected_managed()
@@ -517,53 +795,131 @@ class Dashboard(Screen[None]):
             self.refresh_profile(row.name, force=True)
 
     def action_refresh_due(self) -> None:
+        """Every session inside its margin: silently where it can be, and the prompts,
+        one after another, for every user that needs a code."""
         if self.snapshot is None:
             return
         now = self.clock.now()
-        started = 0
         policy = self.refreshes.policy
-        for status in sorted(self.statuses.values(), key=sort_key):
-            if status.managed and policy.wants_refresh(status, self.snapshot.settings, now):
+        settings = self.snapshot.settings
+        started = prompted = 0
+        users = set(self.needing_code())
+        for status in sorted(self.statuses.values(), key=tree_key):
+            if not status.managed:
+                continue
+            row = self._rows.get(status.name)
+            due = policy.wants_refresh(status, settings, now)
+            person = status.kind is Kind.USER and (
+                status.name in users or (due and row is not None and not row.silent)
+            )
+            if person:
+                policy.forget(status.name)
+                prompted += self.refresh_profile(status.name, force=True)
+            elif due and status.name not in self.refreshes.waiting:
                 policy.forget(status.name)
                 started += self.refresh_profile(status.name, background=True)
-        if not started:
+        if not started and not prompted:
             self.notify("Nothing is inside its refresh margin.", timeout=3)
-        else:
-            self.log_event(EventKind.INFO, f"Refreshing {started} due session(s)")
+            return
+        parts = [f"{started} in the background"] if started else []
+        if prompted:
+            parts.append(f"{prompted} asking for a code")
+        self.log_event(EventKind.INFO, f"Refreshing due sessions: {', '.join(parts)}")
 
-    def action_filter(self) -> None:
-        field = self.query_one(FilterInput)
-        field.display = True
-        # Focus now, not on the next loop turn: keys typed right after '/' belong here.
-        self.set_focus(field)
-
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.filter_text = event.value.strip()
-        self.update_rows()
-
-    @on(Input.Submitted, "#filter")
-    def _filter_done(self) -> None:
+    def action_next_code(self) -> None:
+        """Jump to the next row waiting for a code (clearing a filter that hides it)."""
+        waiting = [row.name for row in self._ordered if row.name in self.refreshes.waiting]
+        if not waiting:
+            self.notify("No session is waiting for a code.", timeout=3)
+            return
+        current = self.table.selected_name
+        names = [row.name for row in self._ordered]
+        start = names.index(current) + 1 if current in names else 0
+        after = [n for n in names[start:] + names[:start] if n in set(waiting)]
+        target = after[0]
+        if self.table.row_state(target) is None:
+            self._clear_filter()
+        self.table.select(target)
         self.set_focus(self.table)
 
+    def action_pin(self) -> None:
+        row = self.table.selected
+        if row is None:
+            return
+        pinned = self.picks.toggle_pin(row.name)
+        self.log_event(EventKind.INFO, f"{'Pinned' if pinned else 'Unpinned'} {row.name}")
+        self._save_picks()
+        self.update_rows(reorder=True)
+
+    def action_sort(self) -> None:
+        self.sort = NEXT_SORT.get(self.sort, "recent")
+        self.notify(f"Sorted by {SORT_LABELS[self.sort]}", timeout=2)
+        self.update_rows(reorder=True)
+        if self.snapshot is not None:
+            self._save_settings(self._with_settings(sort_order=self.sort))
+
+    def _with_settings(self, **changes: object) -> Settings:
+        """The settings with `changes`, shown at once; the file follows from a worker."""
+        from dataclasses import replace
+
+        assert self.snapshot is not None
+        new = replace(self.snapshot.settings, **changes)  # type: ignore[arg-type]
+        self.snapshot = Snapshot(self.snapshot.statuses, new, self.snapshot.problems)
+        return new
+
+    def save_theme(self, theme: str) -> None:
+        """The person chose a theme: keep it for next time."""
+        if self.snapshot is None or self.snapshot.settings.theme == theme:
+            return
+        self._save_settings(self._with_settings(theme=theme))
+
+    @work(thread=True, exclusive=True, group="picks", exit_on_error=False)
+    def _save_picks(self) -> None:
+        try:
+            self.picks.save()
+        except MfaTuiError as exc:
+            self.post_message(ErrorShown("Recent profiles", exc.message))
+
+    def action_filter(self) -> None:
+        field = self.filter_field
+        field.display = True
+        self.set_focus(field)
+
+    def action_clear_filter(self) -> None:
+        """esc: the filter is cleared and the table has the keys, wherever focus was."""
+        self._clear_filter()
+        self.set_focus(self.table)
+
+    def _clear_filter(self) -> None:
+        field = self.filter_field
+        keep = self.table.selected_name
+        field.value = ""
+        field.display = False
+        if self.filter_text:
+            self.filter_text = ""
+            self._show_filtered(keep=keep)
+
     def on_descendant_blur(self) -> None:
-        field = self.query_one(FilterInput)
-        if not field.has_focus and not field.value:
+        field = self.filter_field
+        if self.focused is not field and not field.value:
             field.display = False
 
     def action_toggle_log(self) -> None:
         self.log_open = not self.log_open
-        self._place_log()
+        self._place(self.size)
 
-    def _place_log(self) -> None:
-        # Narrow screens have room for the details or the log, not both.
+    def _place(self, size: Size) -> None:
+        """Narrow screens have room for the details or the log, not both; short ones
+        give the details' rows to the table."""
         self.event_log.display = self.log_open
-        narrow = self.app.size.width < LOG_MIN_WIDTH
-        self.query_one(DetailPane).display = not (self.log_open and narrow)
+        narrow = size.width < LOG_MIN_WIDTH
+        short = narrow and size.height < DETAIL_MIN_HEIGHT
+        self.query_one(DetailPane).display = not (narrow and (self.log_open or short))
 
-    def on_resize(self) -> None:
+    def on_resize(self, event: events.Resize) -> None:
+        # The event's size is the new one; the app's may still be the old one here.
         with suppress(NoMatches):  # a resize can come before the widgets exist
-            self._place_log()
+            self._place(event.size)
 
     def action_help(self) -> None:
         settings = self.snapshot.settings if self.snapshot else None

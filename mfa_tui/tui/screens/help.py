@@ -13,22 +13,21 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 KEYS: tuple[tuple[str, str], ...] = (
-    ("↑ ↓ / PgUp PgDn", "move through the profiles"),
-    (
-        "enter",
-        "switch: make the profile's session the active one (asks for a code if needed); "
-        "on a profile marked 'needs code': type that code",
-    ),
-    ("r", "refresh the selected profile now"),
-    ("R", "refresh every session inside its refresh margin"),
-    ("/", "filter by name (esc clears)"),
-    ("t", "set up a TOTP seed for the selected user (codes without your phone)"),
-    ("s", "MFA setup for the selected user: a new device (QR code) or one it has"),
-    ("a", "auto-refresh on/off for the selected profile (saved)"),
+    ("↑ ↓ j k g G", "move (↑ ↓ PgUp PgDn Home End work in the filter too)"),
+    ("enter", "switch to the profile's session (asks for a code if needed)"),
+    ("/", "find: words, fuzzy: profile, account ID or alias, role, user"),
+    ("", "(enter with one row left switches to it)"),
+    ("esc", "clear the filter, wherever the focus is"),
+    ("n", "jump to the next profile waiting for a code"),
+    ("r / R", "refresh this profile / every due one (prompts one after another)"),
+    ("p / s", "pin to the top / sort: recent, name, account, time left, config"),
+    ("t", "store a TOTP seed for the user (codes without your phone)"),
+    ("m", "MFA setup for the user: a new device (QR code) or one it has"),
+    ("a", "auto-refresh on/off for the profile (saved)"),
     ("e", "show the export lines for your shell"),
     ("c", "open the AWS web console as the selected role, in your browser"),
     ("l", "show or hide the event log"),
-    ("ctrl+p", "command palette: switch to / refresh any profile, change theme"),
+    ("ctrl+p", "command palette: switch to / refresh any profile, theme"),
     ("?", "this help"),
     ("q", "quit (sessions stay in the credentials file)"),
 )

@@ -1,4 +1,4 @@
-"""The `s` screen: `mfa-tui setup` in the dashboard, one step at a time.
+"""The `m` screen: `mfa-tui setup` in the dashboard, one step at a time.
 
 The screen never calls AWS. Each step it wants (look at the user, create a device,
 enable it with two codes, use an existing one, delete an unfinished one) is a

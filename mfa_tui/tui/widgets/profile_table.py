@@ -1,46 +1,43 @@
-"""The table of profiles, with a countdown that ticks without rebuilding anything.
+"""The table of profiles: only the lines on screen are ever drawn.
 
-Rows are added once and then patched: a reload changes only the cells whose text
-changed, and each tick rewrites only the countdown cells of the rows on screen (a
-5,000-row table costs the same per second as a 30-row one). The countdown is computed
-from the session's expiry and the clock every time, never decremented.
+A 5,000-profile table costs what a 30-row one does: showing another order or a filtered
+subset is swapping a list, a keystroke redraws the thirty-odd lines in view, and a tick
+redraws only lines whose countdown text changed. Column widths are measured once per
+reload over every row (not per filter, so columns do not jump while typing), and the
+columns that fit the width are chosen by priority (columns.py): nothing scrolls
+sideways. Every cell is plain text, never markup: names come from the person's files.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar, Self
+from typing import ClassVar
 
-from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
-from textual.binding import Binding, BindingType
-from textual.cache import LRUCache
-from textual.geometry import Size
+from textual import events
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import Reactive
+from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import DataTable
-from textual.widgets._data_table import Row
-from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowKey
 
-from mfa_tui.aws.files import Kind
-from mfa_tui.clock import Clock
-from mfa_tui.tui.model import NoteKind, RowState
-from mfa_tui.tui.timefmt import Urgency, format_left, urgency
-
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("Profile", "name"),
-    ("Left", "left"),
-    ("Status", "state"),
-    ("Kind", "kind"),
-    ("MFA", "mfa"),
-    ("Session profile", "session"),
-    ("Auto", "auto"),
-    ("Note", "note"),
+from mfa_tui.tui.columns import (
+    COLUMNS,
+    Column,
+    clip,
+    dynamic_cells,
+    fit,
+    natural_widths,
+    shown_keys,
+    static_cells,
 )
+from mfa_tui.tui.model import NoteKind, RowState, Then
+from mfa_tui.tui.timefmt import Urgency, urgency
 
-# Theme variables for each urgency; looked up at render time so themes apply.
+# Theme variables for each urgency and note; looked up at render time so themes apply.
 URGENCY_COLOURS: dict[Urgency, str] = {
     Urgency.PLENTY: "success",
     Urgency.MARGIN: "warning",
@@ -54,351 +51,364 @@ NOTE_COLOURS: dict[NoteKind, str] = {
     NoteKind.INFO: "",
     NoteKind.NONE: "",
 }
-# The Status column's word for each note; the note itself is in the last column.
-SHORT_NOTES: dict[NoteKind, str] = {
-    NoteKind.BUSY: "refreshing…",
-    NoteKind.CODE: "needs code",
-    NoteKind.ERROR: "failed",
+THEN_COLOURS: dict[Then, str] = {
+    Then.OFF: "warning",
+    Then.CODE: "warning",
+    Then.AUTO: "",
+    Then.AUTO_UNTIL: "",
+    Then.NOTHING: "",
 }
-SegmentLines = list[list[Segment]]
-NOTE_WIDTH = 60
-FIXED_WIDTHS = {"left": 8, "state": 11, "auto": 4}
-SEED_MARK = "+totp"
-ACTIVE_MARK = "●"
+_LINE_CACHE = 512
 
 
-class ProfileTable(DataTable[Text]):
-    """Profiles, one per row, keyed by profile name."""
+class ProfileTable(ScrollView, can_focus=True):
+    """Profiles, one per line, under a header line; keyed by profile name."""
 
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "profile-table--header",
+        "profile-table--cursor",
+    }
     DEFAULT_CSS = """
-    ProfileTable { height: 1fr; }
-    """
-    # Enter typed ahead, while the terminal was still in line mode, arrives as a newline
-    # (the tty turns its CR into NL): `mfa-tui`, ↓ ↓ enter typed at once still switches.
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+j", "select_cursor", "Select", show=False)
-    ]
-
-    def __init__(self, clock: Clock, *, id: str | None = None) -> None:
-        # Before DataTable's __init__, which already calls methods overridden here.
-        self._structure = 0  # bumped when rows are added or removed
-        self._widths = 0  # bumped when a column is widened
-        self._cell_versions: dict[tuple[RowKey | None, ColumnKey | None], int] = {}
-        self._cells: LRUCache[tuple[object, ...], SegmentLines] = LRUCache(4000)
-        self._row_versions: dict[RowKey, int] = {}
-        self._lines: LRUCache[tuple[object, ...], Strip] = LRUCache(1000)
-        self._ordered: list[Row] = []
-        self._ordered_key: tuple[int, int] | None = None
-        self._offsets: list[tuple[RowKey, int]] = []
-        self._offsets_key: tuple[int, int] | None = None
-        super().__init__(
-            id=id,
-            cursor_type="row",
-            zebra_stripes=False,
-            cursor_foreground_priority="renderable",
-        )
-        self.clock = clock
-        self._rows: dict[str, RowState] = {}
-        self._order: list[str] = []
-        self._left_text: dict[str, str] = {}
-        self._now: datetime | None = None
-
-    # --- render caching --------------------------------------------------------------
-    # DataTable keys every render cache on one counter that each update_cell bumps, so a
-    # countdown tick would re-render every visible cell and re-walk all rows. Here a
-    # cell (and a line) is re-rendered only when its own values changed, and the row
-    # order (which a cell update cannot change) is kept until rows are added or removed.
-
-    def _render_cell(
-        self,
-        row_index: int,
-        column_index: int,
-        base_style: Style,
-        width: int,
-        cursor: bool = False,
-        hover: bool = False,
-    ) -> SegmentLines:
-        if row_index < 0 or column_index < 0:
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        row_key = self._row_locations.get_key(row_index)
-        column_key = self._column_locations.get_key(column_index)
-        key = (
-            row_key,
-            column_key,
-            self._cell_versions.get((row_key, column_key), 0),
-            self._structure,
-            base_style,
-            width,
-            cursor,
-            hover,
-            self._show_hover_cursor,
-            self._pseudo_class_state,
-        )
-        cached = self._cells.get(key)
-        if cached is None:
-            cached = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-            self._cells[key] = cached
-        return cached
-
-    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
-        try:
-            row_key, line_in_row = self._get_offsets(y)
-        except LookupError:
-            return super()._render_line(y, x1, x2, base_style)
-        key = (
-            row_key,
-            line_in_row,
-            self._row_versions.get(row_key, 0),
-            self._structure,
-            self._widths,
-            x1,
-            x2,
-            self.size.width,
-            self.cursor_coordinate,
-            self.hover_coordinate,
-            base_style,
-            self.cursor_type,
-            self._show_hover_cursor,
-            self._pseudo_class_state,
-        )
-        strip = self._lines.get(key)
-        if strip is None:
-            strip = super()._render_line(y, x1, x2, base_style)
-            self._lines[key] = strip
-        return strip
-
-    @property
-    def ordered_rows(self) -> list[Row]:
-        key = (self.row_count, self._structure)
-        if self._ordered_key != key:
-            self._ordered = super().ordered_rows
-            self._ordered_key = key
-        return self._ordered
-
-    @property
-    def _y_offsets(self) -> list[tuple[RowKey, int]]:
-        key = (self.row_count, self._structure)
-        if self._offsets_key != key:
-            self._offsets = super()._y_offsets
-            self._offsets_key = key
-        return self._offsets
-
-    def update_cell(
-        self,
-        row_key: RowKey | str,
-        column_key: ColumnKey | str,
-        value: Text,
-        *,
-        update_width: bool = False,
-    ) -> None:
-        cell = (
-            row_key if isinstance(row_key, RowKey) else RowKey(row_key),
-            column_key if isinstance(column_key, ColumnKey) else ColumnKey(column_key),
-        )
-        self._cell_versions[cell] = self._cell_versions.get(cell, 0) + 1
-        self._row_versions[cell[0]] = self._row_versions.get(cell[0], 0) + 1
-        super().update_cell(row_key, column_key, value, update_width=update_width)
-
-    def clear(self, columns: bool = False) -> Self:
-        self._structure += 1
-        self._cell_versions.clear()
-        self._row_versions.clear()
-        self._cells.clear()
-        self._lines.clear()
-        return super().clear(columns)
-
-    def on_mount(self) -> None:
-        for label, key in COLUMNS:
-            # Cells that change after the first paint get a fixed width, so a longer
-            # word later ("refreshing…") is not cut to the width of the first one.
-            self.add_column(label, key=key, width=FIXED_WIDTHS.get(key))
-
-    # --- colours -------------------------------------------------------------------
-
-    def _colour(self, variable: str) -> str:
-        if not variable:
-            return ""
-        return self.app.theme_variables.get(variable, "")
-
-    def _style(self, row: RowState, variable: str = "") -> str:
-        colour = self._colour(variable)
-        if not row.status.managed:
-            return f"dim {colour}".strip()
-        return colour
-
-    # --- cells ---------------------------------------------------------------------
-
-    def _static_cells(self, row: RowState) -> dict[str, Text]:
-        status = row.status
-        base = self._style(row)
-        mark = ACTIVE_MARK if row.active else " "
-        if status.kind is Kind.ROLE and len(status.chain) > 1:
-            # Indented under the user (or role) it is assumed from.
-            name = f"{mark} {'  ' * (len(status.chain) - 2)}└ {status.name}"
-        else:
-            name = f"{mark} {status.name}"
-        mfa = row.device + (f" {SEED_MARK}" if row.seeded and row.device else "")
-        if status.managed:
-            auto = "on" if row.auto_refresh else "off"
-            note = row.note
-            state = SHORT_NOTES.get(row.note_kind, "")
-        else:
-            auto = ""
-            note = row.note or status.reason or ""
-            state = "unmanaged"
-        if len(note) > NOTE_WIDTH:
-            note = note[: NOTE_WIDTH - 1] + "…"  # the detail pane has all of it
-        return {
-            "name": Text(name, style=f"bold {base}".strip() if row.active else base),
-            "state": Text(state, style=self._style(row, NOTE_COLOURS[row.note_kind])),
-            "kind": Text(status.kind.value, style=base),
-            "mfa": Text(mfa or "—", style=base),
-            "session": Text(status.session_profile or "—", style=base),
-            "auto": Text(auto, style=self._style(row, "" if row.auto_refresh else "warning")),
-            "note": Text(note, style=self._style(row, NOTE_COLOURS[row.note_kind])),
+    ProfileTable {
+        height: 1fr;
+        overflow-x: hidden;
+        background: $surface;
+        color: $foreground;
+        & > .profile-table--header {
+            text-style: bold;
+            background: $panel;
+            color: $foreground;
         }
+        & > .profile-table--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        &:focus > .profile-table--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
+        }
+    }
+    """
 
-    def _left_cell(self, row: RowState, now: datetime) -> tuple[str, Text]:
-        status = row.status
-        text = format_left(status.expires_at, now)
-        level = urgency(status.expires_at, now, status.refresh_margin)
-        style = self._style(row, URGENCY_COLOURS[level])
-        if level is Urgency.NONE:
-            style = f"dim {style}".strip()
-        return text, Text(text, style=style, justify="right")
+    # Filtering changes the number of rows on every keystroke; Textual's default would
+    # lay the whole screen out again each time (tens of ms at 5,000 profiles). The
+    # table's own size never depends on its rows and its scrollbar's gutter is always
+    # there, so a new row count only needs the scrollbar and the lines redrawn.
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False, repaint=True)
 
-    # --- updates -------------------------------------------------------------------
+    @dataclass
+    class Highlighted(Message):
+        """The cursor moved to another row (None: no rows)."""
 
-    def set_rows(self, rows: Sequence[RowState], now: datetime) -> None:
-        """Show exactly `rows`, in order; patch cells in place when the order is unchanged."""
+        table: ProfileTable
+        name: str | None
+
+    @dataclass
+    class Selected(Message):
+        """Enter or a second click on a row."""
+
+        table: ProfileTable
+        name: str
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._rows: list[RowState] = []
+        self._index: dict[str, int] = {}
+        self._static: dict[str, dict[str, str]] = {}
+        self._widths: dict[str, int] = {c.key: c.min_width for c in COLUMNS}
+        self._layout: list[tuple[Column, int]] = []
+        self._layout_width = -1
+        self._now: datetime | None = None
+        self.cursor_row = 0
+        self._highlighted: str | None = None
+        self._lines: dict[tuple[object, ...], Strip] = {}
+        # What each line on screen showed when drawn: a tick redraws only changes.
+        self._drawn: dict[int, tuple[object, ...]] = {}
+
+    # --- rows ----------------------------------------------------------------------
+
+    def measure(self, rows: Sequence[RowState], *, widen_only: bool = False) -> None:
+        """Column widths from every row there is (the filter shows a subset of these);
+        `widen_only`: `rows` changed, columns may grow for them but not shrink."""
+        static = {row.name: static_cells(row) for row in rows}
+        if widen_only:
+            self._static.update(static)
+        else:
+            self._static = static
+        widths = natural_widths(static.values())
+        if widen_only:
+            widths = {key: max(width, self._widths.get(key, 0)) for key, width in widths.items()}
+        if widths != self._widths:
+            self._widths = widths
+            self._layout_width = -1
+            self._lines.clear()
+            self._drawn.clear()
+            self.refresh()
+
+    def set_rows(
+        self, rows: Sequence[RowState], now: datetime, *, keep: str | None = None, top: bool = False
+    ) -> None:
+        """Show exactly `rows`, in order; the cursor stays on `keep` (default: the row it
+        is on) when that row is still shown, else (or with `top`) goes to the first row."""
         self._now = now
-        order = [r.name for r in rows]
-        new = {r.name: r for r in rows}
-        if order != self._order:
-            self._rebuild(rows, now)
+        wanted = None if top else keep if keep is not None else self.selected_name
+        self._rows = list(rows)
+        self._index = {row.name: i for i, row in enumerate(self._rows)}
+        for row in self._rows:
+            if row.name not in self._static:
+                self._static[row.name] = static_cells(row)
+        self.cursor_row = self._index.get(wanted, 0) if wanted is not None else 0
+        self._lines.clear()
+        self._drawn.clear()
+        self._set_virtual_height(len(self._rows) + 1)
+        self._scroll_to_cursor()
+        self.refresh()
+        self._announce()
+
+    def update_row(self, row: RowState) -> None:
+        """One row's state changed (its place in the order did not)."""
+        index = self._index.get(row.name)
+        if index is None:
             return
-        for row in rows:
-            old = self._rows.get(row.name)
-            if old == row:
-                continue
-            self._rows[row.name] = row
-            old_cells = self._static_cells(old) if old is not None else {}
-            for key, cell in self._static_cells(row).items():
-                before = old_cells.get(key)
-                if before is None or (before.plain, before.style) != (cell.plain, cell.style):
-                    self._fit(key, cell)
-                    self.update_cell(row.name, key, cell)
-            self._set_left(row, now, force=True)
-        self._rows = new
+        self._rows[index] = row
+        self._static[row.name] = static_cells(row)
+        self._refresh_row(index)
 
-    def _fit(self, key: str, cell: Text) -> None:
-        """Widen a column for a longer cell (DataTable would measure every row instead)."""
-        column = self.columns[ColumnKey(key)]
-        if cell.cell_len > column.width:
-            column.width = cell.cell_len
-            self._widths += 1  # every cached line is laid out on the old widths
-            self._require_update_dimensions = True
+    @property
+    def row_count(self) -> int:
+        return len(self._rows)
 
-    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
-        # DataTable measures every cell of every new row here (40,000 measurements for
-        # 5,000 profiles). Our widths are set from the plain text in _rebuild and _fit,
-        # and every row is one line, so only the virtual size is left to do.
-        width = sum(column.get_render_width(self) for column in self.columns.values())
-        header = self.header_height if self.show_header else 0
-        self.virtual_size = Size(width, self._total_row_height + header)
+    def row_state(self, name: str) -> RowState | None:
+        index = self._index.get(name)
+        return self._rows[index] if index is not None else None
 
-    def _rebuild(self, rows: Sequence[RowState], now: datetime) -> None:
-        selected = self.selected_name
-        self.clear()  # bumps the structure: every cached cell and line is stale
-        self._rows = {r.name: r for r in rows}
-        self._order = [r.name for r in rows]
-        self._left_text.clear()
-        widths = {key: cell_len(str(label)) for label, key in COLUMNS}
-        for row in rows:
-            cells = self._static_cells(row)
-            text, left = self._left_cell(row, now)
-            cells["left"] = left
-            for key, cell in cells.items():
-                widths[key] = max(widths[key], cell.cell_len)
-            self._left_text[row.name] = text
-            self.add_row(
-                cells["name"],
-                left,
-                cells["state"],
-                cells["kind"],
-                cells["mfa"],
-                cells["session"],
-                cells["auto"],
-                cells["note"],
-                key=row.name,
-            )
-        for key, width in widths.items():
-            column = self.columns[ColumnKey(key)]
-            column.width = max(width, FIXED_WIDTHS.get(key, 0))
-            column.auto_width = False
-        if selected in self._rows:
-            self.move_cursor(row=self._order.index(selected), scroll=True)
+    def names(self) -> list[str]:
+        """Every row shown, in order."""
+        return [row.name for row in self._rows]
 
-    def _set_left(self, row: RowState, now: datetime, *, force: bool = False) -> bool:
-        text, cell = self._left_cell(row, now)
-        if not force and self._left_text.get(row.name) == text:
-            return False
-        self._left_text[row.name] = text
-        try:
-            self.update_cell(row.name, "left", cell)
-        except CellDoesNotExist:
-            return False
-        return True
+    def cell_text(self, name: str, key: str) -> str:
+        """What the cell `key` of row `name` says now (stripped)."""
+        row = self.row_state(name)
+        if row is None:
+            raise KeyError(name)
+        if key in ("left", "state", "then"):
+            return dynamic_cells(row, self._now or datetime.now().astimezone())[key]
+        return self._static.get(name, static_cells(row))[key].strip()
 
-    def visible_names(self) -> list[str]:
-        """Names of the rows on screen now (plus one either side for smooth scrolling)."""
-        if not self._order:
-            return []
-        first = max(0, int(self.scroll_y) - 1)
-        height = max(1, self.scrollable_content_region.height)
-        return self._order[first : first + height + 2]
+    def cell_style(self, name: str, key: str) -> Style:
+        """The style the cell `key` of row `name` is drawn with (off the cursor)."""
+        row = self.row_state(name)
+        layout = self._fitted()
+        keys = shown_keys(layout)
+        if row is None or key not in keys:
+            raise KeyError((name, key))
+        now = self._now or datetime.now().astimezone()
+        width = self.scrollable_content_region.width
+        strip = self._row_strip(row, now, layout, width, cursor=False)
+        return list(strip)[keys.index(key)].style or Style()
 
-    def tick(self, now: datetime) -> int:
-        """Recompute the countdowns on screen; returns how many cells changed."""
-        self._now = now
-        changed = 0
-        for name in self.visible_names():
-            row = self._rows.get(name)
-            if row is not None and self._set_left(row, now):
-                changed += 1
-        return changed
+    @property
+    def shown_columns(self) -> list[str]:
+        return shown_keys(self._fitted())
 
-    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        super().watch_scroll_y(old_value, new_value)
-        # Rows scrolled into view may show a countdown from before: catch them up now.
-        if round(old_value) != round(new_value):
-            self.tick(self.clock.now())
-
-    def repaint_all(self) -> None:
-        """Re-render every cell (after a theme change: colours come from the theme)."""
-        if self._now is not None:
-            rows = [self._rows[n] for n in self._order]
-            self._order = []
-            self._rebuild(rows, self._now)
-
-    # --- selection -----------------------------------------------------------------
+    # --- cursor --------------------------------------------------------------------
 
     @property
     def selected_name(self) -> str | None:
-        if not self._order or self.cursor_row < 0 or self.cursor_row >= len(self._order):
-            return None
-        return self._order[self.cursor_row]
+        if 0 <= self.cursor_row < len(self._rows):
+            return self._rows[self.cursor_row].name
+        return None
 
     @property
     def selected(self) -> RowState | None:
         name = self.selected_name
-        return self._rows.get(name) if name else None
-
-    def row_state(self, name: str) -> RowState | None:
-        return self._rows.get(name)
+        return self.row_state(name) if name else None
 
     def select(self, name: str) -> bool:
-        if name not in self._rows:
+        index = self._index.get(name)
+        if index is None:
             return False
-        self.move_cursor(row=self._order.index(name), scroll=True)
+        self.move_to(index)
         return True
+
+    def move_to(self, index: int) -> None:
+        if not self._rows:
+            return
+        index = max(0, min(index, len(self._rows) - 1))
+        if index != self.cursor_row:
+            old = self.cursor_row
+            self.cursor_row = index
+            self._refresh_row(old)
+            self._refresh_row(index)
+        self._scroll_to_cursor()
+        self._announce()
+
+    def move(self, delta: int) -> None:
+        self.move_to(self.cursor_row + delta)
+
+    @property
+    def page(self) -> int:
+        return max(1, self.scrollable_content_region.height - 2)
+
+    def _announce(self) -> None:
+        name = self.selected_name
+        if name != self._highlighted:
+            self._highlighted = name
+            self.post_message(self.Highlighted(self, name))
+
+    def _scroll_to_cursor(self) -> None:
+        height = max(2, self.scrollable_content_region.height)
+        top = int(self.scroll_y)
+        if self.cursor_row < top:
+            top = self.cursor_row
+        elif self.cursor_row > top + height - 2:
+            top = self.cursor_row - height + 2
+        top = max(0, min(top, len(self._rows) + 1 - height))
+        if top != int(self.scroll_y):
+            self.scroll_to(y=top, animate=False, immediate=True)
+
+    def visible_names(self) -> list[str]:
+        """Names of the rows on screen now."""
+        top = int(self.scroll_y)
+        height = max(1, self.scrollable_content_region.height - 1)
+        return [row.name for row in self._rows[top : top + height]]
+
+    # --- the clock -----------------------------------------------------------------
+
+    def tick(self, now: datetime) -> int:
+        """Redraw the lines on screen whose clock-driven text changed; returns how many."""
+        self._now = now
+        top = int(self.scroll_y)
+        changed = 0
+        for offset in range(len(self.visible_names())):
+            row = self._rows[top + offset]
+            if self._drawn.get(top + offset) != self._dynamic_key(row, now):
+                changed += 1
+                self._refresh_row(top + offset)
+        return changed
+
+    def _dynamic_key(self, row: RowState, now: datetime) -> tuple[object, ...]:
+        cells = dynamic_cells(row, now)
+        level = urgency(row.status.expires_at, now, row.status.refresh_margin)
+        return (cells["left"], cells["state"], cells["then"], level)
+
+    def repaint_all(self) -> None:
+        """Draw every line again (after a theme change: colours come from the theme)."""
+        self._lines.clear()
+        self._drawn.clear()
+        self.refresh()
+
+    def _refresh_row(self, index: int) -> None:
+        y = index - int(self.scroll_y) + 1
+        self._drawn.pop(index, None)
+        if 1 <= y < self.size.height:
+            self.refresh(Region(0, y, self.size.width, 1))
+
+    # --- layout ----------------------------------------------------------------------
+
+    def _fitted(self) -> list[tuple[Column, int]]:
+        width = self.scrollable_content_region.width
+        if width != self._layout_width:
+            self._layout = fit(self._widths, max(20, width))
+            self._layout_width = width
+            self._lines.clear()
+        return self._layout
+
+    def _set_virtual_height(self, height: int) -> None:
+        size = Size(1, height)  # never wider than the view: nothing scrolls sideways
+        if size != self.virtual_size:
+            self.virtual_size = size
+            self._scroll_update(size)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._set_virtual_height(len(self._rows) + 1)
+        self._scroll_to_cursor()
+        self.refresh()
+
+    # --- drawing -----------------------------------------------------------------------
+
+    def _colour(self, variable: str) -> Style:
+        if not variable:
+            return Style()
+        colour = self.app.theme_variables.get(variable, "")
+        return Style.parse(colour) if colour else Style()
+
+    def render_line(self, y: int) -> Strip:
+        layout = self._fitted()
+        width = self.scrollable_content_region.width
+        if y == 0:
+            return self._header(layout, width)
+        index = int(self.scroll_y) + y - 1
+        if index >= len(self._rows):
+            return Strip.blank(width, self.rich_style)
+        row = self._rows[index]
+        now = self._now or datetime.now().astimezone()
+        dynamic = self._dynamic_key(row, now)
+        cursor = index == self.cursor_row
+        key = (row, dynamic, cursor, width, self.has_focus, self.app.theme)
+        strip = self._lines.get(key)
+        if strip is None:
+            strip = self._row_strip(row, now, layout, width, cursor)
+            if len(self._lines) > _LINE_CACHE:
+                self._lines.clear()
+            self._lines[key] = strip
+        self._drawn[index] = dynamic
+        return strip
+
+    def _header(self, layout: list[tuple[Column, int]], width: int) -> Strip:
+        style = self.get_component_rich_style("profile-table--header")
+        text = "".join(f" {clip(c.label, w, right=c.right)} " for c, w in layout)
+        return Strip([Segment(clip(text, width), style)], width)
+
+    def _row_strip(
+        self,
+        row: RowState,
+        now: datetime,
+        layout: list[tuple[Column, int]],
+        width: int,
+        cursor: bool,
+    ) -> Strip:
+        base = self.rich_style
+        if cursor:
+            base = base + self.get_component_rich_style("profile-table--cursor")
+        dim = Style(dim=True) if not row.status.managed else Style()
+        cells = {**self._static.get(row.name, static_cells(row)), **dynamic_cells(row, now)}
+        level = urgency(row.status.expires_at, now, row.status.refresh_margin)
+        colours = {
+            "left": URGENCY_COLOURS[level],
+            "state": NOTE_COLOURS[row.note_kind],
+            "note": NOTE_COLOURS[row.note_kind],
+            "then": THEN_COLOURS[row.then],
+            "mfa": "warning" if row.seed_refused else "",
+        }
+        segments: list[Segment] = []
+        for column, cell_width in layout:
+            style = base + dim
+            colour = colours.get(column.key, "")
+            if colour and not cursor:
+                style += self._colour(colour)
+            if column.key == "name" and row.active:
+                style += Style(bold=True)
+            if column.key == "left" and level is Urgency.NONE:
+                style += Style(dim=True)
+            text = clip(cells.get(column.key, ""), cell_width, right=column.right)
+            segments.append(Segment(f" {text} ", style))
+        used = sum(w + 2 for _, w in layout)
+        if used < width:
+            segments.append(Segment(" " * (width - used), base))
+        return Strip(segments, width).crop(0, width)
+
+    # --- mouse ---------------------------------------------------------------------------
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y < 1:
+            return
+        index = int(self.scroll_y) + event.y - 1
+        if not 0 <= index < len(self._rows):
+            return
+        if index == self.cursor_row:
+            self.post_message(self.Selected(self, self._rows[index].name))
+        else:
+            self.move_to(index)

@@ -1,4 +1,5 @@
-"""The top line: the active session and its countdown, and a summary of the rest."""
+"""The top line: who you are (the active session's account, role, session name and
+user) and its countdown, who needs a code, and a summary of the rest."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from mfa_tui.core.status import ProfileStatus
+from mfa_tui.tui.model import RowState
 from mfa_tui.tui.timefmt import Urgency, format_left, urgency
 
 _COLOURS = {
@@ -18,17 +20,33 @@ _COLOURS = {
 }
 
 
+def who_am_i(source: RowState) -> str:
+    """`123456789012 acme-prod · role Admin as mfa-tui-test-user · user test-user`: the
+    account, role, role session name and user behind the active session."""
+    status = source.status
+    parts = [source.account] if source.account else []
+    if status.role_name:
+        role = f"role {status.role_name}"
+        if status.role_session_name:
+            role += f" as {status.role_session_name}"
+        parts.append(role)
+    if status.source_user:
+        parts.append(f"user {status.source_user}")
+    return " · ".join(parts)
+
+
 class StatusHeader(Static):
-    """`mfa-tui │ active: my-test-role → mfa-tui 00:54:12 │ 3 ok · 1 due · 2 expired`."""
+    """`mfa-tui │ active: my-test-role: Admin in 1234… → mfa-tui 00:54:12 │ …`."""
 
     def __init__(self, active_profile: str, *, note: str = "", id: str | None = None) -> None:
-        super().__init__("", id=id)
+        super().__init__("", id=id, markup=False)
         self.active_profile = active_profile
         self.note = note
         self._active: ProfileStatus | None = None
-        self._source: str | None = None
+        self._source: RowState | None = None
         self._counts: dict[Urgency, int] = {}
         self._busy = 0
+        self._needing: tuple[str, ...] = ()
         self._shown: tuple[object, ...] | None = None
         self._last_now: datetime | None = None
 
@@ -41,21 +59,24 @@ class StatusHeader(Static):
         self,
         active: ProfileStatus | None,
         *,
-        source: str | None,
+        source: RowState | None,
         active_profile: str,
         counts: dict[Urgency, int],
         busy: int,
         now: datetime,
+        needing_code: list[str] | None = None,
     ) -> None:
         """Args:
         active: the active profile's own status (its expiry is what tools use).
-        source: the user or role it mirrors.
+        source: the row of the user or role it mirrors.
+        needing_code: users whose sessions wait for a person's code.
         """
         self._active = active
         self._source = source
         self.active_profile = active_profile
         self._counts = counts
         self._busy = busy
+        self._needing = tuple(needing_code or ())
         self.tick(now)
 
     def plain(self, now: datetime) -> str:
@@ -66,10 +87,16 @@ class StatusHeader(Static):
         return self.app.theme_variables.get(variable, "") if variable else ""
 
     def _text(self, now: datetime) -> Text:
-        text = Text()
+        text = Text(no_wrap=True, overflow="ellipsis")
         text.append(" mfa-tui ", style="bold")
         if self.note:
             text.append(f"({self.note}) ", style=self._colour(Urgency.MARGIN))
+        if self._needing:
+            names = ", ".join(self._needing)
+            text.append(
+                f" code needed: {names} (n) ", style=f"bold reverse {self._colour(Urgency.MARGIN)}"
+            )
+            text.append(" ")
         text.append("│ ", style="dim")
         status = self._active
         if status is None:
@@ -78,10 +105,15 @@ class StatusHeader(Static):
                 text.append(f" (enter on a profile fills {self.active_profile})", style="dim")
         else:
             level = urgency(status.expires_at, now, status.refresh_margin)
+            source = self._source
             text.append("active: ")
-            text.append(self._source or "?", style="bold")
+            text.append(source.name if source else "?", style="bold")
             text.append(f" → {self.active_profile} ", style="dim")
             text.append(format_left(status.expires_at, now), style=f"bold {self._colour(level)}")
+            who = who_am_i(source) if source else ""
+            if who:
+                text.append(" │ ", style="dim")
+                text.append(who)
         text.append(" │ ", style="dim")
         parts: list[tuple[str, Urgency]] = [
             (f"{self._counts.get(Urgency.PLENTY, 0)} ok", Urgency.PLENTY),
@@ -107,6 +139,7 @@ class StatusHeader(Static):
             self.active_profile,
             tuple(sorted(self._counts.items())),
             self._busy,
+            self._needing,
             self.app.theme,
             self.size.width >= 100,
         )
