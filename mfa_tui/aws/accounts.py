@@ -9,6 +9,7 @@ answer to remember rather than a failure to retry.
 
 from __future__ import annotations
 
+from mfa_tui.aws.connection import Connection
 from mfa_tui.aws.sts import CallContext, Credentials, _call, _client
 from mfa_tui.errors import AwsRefusedError
 
@@ -21,13 +22,17 @@ class AliasesDeniedError(AwsRefusedError):
     title = "Account alias not allowed"
 
 
-def list_account_aliases(profile: str, creds: Credentials) -> list[str]:
+def list_account_aliases(
+    profile: str, creds: Credentials, connection: Connection | None = None
+) -> list[str]:
     """The account's aliases (an account has at most one) as IAM lists them.
 
     Args:
         profile: the profile whose session `creds` is (names it in errors; picks the
             endpoint the way the profile's own calls go).
         creds: that session.
+        connection: how `profile` reaches AWS, from files the caller already read
+            (None reads them: a whole parse, too much for each of many accounts).
 
     Raises:
         AliasesDeniedError: the session's policy does not allow the call.
@@ -37,7 +42,7 @@ def list_account_aliases(profile: str, creds: Credentials) -> list[str]:
         "ListAccountAliases", profile, profile, with_session=creds.session_token is not None
     )
     try:
-        answer = _call(_client("iam", ctx, creds), "list_account_aliases", ctx)
+        answer = _call(_client("iam", ctx, creds, connection), "list_account_aliases", ctx)
     except AwsRefusedError as exc:
         if exc.code in DENIED_CODES:
             raise AliasesDeniedError(

@@ -27,6 +27,7 @@ from enum import StrEnum
 from typing import Any
 
 from mfa_tui.aws import sts
+from mfa_tui.aws.connection import Connection
 from mfa_tui.aws.sts import CallContext, Credentials, ServerClock
 from mfa_tui.errors import AwsRefusedError, MfaTuiError, NetworkError, UsageError
 
@@ -157,24 +158,39 @@ def _context(
     )
 
 
-def _iam(action: str, profile: str, creds: Credentials, **params: Any) -> dict[str, Any]:
-    """One IAM call; failures raise our errors (see `client_error`)."""
+def _iam(
+    action: str,
+    profile: str,
+    creds: Credentials,
+    *,
+    connection: Connection | None = None,
+    **params: Any,
+) -> dict[str, Any]:
+    """One IAM call; failures raise our errors (see `client_error`). `connection`: how
+    `profile` reaches AWS, when the caller already holds the files (None reads them:
+    a whole parse, which a loop over many users must not pay each time)."""
     from botocore import xform_name
 
     ctx = _context(action, profile, creds, mfa_serial=params.get("SerialNumber"))
-    client = sts._client("iam", ctx, creds)
+    client = sts._client("iam", ctx, creds, connection)
     return sts._call(client, xform_name(action), ctx, **params)
 
 
-def caller(profile: str, keys: Credentials, server_clock: ServerClock | None = None) -> IamUser:
+def caller(
+    profile: str,
+    keys: Credentials,
+    server_clock: ServerClock | None = None,
+    *,
+    connection: Connection | None = None,
+) -> IamUser:
     """The IAM user these keys belong to; refuses the root user and roles.
 
     GetCallerIdentity needs no permission and cannot be denied by any policy, so it
     works for every key that is valid at all. `server_clock` gets STS's `Date` of the
-    answer, a refusal's too (a clock too far off is refused).
+    answer, a refusal's too (a clock too far off is refused); `connection` as `_iam`'s.
     """
     ctx = _context("GetCallerIdentity", profile, keys, service="STS")
-    client = sts._client("sts", ctx, keys)
+    client = sts._client("sts", ctx, keys, connection)
     answer = sts._call(client, "get_caller_identity", ctx, server_clock=server_clock)
     arn = str(answer.get("Arn", ""))
     parts = arn.split(":")
@@ -201,14 +217,21 @@ def _aware(value: object) -> datetime | None:
 
 
 def _listed(
-    action: str, list_key: str, profile: str, creds: Credentials, **params: Any
+    action: str,
+    list_key: str,
+    profile: str,
+    creds: Credentials,
+    *,
+    connection: Connection | None = None,
+    **params: Any,
 ) -> list[dict[str, Any]]:
     """The items of a paged IAM list call, every page (a user's devices and keys fit in
     one; ten pages at most, should IAM keep saying there is more)."""
     items: list[dict[str, Any]] = []
     marker: str | None = None
     for _page in range(10):
-        answer = _iam(action, profile, creds, **params, **({"Marker": marker} if marker else {}))
+        more = {"Marker": marker} if marker else {}
+        answer = _iam(action, profile, creds, connection=connection, **params, **more)
         items.extend(item for item in answer.get(list_key, []) if isinstance(item, dict))
         marker = answer.get("Marker") if answer.get("IsTruncated") else None
         if not marker:
@@ -226,15 +249,29 @@ def mfa_devices(profile: str, creds: Credentials, user: IamUser) -> list[MfaDevi
     return sorted(devices, key=lambda d: d.enabled_at or datetime.min.replace(tzinfo=UTC))
 
 
-def access_keys(profile: str, creds: Credentials, user: IamUser | str) -> list[AccessKey]:
+def access_keys(
+    profile: str,
+    creds: Credentials,
+    user: IamUser | str,
+    *,
+    connection: Connection | None = None,
+) -> list[AccessKey]:
     """Every access key of `user` (an IamUser, or its name), oldest first
     (ListAccessKeys, all pages)."""
     name = user if isinstance(user, str) else user.name
+    listed = _listed(
+        "ListAccessKeys",
+        "AccessKeyMetadata",
+        profile,
+        creds,
+        connection=connection,
+        UserName=name,
+    )
     found = [
         AccessKey(
             str(item["AccessKeyId"]), str(item.get("Status", "")), _aware(item.get("CreateDate"))
         )
-        for item in _listed("ListAccessKeys", "AccessKeyMetadata", profile, creds, UserName=name)
+        for item in listed
         if item.get("AccessKeyId")
     ]
     return sorted(found, key=lambda k: k.created or datetime.min.replace(tzinfo=UTC))

@@ -118,6 +118,7 @@ def look_up_aliases(
     """Ask IAM for the alias of each account in `account_ids` that the cache has no
     recent answer for and that a session exists in; returns every alias known."""
     from mfa_tui.aws.accounts import AliasesDeniedError, list_account_aliases
+    from mfa_tui.aws.connection import connection_for
 
     cache = AliasCache.load(folder)
     now = clock.now()
@@ -130,7 +131,7 @@ def look_up_aliases(
             continue
         name, creds = found
         try:
-            aliases = list_account_aliases(name, creds)
+            aliases = list_account_aliases(name, creds, connection_for(profile_set, name))
         except AliasesDeniedError:
             aliases = []
         except NetworkError:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from mfa_tui import locations
 from mfa_tui.aws.files import KeySource, Profile, format_expiration, parse_expiration
-from mfa_tui.errors import MfaTuiError
+from mfa_tui.errors import MfaTuiError, NetworkError
 from mfa_tui.listing import AGES_FILE, ROTATE_AFTER_DAYS
 
 # Not typing.TYPE_CHECKING: `list` reads ages, and importing typing would cost it.
@@ -141,6 +141,7 @@ def fetch_key_ages(
         ListAccessKeys, the network), for the faces to say once.
     """
     from mfa_tui.aws import iam
+    from mfa_tui.aws.connection import connection_for
     from mfa_tui.aws.sts import Credentials
 
     known = read_key_ages(path)
@@ -159,11 +160,18 @@ def fetch_key_ages(
             age = known.get(name)
             if age is not None and age.key_id == keys.access_key_id:
                 continue
-            user = iam.caller(name, keys)
+            # The files as the service read them: not a parse per user and call.
+            connection = connection_for(service.profile_set, name)
+            user = iam.caller(name, keys, connection=connection)
             signed = Credentials(
                 session.access_key_id, session.secret_access_key, session.session_token
             )
-            listed = iam.access_keys(name, signed, user)
+            listed = iam.access_keys(name, signed, user, connection=connection)
+        except NetworkError as exc:
+            # Every other user would fail the same way, each after its own timeout:
+            # say it once; the next look-up (next start, next change) tries again.
+            found[name] = exc
+            break
         except MfaTuiError as exc:
             found[name] = exc
             continue

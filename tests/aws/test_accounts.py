@@ -9,6 +9,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from mfa_tui.aws import sts
 from mfa_tui.aws.accounts import AliasesDeniedError, list_account_aliases
 from mfa_tui.aws.files import load_profiles
 from mfa_tui.aws.sts import Credentials
@@ -70,7 +71,10 @@ def test_a_denied_listing_is_an_answer_and_a_dead_endpoint_a_network_error(
 
 
 def test_look_up_uses_an_existing_session_and_caches_no_secret(
-    sandbox: Sandbox, with_sessions: SessionService, tmp_path: Path
+    sandbox: Sandbox,
+    with_sessions: SessionService,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     name_the_account(sandbox, "acme-sandbox")
     clock = FrozenClock(with_sessions.clock.now())
@@ -78,6 +82,8 @@ def test_look_up_uses_an_existing_session_and_caches_no_secret(
     settings = Settings()
     statuses = all_statuses(profile_set, settings, clock.now())
     account = sandbox.account.account_id
+    # The files it is given, not parsed again for each account's call.
+    monkeypatch.setattr(sts, "load_profiles", lambda *a, **k: pytest.fail("files read again"))
     found = look_up_aliases(statuses, {account}, profile_set, settings, clock, tmp_path)
     assert found == {account: "acme-sandbox"}
     calls = len(sandbox.fault.calls("ListAccountAliases"))
