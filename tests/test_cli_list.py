@@ -348,6 +348,25 @@ def test_no_files_at_all(isolated_env: Path, capsys: pytest.CaptureFixture[str])
     assert capsys.readouterr().out.startswith("no profiles in ")
 
 
+@pytest.mark.parametrize("command", ["use", "refresh", "export", "exec"])
+def test_a_profile_named_where_there_is_none_says_how_to_make_one(
+    isolated_env: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    assert main([command, "nobody"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown profile 'nobody': there is no profile in " in err
+    assert "'aws configure --profile NAME' makes one" in err and "mfa-tui demo" in err
+
+
+def test_an_unknown_profile_names_some_that_exist(
+    aws_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (aws_dir / "config").write_text("[profile dev]\nregion = eu-west-1\n")
+    assert main(["use", "nobody"]) == 2
+    err = capsys.readouterr().err
+    assert "(known: dev; 'mfa-tui list' shows all)" in err
+
+
 # ---------------------------------------------------------------------------
 # Usage: --version, --help, and bad arguments as one line and exit 2.
 

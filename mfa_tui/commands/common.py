@@ -41,10 +41,16 @@ def require_profile(profile_set: ProfileSet, name: str | None) -> Profile:
         raise UsageError("name a profile (see 'mfa-tui list')")
     profile = profile_set.get(name)
     if profile is None:
-        known = ", ".join(sorted(profile_set.profiles)[:8]) or "none"
+        where = f"{profile_set.paths.config} or {profile_set.paths.credentials}"
+        if not profile_set.profiles:
+            raise UsageError(
+                f"unknown profile '{name}': there is no profile in {where} yet; "
+                "'aws configure --profile NAME' makes one ('mfa-tui demo' tries mfa-tui "
+                "without an AWS account)"
+            )
+        known = ", ".join(sorted(profile_set.profiles)[:8])
         raise UsageError(
-            f"unknown profile '{name}' in {profile_set.paths.config} or "
-            f"{profile_set.paths.credentials} (known: {known})"
+            f"unknown profile '{name}' in {where} (known: {known}; 'mfa-tui list' shows all)"
         )
     return profile
 
