@@ -625,8 +625,8 @@ def request_session(
         try:
             sock = _connect(path, timeout=1.0)
             answer = None if sock is None else _ask(sock, request, deadline, profile, wait)
-        except _Busy:
-            answer = BUSY
+        except _Busy:  # even the first time round: `sock` is then not yet set
+            sock, answer = None, BUSY
         if sock is None and answer is None:
             raise NeedsCodeError(
                 f"profile '{profile}' needs an MFA code and no mfa-tui dashboard is running "

@@ -253,3 +253,20 @@ def test_a_burst_of_callers_is_served_busy_ones_wait_instead_of_failing(sock_pat
             thread.join(60)
         assert len(results) == 500
         assert [r for r in results if r != CREDS] == [], "a caller failed instead of waiting"
+
+
+def test_an_agent_busy_from_the_first_connect_is_waited_for_not_a_crash(
+    sock_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The listen queue full at the very first try: before, `sock` was never set and the
+    # caller died with an UnboundLocalError instead of waiting.
+    tries: list[float] = []
+
+    def full_queue(path: Path, timeout: float) -> socket.socket | None:
+        tries.append(timeout)
+        raise agent._Busy
+
+    monkeypatch.setattr(agent, "_connect", full_queue)
+    with pytest.raises(NeedsCodeError, match="stayed busy with other callers"):
+        agent.request_session("p", min_valid=900, wait=0.0, path=sock_path)
+    assert tries == [1.0]
