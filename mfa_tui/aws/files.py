@@ -207,7 +207,7 @@ _MFA_SERIAL = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:mfa/[\w+=,.@/-]+|[\w+=/,.@
 _ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+", re.A)
 
 
-def _note_unusable_values(profile: Profile, docs: tuple[ini.IniDocument, ...]) -> bool:
+def _note_unusable_values(profile: Profile, docs: _Docs) -> bool:
     """Set aside what the AWS tools cannot use, with a note naming key, file and line.
 
     botocore ignores a `duration_seconds` that is not a number (an inline comment is
@@ -263,21 +263,55 @@ def _refuse_roles_through(profiles: dict[str, Profile], bad_arns: set[str]) -> N
             )
 
 
-def _where(profile: Profile, key: str, docs: tuple[ini.IniDocument, ...]) -> str:
+class _Docs:
+    """The two parsed files, with the section look-ups the notes make built once.
+
+    A note names its `file:line`; finding it by scanning every section made notes on
+    every profile quadratic (2,000 roles whose `mfa_serial` is only on their user: 1.6 s
+    to load, for what takes 30 ms).
+    """
+
+    __slots__ = ("_by_header", "_by_profile", "config", "creds")
+
+    def __init__(self, creds: ini.IniDocument, config: ini.IniDocument) -> None:
+        self.creds = creds
+        self.config = config
+        self._by_header: dict[int, dict[str, list[ini.Section]]] = {}
+        self._by_profile: dict[str, list[ini.Section]] | None = None
+
+    def find(self, doc: ini.IniDocument, header: str) -> list[ini.Section]:
+        """`doc.find(header)`, from an index of `doc` made on first use."""
+        index = self._by_header.get(id(doc))
+        if index is None:
+            index = {}
+            for section in doc.sections:
+                if not section.broken:
+                    index.setdefault(section.name, []).append(section)
+            self._by_header[id(doc)] = index
+        return index.get(header, [])
+
+    def config_sections(self, name: str) -> list[ini.Section]:
+        """The unbroken config sections botocore reads as profile `name`, in file order."""
+        if self._by_profile is None:
+            self._by_profile = {}
+            for section in self.config.sections:
+                named = None if section.broken else config_profile_name(section.name)
+                if named is not None:
+                    self._by_profile.setdefault(named, []).append(section)
+        return self._by_profile.get(name, [])
+
+
+def _where(profile: Profile, key: str, docs: _Docs) -> str:
     """`file:line` of the value of `key` the AWS tools read for `profile`."""
-    creds, config = docs
-    headers = [
-        s.name
-        for s in config.sections
-        if not s.broken and config_profile_name(s.name) == profile.name
-    ]
+    creds, config = docs.creds, docs.config
+    headers = [s.name for s in docs.config_sections(profile.name)]
     for doc, header in (
         (creds, profile.name),
         (config, headers[-1] if headers else None),
         (creds, ini.DEFAULT_SECTION),
         (config, ini.DEFAULT_SECTION),
     ):
-        for section in reversed(doc.find(header) if header is not None else []):
+        for section in reversed(docs.find(doc, header) if header is not None else []):
             if key in section.key_spans:
                 return f"{doc.path}:{section.key_spans[key][0] + 1}"
     return str(config.path)
@@ -286,24 +320,22 @@ def _where(profile: Profile, key: str, docs: tuple[ini.IniDocument, ...]) -> str
 def section_where(profile_set: ProfileSet, name: str, *, credentials: bool = False) -> str:
     """`file:line` of profile `name`'s section: the config header the AWS tools read its
     settings from (or, with `credentials`, its credentials-file section), else the other."""
-    return _section_where(name, (profile_set.credentials_doc, profile_set.config_doc), credentials)
+    return _section_where(
+        name, _Docs(profile_set.credentials_doc, profile_set.config_doc), credentials
+    )
 
 
-def _section_where(
-    name: str, docs: tuple[ini.IniDocument, ...], credentials_first: bool = False
-) -> str:
-    creds, config = docs
-    headers = [s for s in config.sections if not s.broken and config_profile_name(s.name) == name]
+def _section_where(name: str, docs: _Docs, credentials_first: bool = False) -> str:
+    creds, config = docs.creds, docs.config
+    headers = docs.config_sections(name)
     in_config = f"{config.path}:{headers[-1].start + 1}" if headers else None
-    sections = creds.find(name)
+    sections = docs.find(creds, name)
     in_creds = f"{creds.path}:{sections[-1].start + 1}" if sections else None
     first, second = (in_creds, in_config) if credentials_first else (in_config, in_creds)
     return first or second or str(config.path)
 
 
-def _note_roles_without_mfa(
-    profiles: dict[str, Profile], docs: tuple[ini.IniDocument, ...]
-) -> None:
+def _note_roles_without_mfa(profiles: dict[str, Profile], docs: _Docs) -> None:
     """A role no profile of whose chain names an `mfa_serial`: the AWS tools assume it
     with the user's long-term keys alone and never ask for a code (botocore reads
     `mfa_serial` from the role profiles it assumes, never from the user's)."""
@@ -326,7 +358,7 @@ def _note_roles_without_mfa(
         )
 
 
-def _note_process_programs(processes: list[Profile], docs: tuple[ini.IniDocument, ...]) -> bool:
+def _note_process_programs(processes: list[Profile], docs: _Docs) -> bool:
     """Note a `credential_process` whose program the AWS tools cannot start; returns
     whether any was noted (such a note depends on this computer, not on the files)."""
     known: dict[str, str | None] = {}
@@ -347,7 +379,7 @@ def _note_process_programs(processes: list[Profile], docs: tuple[ini.IniDocument
     return noted
 
 
-def _note_inline_comments(profile: Profile, docs: tuple[ini.IniDocument, ...]) -> None:
+def _note_inline_comments(profile: Profile, docs: _Docs) -> None:
     """Note values with what reads like an inline comment (`region = eu-west-1  # work`):
     the AWS tools keep it as part of the value. Secrets are named, never shown."""
     if profile.kind is Kind.SESSION:
@@ -634,7 +666,7 @@ def load_profiles(paths: AwsPaths | None = None) -> ProfileSet:
         if kind is Kind.PROCESS:
             processes.append(profile)
     _promote_key_processes(profiles)
-    docs = (creds_doc, config_doc)
+    docs = _Docs(creds_doc, config_doc)
     _resolve_chains(profiles, docs)
     bad_arns = {p.name for p in unusable if _note_unusable_values(p, docs)}
     _refuse_roles_through(profiles, bad_arns)
@@ -694,9 +726,7 @@ class _Walk:
     refused: bool = False
 
 
-def _hop(
-    current: Profile, profiles: dict[str, Profile], docs: tuple[ini.IniDocument, ...]
-) -> str | _Walk:
+def _hop(current: Profile, profiles: dict[str, Profile], docs: _Docs) -> str | _Walk:
     """The role the walk from `current` goes on to, or how it ends at `current` (an
     error names the line of the source_profile at fault)."""
     if current.credential_source and not current.source_profile:
@@ -775,7 +805,7 @@ def _onto(name: str, tail: _Walk) -> _Walk:
     )
 
 
-def _walks(profiles: dict[str, Profile], docs: tuple[ini.IniDocument, ...]) -> dict[str, _Walk]:
+def _walks(profiles: dict[str, Profile], docs: _Docs) -> dict[str, _Walk]:
     """The walk from every role, each hop followed once: a role's walk is its source's
     with itself in front, so a chain of any depth costs time in proportion to it."""
     walks: dict[str, _Walk] = {}
@@ -813,7 +843,7 @@ def _walks(profiles: dict[str, Profile], docs: tuple[ini.IniDocument, ...]) -> d
     return walks
 
 
-def _resolve_chains(profiles: dict[str, Profile], docs: tuple[ini.IniDocument, ...]) -> None:
+def _resolve_chains(profiles: dict[str, Profile], docs: _Docs) -> None:
     """Each role's chain of source profiles; a chain the AWS tools refuse (a loop, a
     source_profile that does not exist or has no credentials) is an error and a note
     naming the line of the source_profile at fault."""
