@@ -26,6 +26,7 @@ from textual.strip import Strip
 
 from mfa_tui.tui.columns import (
     COLUMNS,
+    DYNAMIC,
     Column,
     clip,
     dynamic_cells,
@@ -193,9 +194,9 @@ class ProfileTable(ScrollView, can_focus=True):
         row = self.row_state(name)
         if row is None:
             raise KeyError(name)
-        if key in ("left", "state", "then"):
+        if key in DYNAMIC:
             return dynamic_cells(row, self._now or datetime.now().astimezone())[key]
-        return self._static.get(name, static_cells(row))[key].strip()
+        return self._cells(row)[key].strip()
 
     def cell_style(self, name: str, key: str) -> Style:
         """The style the cell `key` of row `name` is drawn with (off the cursor)."""
@@ -206,7 +207,7 @@ class ProfileTable(ScrollView, can_focus=True):
             raise KeyError((name, key))
         now = self._now or datetime.now().astimezone()
         width = self.scrollable_content_region.width
-        strip = self._row_strip(row, now, layout, width, cursor=False)
+        strip = self._row_strip(row, self._dynamic_key(row, now), layout, width, cursor=False)
         return list(strip)[keys.index(key)].style or Style()
 
     @property
@@ -289,7 +290,7 @@ class ProfileTable(ScrollView, can_focus=True):
                 self._refresh_row(top + offset)
         return changed
 
-    def _dynamic_key(self, row: RowState, now: datetime) -> tuple[object, ...]:
+    def _dynamic_key(self, row: RowState, now: datetime) -> tuple[str, str, str, Urgency]:
         cells = dynamic_cells(row, now)
         level = urgency(row.status.expires_at, now, row.status.refresh_margin)
         return (cells["left"], cells["state"], cells["then"], level)
@@ -350,7 +351,7 @@ class ProfileTable(ScrollView, can_focus=True):
         key = (row, dynamic, cursor, width, self.has_focus, self.app.theme)
         strip = self._lines.get(key)
         if strip is None:
-            strip = self._row_strip(row, now, layout, width, cursor)
+            strip = self._row_strip(row, dynamic, layout, width, cursor)
             if len(self._lines) > _LINE_CACHE:
                 self._lines.clear()
             self._lines[key] = strip
@@ -362,20 +363,26 @@ class ProfileTable(ScrollView, can_focus=True):
         text = "".join(f" {clip(c.label, w, right=c.right)} " for c, w in layout)
         return Strip([Segment(clip(text, width), style)], width)
 
+    def _cells(self, row: RowState) -> dict[str, str]:
+        """The row's clock-free cells, as measured (worked out here only if not)."""
+        cells = self._static.get(row.name)
+        return cells if cells is not None else static_cells(row)
+
     def _row_strip(
         self,
         row: RowState,
-        now: datetime,
+        dynamic: tuple[str, str, str, Urgency],
         layout: list[tuple[Column, int]],
         width: int,
         cursor: bool,
     ) -> Strip:
+        """One line; `dynamic` is `_dynamic_key`'s (the caller has just worked it out)."""
         base = self.rich_style
         if cursor:
             base = base + self.get_component_rich_style("profile-table--cursor")
         dim = Style(dim=True) if not row.status.managed else Style()
-        cells = {**self._static.get(row.name, static_cells(row)), **dynamic_cells(row, now)}
-        level = urgency(row.status.expires_at, now, row.status.refresh_margin)
+        left, state, then, level = dynamic
+        cells = {**self._cells(row), "left": left, "state": state, "then": then}
         colours = {
             "left": URGENCY_COLOURS[level],
             "state": NOTE_COLOURS[row.note_kind],
