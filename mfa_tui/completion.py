@@ -71,10 +71,13 @@ def profiles(kind: object) -> list[str]:
     if scanned is None:
         return []
     merged, _ = scanned
+    # A profile only the full parser can classify (a credential_process without a
+    # device) may be a user: offered, the command itself judges it.
+    maybe = profile_scan.UNKNOWN
     wanted = {
-        MANAGED: (profile_scan.USER, profile_scan.ROLE),
-        USERS: (profile_scan.USER,),
-        SESSIONS: (profile_scan.USER, profile_scan.ROLE, profile_scan.SESSION),
+        MANAGED: (profile_scan.USER, profile_scan.ROLE, maybe),
+        USERS: (profile_scan.USER, maybe),
+        SESSIONS: (profile_scan.USER, profile_scan.ROLE, profile_scan.SESSION, maybe),
     }[str(kind)]
     return sorted(n for n, values in merged.items() if profile_scan.kind(values) in wanted)
 

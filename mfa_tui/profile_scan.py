@@ -34,6 +34,7 @@ KEYS = frozenset(
         "sso_start_url",
         "sso_account_id",
         "credential_process",
+        "mfa_serial",
         "expiration",
         "mfa_tui_source",
     }
@@ -142,12 +143,26 @@ def has_keys(values: dict[str, str]) -> bool:
     return bool(values.get("aws_access_key_id") and values.get("aws_secret_access_key"))
 
 
-# Kinds, as aws/files.py's Kind names them.
-USER, ROLE, SESSION, OTHER = "user", "role", "session", "other"
+# Kinds, as aws/files.py's Kind names them; UNKNOWN: what only the full parser can tell.
+USER, ROLE, SESSION, OTHER, UNKNOWN = "user", "role", "session", "other", "unknown"
+# As aws/files.py's own_command reads a credential_process that runs mfa-tui.
+_OWN_PROGRAMS = ("mfa-tui", "mfa-tui.exe")
+_KEYS_COMMAND = ["keys", "credential-process"]
+
+
+class CannotJudge(Exception):
+    """A profile on the way is one only the full parser can classify."""
 
 
 def kind(values: dict[str, str]) -> str:
-    """A profile's kind by aws/files.py's `classify` (every unmanaged kind is OTHER)."""
+    """A profile's kind by aws/files.py's `classify` (every unmanaged kind is OTHER).
+
+    A `credential_process` is judged here only when the answer needs nothing but this
+    profile: mfa-tui's own keyring command (a user) or session command (not one), or
+    any other process beside an `mfa_serial` (a user). A process without a device may
+    still be a user (a role with a device assumed from it makes it one), and whether
+    keys beside a process win depends on the file they are in: UNKNOWN.
+    """
     if OWNER_KEY in values:
         return SESSION
     if values.get("role_arn"):
@@ -156,8 +171,21 @@ def kind(values: dict[str, str]) -> str:
         return OTHER
     if values.get("sso_session") or values.get("sso_start_url") or values.get("sso_account_id"):
         return OTHER
-    if values.get("credential_process"):
-        return OTHER
+    process = values.get("credential_process")
+    if process:
+        if has_keys(values):
+            return UNKNOWN
+        if "mfa-tui" in process:
+            if any(c in process for c in "\"'"):
+                return UNKNOWN  # a shell-style split: the full parser's
+            words = process.split()
+            program = words[0].rsplit("/", 1)[-1] if words else ""
+            if program in _OWN_PROGRAMS:
+                if len(words) == 4 and words[1:3] == _KEYS_COMMAND:
+                    return USER
+                if len(words) == 3 and words[1] == "credential-process":
+                    return OTHER
+        return USER if values.get("mfa_serial") else UNKNOWN
     if has_keys(values):
         if values.get("aws_session_token") or values.get("aws_security_token"):
             return OTHER
@@ -167,11 +195,17 @@ def kind(values: dict[str, str]) -> str:
 
 def user_of(profiles: Profiles, name: str) -> str | None:
     """The user at the end of `name`'s chain (`name` itself for a user), by the rules of
-    aws/files.py's `_resolve_chains`; None for a profile mfa-tui does not manage."""
+    aws/files.py's `_resolve_chains`; None for a profile mfa-tui does not manage.
+
+    Raises:
+        CannotJudge: a profile on the chain is UNKNOWN here.
+    """
     values = profiles.get(name)
     if values is None:
         return None
     own = kind(values)
+    if own == UNKNOWN:
+        raise CannotJudge(name)
     if own == USER:
         return name
     if own != ROLE:
@@ -189,6 +223,8 @@ def user_of(profiles: Profiles, name: str) -> str | None:
             return None
         chain.append(source_name)
         source_kind = kind(source)
+        if source_kind == UNKNOWN:
+            raise CannotJudge(source_name)
         if source_kind == ROLE and not has_keys(source):
             current, current_name = source, source_name
             continue

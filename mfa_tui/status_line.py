@@ -134,7 +134,10 @@ def fast_facts() -> tuple[bool, Facts | None]:
     expires = stamp_epoch(shown.get("expiration", ""))
     if expires is None:
         return False, None  # written some other way: the full parser reads it
-    user = profile_scan.user_of(profiles, profile)
+    try:
+        user = profile_scan.user_of(profiles, profile)
+    except profile_scan.CannotJudge:
+        return False, None
     if user is None:
         return True, (profile, session_name, expires, user_margin, "", None, user_margin)
     if user == profile:

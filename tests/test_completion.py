@@ -218,3 +218,18 @@ def test_the_answer_imports_nothing_heavy(files: None) -> None:
     )
     assert done.stdout == "my-test-role\nmy:colon-role\ntest-user\n", done.stderr
     assert "HEAVY []" in done.stderr, done.stderr
+
+
+def test_users_whose_keys_come_from_a_process_are_offered(files: None, aws_dir: Path) -> None:
+    # Before, any credential_process read as "not a user": `keys restore` (what such a
+    # profile is for) completed nothing.
+    with (aws_dir / "credentials").open("a") as fh:
+        fh.write(
+            "\n[kr-user]\ncredential_process = mfa-tui keys credential-process kr-user\n"
+            "\n[served]\ncredential_process = mfa-tui credential-process my-test-role\n"
+            "\n[vault-user]\ncredential_process = /opt/vault/keys\n"
+        )
+    assert candidates(["keys", "restore", "kr"]) == ["kr-user"]
+    assert candidates(["keys", "restore", "se"]) == []  # a served session, never a user
+    # Without a device only the full parser can tell (a role may make it a user): offered.
+    assert candidates(["keys", "rotate", "va"]) == ["vault-user"]

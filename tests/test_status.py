@@ -261,3 +261,31 @@ def test_the_fast_path_imports_nothing_heavy(files: Path) -> None:
     )
     assert done.stdout == "my-test-role 50m\n", done.stderr
     assert "HEAVY []" in done.stderr, done.stderr
+
+
+KEYRING_USER = "[test-user]\ncredential_process = mfa-tui keys credential-process test-user\n\n"
+VAULT_USER = (
+    "[test-user]\ncredential_process = /opt/vault/get-keys test-user\n"
+    "mfa_serial = arn:aws:iam::123456789012:mfa/test-user\n\n"
+)
+
+
+@pytest.mark.parametrize("keys", [KEYRING_USER, VAULT_USER], ids=["keyring", "vault+device"])
+def test_a_user_whose_keys_come_from_a_process_is_judged_on_the_fast_path(
+    files: Path, keys: str
+) -> None:
+    # Before, any credential_process read as "not a user" here: the role showed no mark
+    # on the fast path where the full command marked it.
+    files.write_text(keys + session("mfa-tui", "my-test-role", 42 * 60 + 30))
+    assert both() == "my-test-role 42m!\n"
+
+
+def test_a_process_only_the_full_parser_can_classify_goes_the_long_way(files: Path) -> None:
+    # Without a device it may still be a user (a role with one assumed from it makes it
+    # one): the fast path does not guess.
+    files.write_text(
+        "[test-user]\ncredential_process = /opt/vault/get-keys test-user\n\n"
+        + session("mfa-tui", "my-test-role", 42 * 60 + 30)
+    )
+    assert fast_facts() == (False, None)
+    assert status() == status(fast=False)
