@@ -44,7 +44,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType, TracebackType
@@ -105,6 +105,9 @@ class MfaCheck:
         self.devices: dict[str, str] = {}
         self._used: set[tuple[str, int]] = set()
         self._lock = threading.Lock()
+        # The clock the 30-second steps are read from (tests set one that stands still,
+        # so that no step ends between two of their calls).
+        self.clock: Callable[[], float] = time.time
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -145,7 +148,7 @@ class MfaCheck:
             return None  # moto itself says NoSuchEntity
         import pyotp
 
-        totp, now = pyotp.TOTP(seed), int(time.time() // 30)
+        totp, now = pyotp.TOTP(seed), int(self.clock() // 30)
         with self._lock:
             for step in range(now - ENABLE_WINDOW_STEPS, now + 1):
                 if (totp.at(step * 30), totp.at((step + 1) * 30)) == codes:
@@ -157,7 +160,7 @@ class MfaCheck:
         """The step `code` belongs to, marked used; None when no unused step has it."""
         import pyotp
 
-        totp, now = pyotp.TOTP(seed), int(time.time() // 30)
+        totp, now = pyotp.TOTP(seed), int(self.clock() // 30)
         with self._lock:
             for step in (now + d for d in offsets):
                 if totp.at(step * 30) == code and (serial, step) not in self._used:

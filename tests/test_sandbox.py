@@ -585,7 +585,11 @@ def test_the_mfa_check_answers_codes_as_aws_does(
             )
             return str(error["Message"])
 
+        # The check's clock stands still mid-step: no step ends between two calls.
         step = int(time.time() // 30)
+        now = step * 30 + 15.0
+        assert server.mfa is not None
+        server.mfa.clock = lambda: now
         wrong = next(
             c
             for c in ("000000", "111111", "222222", "333333")
@@ -593,18 +597,16 @@ def test_the_mfa_check_answers_codes_as_aws_does(
         )
         # Until it knows the devices it is moto: any code goes.
         assert client.get_session_token(SerialNumber=user.mfa_serial, TokenCode=wrong)
-        assert server.mfa is not None
         server.mfa.devices = {u.mfa_serial: u.seed for u in moto_account.users.values()}
         assert refused(SerialNumber=user.mfa_serial, TokenCode=wrong) == INVALID_CODE
         nobody = f"arn:aws:iam::{moto_account.account_id}:mfa/nobody"
-        assert refused(SerialNumber=nobody, TokenCode=user.code()) == INVALID_SERIAL
-        code = user.code()
+        assert refused(SerialNumber=nobody, TokenCode=user.code(now)) == INVALID_SERIAL
+        code = user.code(now)
         assert client.get_session_token(SerialNumber=user.mfa_serial, TokenCode=code)
         # Each code works once, and a used one reads as a wrong one (AWS's words).
-        if user.code() == code:  # still the same 30-second step
-            assert refused(SerialNumber=user.mfa_serial, TokenCode=code) == INVALID_CODE
+        assert refused(SerialNumber=user.mfa_serial, TokenCode=code) == INVALID_CODE
         # A code from the step before still counts (a phone a little behind)...
-        previous = user.code(time.time() - 30)
+        previous = user.code(now - 30)
         assert client.get_session_token(SerialNumber=user.mfa_serial, TokenCode=previous)
         # ...calls without MFA pass, and AssumeRole checks codes too.
         assert client.get_session_token()
@@ -629,6 +631,9 @@ def test_the_mfa_check_enables_a_device_only_with_two_consecutive_codes(
     with MotoServer() as server:  # moto's state is per process: the same account
         assert server.mfa is not None
         server.mfa.devices = {u.mfa_serial: u.seed for u in moto_account.users.values()}
+        # The check's clock stands still mid-step: no step ends between two calls.
+        step = int(time.time() // 30)
+        server.mfa.clock = lambda: step * 30 + 15.0
         keys = {
             "aws_access_key_id": new.access_key_id,
             "aws_secret_access_key": new.secret_access_key,
@@ -651,7 +656,6 @@ def test_the_mfa_check_enables_a_device_only_with_two_consecutive_codes(
         )
         device = iam.create_virtual_mfa_device(VirtualMFADeviceName="new-user")["VirtualMFADevice"]
         serial, totp = device["SerialNumber"], pyotp.TOTP(device["Base32StringSeed"].decode())
-        step = int(time.time() // 30)
         earlier, now = totp.at((step - 1) * 30), totp.at(step * 30)
         for codes in ((now, earlier), (earlier, earlier), ("123456", "654321")):
             with pytest.raises(botocore.exceptions.ClientError) as caught:
