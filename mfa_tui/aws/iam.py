@@ -311,12 +311,21 @@ class KeyUse:
     region: str | None
 
 
-def key_last_used(profile: str, creds: Credentials, access_key_id: str) -> KeyUse:
+def key_last_used(
+    profile: str,
+    creds: Credentials,
+    access_key_id: str,
+    *,
+    connection: Connection | None = None,
+) -> KeyUse:
     """When `access_key_id` was last used, and whose key it is (GetAccessKeyLastUsed).
 
     Ask with an MFA session, not with the key itself: that call would be its last use.
+    `connection` as `_iam`'s.
     """
-    answer = _iam("GetAccessKeyLastUsed", profile, creds, AccessKeyId=access_key_id)
+    answer = _iam(
+        "GetAccessKeyLastUsed", profile, creds, connection=connection, AccessKeyId=access_key_id
+    )
     used = answer.get("AccessKeyLastUsed") or {}
 
     def named(key: str) -> str | None:
@@ -491,7 +500,11 @@ class EnforcementCheck:
 
 
 def keys_need_mfa(
-    profile: str, keys: Credentials, session: Credentials | None = None
+    profile: str,
+    keys: Credentials,
+    session: Credentials | None = None,
+    *,
+    connection: Connection | None = None,
 ) -> EnforcementCheck:
     """Do these long-term keys work without MFA? One harmless call tells.
 
@@ -500,9 +513,9 @@ def keys_need_mfa(
     has): MFA is enforced. Denied only because nothing allows it: the same call with
     an MFA `session` decides (it works there, so the permission needs MFA); without
     one, or denied there too, the answer is unknown. Raises NetworkError and the like
-    when AWS cannot be asked.
+    when AWS cannot be asked. `connection` as `_iam`'s.
     """
-    alone = _probe(profile, keys)
+    alone = _probe(profile, keys, connection)
     if alone is None:
         return EnforcementCheck(
             Enforcement.NOT_ENFORCED,
@@ -515,7 +528,7 @@ def keys_need_mfa(
             f"MFA is enforced: a policy explicitly denies {PROBE_ACTION} to the keys of "
             f"'{profile}' without MFA",
         )
-    if session is not None and _probe(profile, session) is None:
+    if session is not None and _probe(profile, session, connection) is None:
         return EnforcementCheck(
             Enforcement.ENFORCED,
             f"MFA is enforced for {PROBE_ACTION}: it works with an MFA session of "
@@ -528,12 +541,12 @@ def keys_need_mfa(
     )
 
 
-def _probe(profile: str, creds: Credentials) -> str | None:
+def _probe(profile: str, creds: Credentials, connection: Connection | None = None) -> str | None:
     """None when the probe call works; AWS's refusal text when it is denied."""
     import botocore.exceptions as bx
 
     ctx = _context("DescribeRegions", profile, creds, service="EC2")
-    client = sts._client("ec2", ctx, creds)
+    client = sts._client("ec2", ctx, creds, connection)
     try:
         client.describe_regions()
     except bx.ClientError as exc:

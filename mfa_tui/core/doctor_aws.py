@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from mfa_tui.aws import iam
+from mfa_tui.aws.connection import Connection, connection_for
 from mfa_tui.aws.files import Kind, Profile, ProfileSet, mfa_serial_of, user_of
 from mfa_tui.aws.sts import SKEW_WARN_SECONDS, Credentials, ServerClock
 from mfa_tui.core.findings import Area, Finding, Severity
@@ -99,6 +100,8 @@ def _check_user(
 ) -> _UserReport:
     report = _UserReport()
     name = user.name
+    # The files doctor has read, for every call: not a parse of them per call.
+    connection = connection_for(profile_set, name)
     keys = Credentials(user.values["aws_access_key_id"], user.values["aws_secret_access_key"])
     stored = stored_session(profile_set, settings, name, now)
     session = (
@@ -121,16 +124,16 @@ def _check_user(
             )
         )
     else:
-        report.findings.extend(_key_findings(profile_set, name, keys, session, now))
+        report.findings.extend(_key_findings(profile_set, connection, name, keys, session, now))
     clock = ServerClock()
     try:
-        iam.caller(name, keys, clock)
+        iam.caller(name, keys, clock, connection=connection)
     except MfaTuiError as exc:
         report.skew = clock.skew_seconds()
         report.findings.append(_refused(name, exc))
         return report
     report.skew = clock.skew_seconds()
-    report.findings.append(_enforcement(profile_set, user, keys, session))
+    report.findings.append(_enforcement(profile_set, connection, user, keys, session))
     return report
 
 
@@ -150,11 +153,15 @@ def _refused(name: str, exc: MfaTuiError) -> Finding:
 
 
 def _enforcement(
-    profile_set: ProfileSet, user: Profile, keys: Credentials, session: Credentials | None
+    profile_set: ProfileSet,
+    connection: Connection,
+    user: Profile,
+    keys: Credentials,
+    session: Credentials | None,
 ) -> Finding:
     name = user.name
     try:
-        check = iam.keys_need_mfa(name, keys, session)
+        check = iam.keys_need_mfa(name, keys, session, connection=connection)
     except MfaTuiError as exc:
         return Finding(
             "mfa-enforced",
@@ -176,14 +183,19 @@ def _enforcement(
 
 
 def _key_findings(
-    profile_set: ProfileSet, name: str, keys: Credentials, session: Credentials, now: datetime
+    profile_set: ProfileSet,
+    connection: Connection,
+    name: str,
+    keys: Credentials,
+    session: Credentials,
+    now: datetime,
 ) -> list[Finding]:
     """The key's age and last use, and the user's other active keys, asked with the MFA
     session (never with the key itself, whose last use that call would become)."""
     key_id = keys.access_key_id
     try:
-        use = iam.key_last_used(name, session, key_id)
-        all_keys = iam.access_keys(name, session, use.user)
+        use = iam.key_last_used(name, session, key_id, connection=connection)
+        all_keys = iam.access_keys(name, session, use.user, connection=connection)
     except MfaTuiError as exc:
         return [
             Finding(
@@ -223,17 +235,22 @@ def _key_findings(
     for other in all_keys:
         if other.key_id in in_files or not other.active:
             continue
-        findings.append(_other_key(name, session, use.user, other, now))
+        findings.append(_other_key(name, connection, session, use.user, other, now))
     return findings
 
 
 def _other_key(
-    name: str, session: Credentials, user: str, key: iam.AccessKey, now: datetime
+    name: str,
+    connection: Connection,
+    session: Credentials,
+    user: str,
+    key: iam.AccessKey,
+    now: datetime,
 ) -> Finding:
     """An active key of the user that no profile holds: in use elsewhere, or forgotten.
     AWS advises one active key a user (CIS 1.13); one unused for KEY_UNUSED_DAYS should go."""
     try:
-        use: iam.KeyUse | None = iam.key_last_used(name, session, key.key_id)
+        use: iam.KeyUse | None = iam.key_last_used(name, session, key.key_id, connection=connection)
     except MfaTuiError:
         use = None
     used = _used(use, now) if use is not None else "its last use unknown"

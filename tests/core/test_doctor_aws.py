@@ -293,3 +293,22 @@ def test_span_says_lengths_of_time_as_people_do() -> None:
         "7 hours",
         "3 days",
     ]
+
+
+def test_every_call_uses_the_files_doctor_read_not_a_parse_of_its_own(
+    sandbox: Sandbox, service: SessionService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before, each call (caller, the probes, the key's last use, the key list, each
+    # other key's last use) parsed both AWS files again to find its endpoint: about
+    # five parses a user, each a whole read at thousands of profiles.
+    from mfa_tui.aws import sts
+
+    with_session(sandbox, service)
+    other = sandbox.admin("iam").create_access_key(UserName="test-user")["AccessKey"]
+    profile_set = load_profiles(sandbox.paths)
+    monkeypatch.setattr(sts, "load_profiles", lambda *a, **k: pytest.fail("files read again"))
+    found = aws_findings(profile_set, Settings(), ["test-user"], datetime.now(UTC))
+    assert of(found, "key-age", "test-user").severity is Severity.OK
+    assert other["AccessKeyId"] in of(found, "other-key", "test-user").message
+    assert of(found, "mfa-enforced", "test-user").severity is not Severity.WARNING
+    assert len(sandbox.fault.actions()) >= 5  # every call was made, over the network
