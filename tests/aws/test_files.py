@@ -506,6 +506,7 @@ def test_notes_on_every_profile_find_their_lines_without_scanning_every_section(
         "[user]\naws_access_key_id = AKIAUSER\naws_secret_access_key = s\n"
     )
     calls: list[str] = []
+
     def counted(header: str) -> str | None:
         calls.append(header)
         return config_profile_name(header)
