@@ -548,7 +548,7 @@ def _probe(profile: str, creds: Credentials, connection: Connection | None = Non
     ctx = _context("DescribeRegions", profile, creds, service="EC2")
     client = sts._client("ec2", ctx, creds, connection)
     try:
-        client.describe_regions()
+        sts.within_deadline(client, "describe_regions", ctx)
     except bx.ClientError as exc:
         error = exc.response.get("Error", {})
         code = str(error.get("Code", ""))

@@ -500,6 +500,23 @@ def _client_error(
     return AwsRefusedError(f"{ctx.action} for {who} was refused: {code}: {text}", code=code)
 
 
+def within_deadline(client: Any, method: str, ctx: CallContext, **params: Any) -> Any:
+    """`client.method(**params)`, given up at the overall deadline (NetworkError); the
+    call's own errors are raised as botocore raised them. Every AWS call goes through
+    here: botocore's read timeout bounds each read, never a whole answer."""
+    seconds = CallPolicy.from_env().deadline
+    try:
+        return deadline.run(lambda: getattr(client, method)(**params), seconds=seconds)
+    except deadline.CallTimedOut:
+        service = "IAM" if ctx.action in IAM_ACTIONS else ctx.service
+        raise NetworkError(
+            f"{ctx.action} for '{ctx.profile}': {service} at {_endpoint(client)} did not "
+            f"answer in full within {seconds:g} s (an answer coming a byte at a time: a "
+            "proxy or VPN in the way?); mfa-tui gave up. Try again, or allow more time "
+            "with MFA_TUI_STS_DEADLINE"
+        ) from None
+
+
 def _call(
     client: Any,
     method: str,
@@ -513,19 +530,8 @@ def _call(
     import botocore.exceptions as bx
     from botocore.parsers import ResponseParserError
 
-    seconds = CallPolicy.from_env().deadline
     try:
-        result: dict[str, Any] = deadline.run(
-            lambda: getattr(client, method)(**params), seconds=seconds
-        )
-    except deadline.CallTimedOut:
-        service = "IAM" if ctx.action in IAM_ACTIONS else ctx.service
-        raise NetworkError(
-            f"{ctx.action} for '{ctx.profile}': {service} at {_endpoint(client)} did not "
-            f"answer in full within {seconds:g} s (an answer coming a byte at a time: a "
-            "proxy or VPN in the way?); mfa-tui gave up. Try again, or allow more time "
-            "with MFA_TUI_STS_DEADLINE"
-        ) from None
+        result: dict[str, Any] = within_deadline(client, method, ctx, **params)
     except (bx.ClientError, bx.BotoCoreError, ResponseParserError) as exc:
         if server_clock is not None and isinstance(exc, bx.ClientError):
             server_clock.record(_date_of(exc.response))

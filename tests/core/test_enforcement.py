@@ -135,6 +135,25 @@ def test_keys_need_mfa_asks_aws_with_one_harmless_call(
     )
 
 
+def test_the_probe_is_given_up_at_the_deadline_like_every_other_call(
+    sandbox: Sandbox,
+    ready: Callable[[], tuple[MfaSetup, SetupTarget]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Before, DescribeRegions was the one call not run under the overall deadline: an
+    # answer coming a byte at a time kept doctor and setup --enforce waiting for minutes.
+    from mfa_tui.errors import NetworkError
+
+    setup, _ = ready()
+    monkeypatch.setenv("MFA_TUI_STS_DEADLINE", "1.5")
+    sandbox.fault.clear()
+    sandbox.fault.always = stsfault.trickle(0.1, "body", action="DescribeRegions")
+    with pytest.raises(NetworkError, match=r"DescribeRegions .* within 1\.5 s") as info:
+        iam.keys_need_mfa("test-user", setup.long_term_keys(), setup.session_credentials())
+    assert int(info.value.exit_code) == 5
+    assert [r.action for r in sandbox.fault.requests] == ["DescribeRegions"]
+
+
 # --- method 1 ---------------------------------------------------------------------------
 
 
