@@ -13,10 +13,7 @@ import sys
 from types import SimpleNamespace
 
 from mfa_tui import __version__
-from mfa_tui.completion import EXPORT_FORMATS
 from mfa_tui.errors import ExitCode, MfaTuiError
-from mfa_tui.status_line import DEFAULT_FORMAT as STATUS_FORMAT
-from mfa_tui.status_line import FIELDS as STATUS_FIELDS
 
 # Not typing.TYPE_CHECKING: `list` would pay for importing typing.
 TYPE_CHECKING = False
@@ -40,6 +37,11 @@ files: AWS_CONFIG_FILE (default ~/.aws/config), AWS_SHARED_CREDENTIALS_FILE
 
 def build_parser() -> argparse.ArgumentParser:
     import argparse
+
+    # Here, not at the top: the commands that skip argparse (see `_PLAIN`) skip these too.
+    from mfa_tui.completion import EXPORT_FORMATS
+    from mfa_tui.status_line import DEFAULT_FORMAT as STATUS_FORMAT
+    from mfa_tui.status_line import FIELDS as STATUS_FIELDS
 
     class _Parser(argparse.ArgumentParser):
         """argparse that fails with one line and exit 2, never a usage dump on stderr."""

@@ -703,3 +703,20 @@ def test_a_missing_credential_process_program_is_noted_and_never_cached(
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows["vault"]["notes"] == []
     assert listing.cached_listing(True) is not None
+
+
+def test_the_cli_module_leaves_the_parsers_word_lists_to_the_parser() -> None:
+    # The commands that skip argparse (a plain `list`, `doctor --files`) skip what only
+    # the parser's help and choices need: completion's and status's tables.
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, mfa_tui.cli; print(sorted(m for m in ('mfa_tui.completion', "
+            "'mfa_tui.status_line', 'mfa_tui.profile_scan') if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == "[]"
