@@ -83,7 +83,6 @@ def session_for_account(
 ) -> tuple[str, Any] | None:
     """(profile, its stored session as sts.Credentials) acting in `account_id`, roles
     before users, the one with most time left; None when no session exists there."""
-    from mfa_tui.aws.sts import Credentials
 
     best: tuple[float, int, str, Any] | None = None
     for status in statuses:
@@ -101,10 +100,7 @@ def session_for_account(
     if best is None:
         return None
     _, _, name, stored = best
-    creds = Credentials(
-        stored.access_key_id, stored.secret_access_key, stored.session_token, stored.expiration
-    )
-    return name, creds
+    return name, stored.signing()
 
 
 def look_up_aliases(

@@ -250,15 +250,11 @@ class Chain:
 
     def valid_source(self, name: str) -> Any | None:
         """`name`'s stored session as sts.Credentials, if it has over MIN_SOURCE_LEFT."""
-        from mfa_tui.aws.sts import Credentials
-
         left = self.store.seconds_left(name)
         stored = self.store.credentials(name)
         if left is None or left <= MIN_SOURCE_LEFT or stored is None:
             return None
-        return Credentials(
-            stored.access_key_id, stored.secret_access_key, stored.session_token, stored.expiration
-        )
+        return stored.signing()
 
     def valid_source_in_chain(self, plan: RefreshPlan) -> tuple[int, Any] | None:
         """The valid stored session nearest the role: (index of the first hop to assume,

@@ -104,13 +104,7 @@ def _check_user(
     connection = connection_for(profile_set, name)
     keys = Credentials(user.values["aws_access_key_id"], user.values["aws_secret_access_key"])
     stored = stored_session(profile_set, settings, name, now)
-    session = (
-        Credentials(
-            stored.access_key_id, stored.secret_access_key, stored.session_token, stored.expiration
-        )
-        if stored is not None
-        else None
-    )
+    session = stored.signing() if stored is not None else None
     if session is None:
         report.findings.append(
             Finding(

@@ -142,7 +142,6 @@ def fetch_key_ages(
     """
     from mfa_tui.aws import iam
     from mfa_tui.aws.connection import connection_for
-    from mfa_tui.aws.sts import Credentials
 
     known = read_key_ages(path)
     found: dict[str, KeyAge | MfaTuiError] = {}
@@ -163,10 +162,7 @@ def fetch_key_ages(
             # The files as the service read them: not a parse per user and call.
             connection = connection_for(service.profile_set, name)
             user = iam.caller(name, keys, connection=connection)
-            signed = Credentials(
-                session.access_key_id, session.secret_access_key, session.session_token
-            )
-            listed = iam.access_keys(name, signed, user, connection=connection)
+            listed = iam.access_keys(name, session.signing(), user, connection=connection)
         except NetworkError as exc:
             # Every other user would fail the same way, each after its own timeout:
             # say it once; the next look-up (next start, next change) tries again.

@@ -239,13 +239,7 @@ class KeyRotation:
         old = place.read()
         user = iam.caller(name, old)
         served = self.service.serve(name, min_valid=SESSION_FLOOR, asker=asker, cancel=cancel)
-        stored_session = served.session
-        session = Credentials(
-            stored_session.access_key_id,
-            stored_session.secret_access_key,
-            stored_session.session_token,
-            stored_session.expiration,
-        )
+        session = served.session.signing()
         listed = iam.access_keys(name, session, user)
         pending = self.journal.get(name)
         if pending is not None and pending.get("user") == user.arn:

@@ -404,14 +404,7 @@ class MfaSetup:
     def session_credentials(self) -> Credentials | None:
         """The profile's valid MFA session, to make the enforcement calls with."""
         stored = self.service.credentials(self.name)
-        if stored is None:
-            return None
-        return Credentials(
-            stored.access_key_id,
-            stored.secret_access_key,
-            stored.session_token,
-            stored.expiration,
-        )
+        return stored.signing() if stored is not None else None
 
     def long_term_keys(self) -> Credentials:
         return self._keys()

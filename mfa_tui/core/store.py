@@ -14,7 +14,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mfa_tui.aws.credentials import OWNER_KEY, write_section, write_sections
 from mfa_tui.aws.files import (
@@ -31,6 +31,9 @@ from mfa_tui.core.status import session_values_of
 from mfa_tui.errors import MfaTuiError, UsageError
 from mfa_tui.expiry import human_left
 from mfa_tui.settings import Settings
+
+if TYPE_CHECKING:
+    from mfa_tui.aws.sts import Credentials
 
 # When mfa-tui wrote a session (the detail pane's "last refresh").
 REFRESHED_KEY = "mfa_tui_refreshed"
@@ -51,6 +54,14 @@ class StoredSession:
 
     def seconds_left(self, now: datetime | None = None) -> float:
         return (self.expiration - (now or datetime.now(UTC))).total_seconds()
+
+    def signing(self) -> Credentials:
+        """The session as the AWS calls take it (sts.Credentials), to sign with."""
+        from mfa_tui.aws.sts import Credentials
+
+        return Credentials(
+            self.access_key_id, self.secret_access_key, self.session_token, self.expiration
+        )
 
     def to_process_json(self) -> dict[str, Any]:
         """The shape botocore's `credential_process` reads."""
