@@ -103,10 +103,8 @@ def then_cell(row: RowState, now: datetime) -> str:
         return "" if not row.status.managed else "—"
     if then is Then.OFF:
         return "auto off"
-    if then is Then.AUTO:
-        return f"auto {format_clock(at, now)}"
-    if then is Then.AUTO_UNTIL:
-        return f"auto {format_clock(at, now)}"  # the detail pane says until when
+    if then in (Then.AUTO, Then.AUTO_UNTIL):
+        return f"auto {format_clock(at, now)}"  # for AUTO_UNTIL the detail pane says until when
     when = format_clock(at, now)
     # Fourteen cells at most: "code at 23:50", "code Tue 23:50".
     return f"code at {when}" if " " not in when else f"code {when}"

@@ -505,7 +505,7 @@ class Dashboard(Screen[None]):
         serial = status.mfa_serial or (
             self.statuses[user].mfa_serial if user in self.statuses else None
         )
-        return self.seeds.has(serial) and not self.seeds.is_refused(serial)
+        return self.seeds.has(serial)  # a seed AWS keeps refusing does not count
 
     def row_for(self, status: ProfileStatus, active: str | None) -> RowState:
         assert self.snapshot is not None
