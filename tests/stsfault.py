@@ -121,7 +121,7 @@ class Fault:
     # body after whole headers ("body"), or a chunked body one byte a chunk ("chunks").
     trickle: float = 0.0
     trickle_part: str = "body"
-    # Held until the test sets it (bounded by 30 s): a slow STS whose end the test decides,
+    # Held until the test sets it (bounded by 120 s): a slow STS whose end the test decides,
     # where a `delay` is a race with the test's own steps on a busy machine.
     gate: threading.Event | None = None
     on_arrival: Callable[[], None] | None = None
@@ -372,7 +372,7 @@ class StsFaultServer:
                 if fault.delay:
                     time.sleep(fault.delay)
                 if fault.gate is not None:
-                    fault.gate.wait(30)
+                    fault.gate.wait(120)
                 if fault.disconnect and fault.passthrough:
                     self._forward(body, reply=False)
                 if fault.disconnect:

@@ -144,7 +144,7 @@ class FakeBackend:
 
     def seeded_serials(self, serials: Iterable[str]) -> frozenset[str]:
         if self.keyring_gate is not None:
-            self.keyring_gate.wait(30)
+            self.keyring_gate.wait(120)
         return frozenset(set(serials) & self.seeded)
 
     def refused_seeds(self, serials: Iterable[str]) -> frozenset[str]:
@@ -230,14 +230,14 @@ class FakeBackend:
     ) -> RefreshResult:
         self.calls.append(Call("refresh", name, None))
         if self.gate is not None:
-            self.gate.wait(10)
+            self.gate.wait(120)
         if self.step_wait is not None and asker is not None:
             # As the engine does when the current code step was used already.
             seconds, released = self.step_wait
             asker.waiting_for_step(
                 self.clock.time() + seconds, f"waiting {seconds:.0f} s for the next code"
             )
-            released.wait(10)
+            released.wait(120)
         if self.fail_with is not None:
             raise self.fail_with
         wanted = self.code_wanted(name)

@@ -96,8 +96,15 @@ async def test_a_wrong_code_is_shown_in_the_prompt_and_the_next_one_works(
 
 
 async def test_a_slow_sts_does_not_block_the_keys(
-    sandbox: Sandbox, now_clock: FrozenClock, memory_keyring: MemoryKeyring
+    sandbox: Sandbox,
+    now_clock: FrozenClock,
+    memory_keyring: MemoryKeyring,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The held call ends when the test says, not at the 5-second read timeout: on a
+    # busy machine the keys below can take longer than that, and a retry would pass.
+    monkeypatch.setenv("MFA_TUI_STS_TIMEOUT", "120")
+    monkeypatch.setenv("MFA_TUI_STS_ATTEMPTS", "1")
     app = make_app(sandbox, now_clock, memory_keyring)
     async with app.run_test(size=(120, 30)) as pilot:
         await settle(app, pilot)
@@ -121,6 +128,7 @@ async def test_a_slow_sts_does_not_block_the_keys(
         await settle(app, pilot)
         assert not app.dashboard.refreshes.policy.in_flight("readonly-role")
         assert load_profiles().profiles["readonly-role-mfa"].expiration is not None
+        assert sandbox.fault.actions().count("AssumeRole") == 2  # the held one, once
 
 
 async def test_background_refresh_renews_the_active_role_inside_its_margin(
