@@ -237,8 +237,7 @@ class ServiceBackend:
     def save_seed(self, mfa_serial: str, seed: str) -> None:
         from mfa_tui.core.codes import SeedStore, UsedCodes
 
-        SeedStore(self.keyring_backend).set(mfa_serial, seed)
-        UsedCodes().forget_refusal(mfa_serial)
+        SeedStore(self.keyring_backend).keep(mfa_serial, seed, UsedCodes())
         with self._seed_lock:
             self._seed_cache[mfa_serial] = (True, time.monotonic())
 

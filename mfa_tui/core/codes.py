@@ -288,6 +288,14 @@ class SeedStore(KeyringEntries):
         self._write(serial, cleaned, f"the seed for {serial}")
         return cleaned
 
+    def keep(self, serial: str, seed: str, used: UsedCodes) -> str:
+        """Store a new seed for `serial` and forget AWS's refusal of an earlier one: the
+        dashboard marks a refused device by its serial, and a re-created virtual device
+        keeps its name's serial. Every way a seed gets stored goes through here."""
+        cleaned = self.set(serial, seed)
+        used.forget_refusal(serial)
+        return cleaned
+
     def remove(self, serial: str) -> bool:
         """Forget the seed; False when there was none."""
         return self._delete(serial, f"the seed for {serial}")

@@ -232,8 +232,7 @@ class Devices:
         """Keep a TOTP seed for `name`'s device; returns (serial, current code)."""
         cleaned = normalize_seed(seed)
         _user, serial = self.device_of(name)
-        self.seeds.set(serial, cleaned)
-        self.used_codes.forget_refusal(serial)
+        self.seeds.keep(serial, cleaned, self.used_codes)
         return serial, totp_at(cleaned, self.clock.time())[0]
 
     def remove_seed(self, name: str) -> tuple[str, bool]:

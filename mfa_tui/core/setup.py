@@ -391,7 +391,7 @@ class MfaSetup:
             where = service.devices.save_serial(self.name, serial)
             done.append(f"Saved mfa_serial = {serial} in {where}.")
         if seed is not None:
-            service.devices.seeds.set(serial, seed)
+            service.devices.seeds.keep(serial, seed, service.devices.used_codes)
             done.append(f"Stored the seed of {serial} in the OS keyring: codes come from it now.")
         return done
 

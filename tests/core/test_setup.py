@@ -330,3 +330,22 @@ def test_default_device_names_skip_the_users_own() -> None:
     mine = (MfaDevice("arn:aws:iam::1:mfa/ana"), MfaDevice("arn:aws:iam::1:mfa/ana-2"))
     assert default_device_name("ana", ()) == "ana"
     assert default_device_name("ana", mine) == "ana-3"
+
+
+def test_a_device_made_again_under_its_old_name_loses_the_old_seeds_refusal(
+    sandbox: Sandbox, make_setup: SetupFactory, tmp_path: Path
+) -> None:
+    # AWS refused the codes of new-user's earlier seed; the person deleted that device
+    # and runs setup again: the new virtual device gets the same name, so the same serial.
+    used = UsedCodes(tmp_path / "state" / "codes.json")
+    used.refuse_seed("arn:aws:iam::123456789012:mfa/new-user", "JBSWY3DPEHPK3PXP")
+    setup = make_setup()
+    setup.check_local(store_seed=True)
+    target = setup.inspect()
+    with setup.new_device(target) as pending:
+        assert pending.serial == "arn:aws:iam::123456789012:mfa/new-user"
+        setup.enable(pending, *setup.codes_from_seed(pending))
+    setup.adopt(target, pending.serial, seed=pending.seed)
+    # The dashboard marks refused devices by serial: the new seed is not shown refused.
+    assert used.refused_serials() == set()
+    assert setup.service.devices.seeds.get(pending.serial) == pending.seed
