@@ -29,12 +29,11 @@ from mfa_tui.aws.connection import Connection, connection_for
 from mfa_tui.aws.files import Kind, Profile, ProfileSet, mfa_serial_of, user_of
 from mfa_tui.aws.sts import SKEW_WARN_SECONDS, Credentials, ServerClock
 from mfa_tui.core.findings import Area, Finding, Severity
+from mfa_tui.core.key_ages import ROTATE_AFTER_DAYS, rotate_due
 from mfa_tui.core.store import stored_session
 from mfa_tui.errors import MfaTuiError, NetworkError, UsageError
 from mfa_tui.settings import Settings
 
-# AWS (Security Hub IAM.3, the CIS benchmark) wants access keys rotated every 90 days.
-KEY_MAX_AGE_DAYS = 90
 # Keys unused this long should be removed (Security Hub IAM.22).
 KEY_UNUSED_DAYS = 45
 # Signed requests are valid within 15 minutes of AWS's time; warn well before.
@@ -205,14 +204,15 @@ def _key_findings(
     age = _days(mine.created, now) if mine is not None and mine.created else None
     used = _used(use, now)
     facts = f"its access key {key_id} (IAM user {use.user})"
-    if age is not None and age > KEY_MAX_AGE_DAYS:
+    # Due from the same day as in `list` and the dashboard (AWS's IAM.3: every 90 days).
+    if mine is not None and mine.created and rotate_due(mine.created, now):
         findings.append(
             Finding(
                 "key-age",
                 Area.AWS,
                 Severity.WARNING,
                 f"{facts} is {age} days old ({used}); AWS advises a new one every "
-                f"{KEY_MAX_AGE_DAYS} days",
+                f"{ROTATE_AFTER_DAYS} days",
                 fix=(
                     f"rotate it: create a new key for {use.user} in IAM, put it in place of "
                     f"the old one in the credentials file, then deactivate and delete the old one"

@@ -40,9 +40,6 @@ class KeyAge:
     created: datetime
     user: str = ""
 
-    def days(self, now: datetime) -> int:
-        return max(0, (now - self.created).days)
-
 
 def ages_path() -> Path:
     known = locations.state_file(AGES_FILE)  # Linux, macOS: without platformdirs

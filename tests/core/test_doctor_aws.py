@@ -165,6 +165,25 @@ def test_an_old_key_is_a_warning_and_its_last_use_is_not_doctors_own(
     assert [r.access_key_id for r in sandbox.fault.requests[2:]].count(key_id) >= 2
 
 
+def test_a_key_is_due_in_doctor_on_the_day_list_and_the_dashboard_call_it_due(
+    sandbox: Sandbox, service: SessionService
+) -> None:
+    from mfa_tui.listing import key_age
+
+    key_id = sandbox.test_user.access_key_id
+    with_session(sandbox, service)
+    for old, severity in (
+        (timedelta(days=89, hours=23), Severity.OK),
+        (timedelta(days=90, hours=1), Severity.WARNING),  # doctor once said OK until 91
+    ):
+        made = datetime.now(UTC) - old
+        moto_key(key_id).create_date = made.replace(tzinfo=None)
+        age = of(check(sandbox, "test-user"), "key-age", "test-user")
+        assert age.severity is severity, (old, age.message)
+        due = key_age(made.timestamp(), datetime.now(UTC).timestamp())[1]
+        assert due is (severity is Severity.WARNING)
+
+
 def test_a_young_key_is_fine(sandbox: Sandbox, service: SessionService) -> None:
     with_session(sandbox, service)
     age = of(check(sandbox, "test-user"), "key-age", "test-user")
