@@ -9,7 +9,7 @@ folder is removed on exit unless `--keep`.
 `test-user` gets a TOTP seed in the (in-memory) keyring, so it refreshes silently;
 `ops-user` has none, so the dashboard asks for its code, and the demo shows the code
 its virtual device would display, as a hint in the prompt. `new-user` has keys and no
-MFA device: `s` sets one up; its QR code, scanned by a phone, makes the codes the
+MFA device: `m` sets one up; its QR code, scanned by a phone, makes the codes the
 sandbox accepts, and the hint shows them too.
 """
 

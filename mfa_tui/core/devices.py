@@ -98,7 +98,7 @@ class Devices:
         if not serials:
             raise MfaTuiError(
                 f"user profile '{user.name}' has no mfa_serial and IAM lists no MFA device "
-                f"for its user: 'mfa-tui setup {user.name}' (or 's' in the dashboard) "
+                f"for its user: 'mfa-tui setup {user.name}' (or 'm' in the dashboard) "
                 "creates one from a QR code and saves it in the config; or assign one in "
                 f"the IAM console, then add 'mfa_serial = <its ARN>' to {where}",
                 title="No MFA device",

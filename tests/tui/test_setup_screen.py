@@ -1,6 +1,8 @@
-"""The `s` setup screen on the real engine, against moto's IAM behind the fault proxy."""
+"""The `m` setup screen on the real engine, against moto's IAM behind the fault proxy."""
 
 from __future__ import annotations
+
+import re
 
 import pyotp
 from textual.pilot import Pilot
@@ -32,7 +34,7 @@ async def open_setup(app: MfaTuiApp, pilot: Pilot[None], profile: str) -> SetupS
 
 
 async def new_device(app: MfaTuiApp, pilot: Pilot[None]) -> tuple[SetupScreen, str]:
-    """`s` on new-user, enter on "Create a new virtual MFA device": the QR step."""
+    """`m` on new-user, enter on "Create a new virtual MFA device": the QR step."""
     screen = await open_setup(app, pilot, "new-user")
     await pilot.press("enter")
     await settle(app, pilot)
@@ -47,6 +49,23 @@ def codes(seed: str, clock: FrozenClock, *offsets: int) -> list[str]:
 
 def files(sandbox: Sandbox) -> tuple[bytes, bytes]:
     return sandbox.paths.config.read_bytes(), sandbox.paths.credentials.read_bytes()
+
+
+async def test_the_key_the_no_device_message_names_opens_setup(
+    sandbox: Sandbox, now_clock: FrozenClock, memory_keyring: MemoryKeyring
+) -> None:
+    app = make_app(sandbox, now_clock, memory_keyring)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        app.table.select("new-user")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        message = app.dashboard.refreshes.errors["new-user"]
+        named = re.search(r"\(or '(\w)' in the dashboard\)", message)
+        assert named is not None, message
+        await pilot.press(named.group(1))
+        await settle(app, pilot)
+        assert isinstance(app.screen, SetupScreen), message
 
 
 async def test_a_new_device_from_the_qr_code_two_codes_then_the_first_session(
