@@ -7,6 +7,7 @@ import fcntl
 import os
 import re
 import select
+import signal
 import subprocess
 import sys
 import termios
@@ -40,6 +41,15 @@ def consecutive(seed: str, code1: str, code2: str) -> bool:
     )
 
 
+def _foreground_job() -> None:
+    """In the child: the pty is its controlling terminal and ctrl+c interrupts it, as for
+    a command a person starts in a shell. A test runner started as a background job (or
+    under nohup) has SIGINT ignored, and an ignored signal stays ignored across exec:
+    without this, ctrl+c on the pty would do nothing and the test wait for nothing."""
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Terminal:
     """A child process on a pseudo-terminal: what a person sees, and keys they type."""
 
@@ -55,7 +65,7 @@ class Terminal:
             # Its own session with the pty as its controlling terminal, as a login shell
             # has: getpass reads /dev/tty, and ctrl+c there is a SIGINT.
             start_new_session=True,
-            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),  # noqa: PLW1509
+            preexec_fn=_foreground_job,  # noqa: PLW1509
         )
         os.close(slave)
         self.screen = ""
@@ -84,7 +94,12 @@ class Terminal:
         os.write(self.master, text.encode())
 
     def finish(self, timeout: float = 60) -> int:
-        code = self.proc.wait(timeout)
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"still running after {timeout} s:\n{self.screen}") from None
         try:
             while select.select([self.master], [], [], 0.2)[0]:
                 chunk = os.read(self.master, 65536)
