@@ -9,7 +9,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +21,16 @@ from mfa_tui.core.backend import ServiceBackend
 from mfa_tui.demo import demo_sandbox
 from mfa_tui.tui.app import MfaTuiApp
 from tests.processes import running
+
+
+async def until(pilot: Any, condition: Callable[[], object], what: str) -> None:
+    """Let the app run until `condition` holds: the demo's sandbox is real (a moto server,
+    the wall clock), so the test waits for what it checks rather than for a fixed time.
+    The bound only stops a hang."""
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert time.monotonic() < deadline, f"never: {what}"
+        await pilot.pause(0.05)
 
 
 async def test_demo_flow_refresh_with_the_shown_code_then_switch_to_the_role(
@@ -30,12 +43,10 @@ async def test_demo_flow_refresh_with_the_shown_code_then_switch_to_the_role(
         assert creds_path.is_relative_to(sandbox.folder)
         app = MfaTuiApp(ServiceBackend(), code_hint=sandbox.hint, title_note="demo sandbox")
         async with app.run_test(size=(120, 36)) as pilot:
-            await pilot.pause(0.5)
+            await until(pilot, lambda: app.dashboard.snapshot is not None, "the files read")
             # ops-user has no seed: the prompt opens and the demo shows its code.
             app.switch_to("ops-user")
-            deadline = time.monotonic() + 15
-            while app.prompt is None and time.monotonic() < deadline:
-                await pilot.pause(0.1)
+            await until(pilot, lambda: app.prompt is not None, "the prompt for ops-user")
             assert app.prompt is not None
             serial = app.prompt.wanted.mfa_serial
             hint = sandbox.hint(serial)
@@ -46,26 +57,29 @@ async def test_demo_flow_refresh_with_the_shown_code_then_switch_to_the_role(
             # digits); the prompt stays, says so, and takes the right one.
             wrong = code.group(1)[:5] + str((int(code.group(1)[5]) + 5) % 10)
             await pilot.press(*wrong)
-            await app.workers_settled()
-            await pilot.pause(0.3)
-            assert app.prompt is not None, "a wrong code was accepted"
+            prompt = app.prompt
+            await until(pilot, lambda: app.prompt is not prompt or prompt.error_text, "an answer")
+            assert app.prompt is prompt, "a wrong code was accepted"
             assert app.prompt.error_text.startswith("AWS rejected the MFA code"), (
                 app.prompt.error_text
             )
             fresh = re.search(r"\b(\d{6})\b", sandbox.hint(serial) or "")
             assert fresh is not None
             await pilot.press(*fresh.group(1))
-            await app.workers_settled()
-            await pilot.pause(0.3)
-            assert app.prompt is None
+            await until(pilot, lambda: app.prompt is None, "the right code taken")
+            refreshes = app.dashboard.refreshes.policy
+            await until(pilot, lambda: not refreshes.in_flight("ops-user"), "ops-user done")
+
             # test-user has its seed in the demo keyring: no prompt, then the role.
-            app.switch_to("test-user")
-            await app.workers_settled()
-            await pilot.pause(0.3)
-            app.switch_to("my-test-role")
-            await app.workers_settled()
-            await pilot.pause(0.3)
-            assert app.prompt is None
+            def settled(name: str) -> bool:
+                return not refreshes.in_flight(name)
+
+            for name in ("test-user", "my-test-role"):
+                app.switch_to(name)
+                assert refreshes.in_flight(name)
+                await until(pilot, partial(settled, name), f"{name} done")
+                assert app.prompt is None
+                assert name not in app.dashboard.refreshes.errors, app.event_log.lines_written
         values = ini.read(creds_path).section_values()
         assert values["ops-user-mfa"]["mfa_tui_source"] == "ops-user"
         assert values["test-user-mfa"]["mfa_tui_source"] == "test-user"
@@ -93,17 +107,15 @@ async def test_demo_setup_of_new_user_with_the_codes_its_qr_code_makes(
     with demo_sandbox() as sandbox:
         app = MfaTuiApp(ServiceBackend(), code_hint=sandbox.hint, title_note="demo sandbox")
         async with app.run_test(size=(120, 40)) as pilot:
-            await app.workers_settled()
-            await pilot.pause(0.3)
+            await until(pilot, lambda: app.table.row_state("new-user") is not None, "rows")
             app.table.select("new-user")
             await pilot.press("m")
-            await app.workers_settled()
-            await pilot.pause(0.3)
+            await until(pilot, lambda: isinstance(app.screen, SetupScreen), "setup")
             screen = app.screen
-            assert isinstance(screen, SetupScreen) and screen.stage is Stage.CHOOSING
+            assert isinstance(screen, SetupScreen)
+            await until(pilot, lambda: screen.stage is Stage.CHOOSING, "IAM's answer")
             await pilot.press("enter")
-            await app.workers_settled()
-            await pilot.pause(0.3)
+            await until(pilot, lambda: screen.stage is Stage.CODES, "the new device")
             secret = str(screen.query_one("#secret").render()).rsplit("\n", 1)[-1]
             phone = pyotp.TOTP(secret.replace(" ", ""))
             serial = "arn:aws:iam::123456789012:mfa/new-user"
@@ -111,14 +123,15 @@ async def test_demo_setup_of_new_user_with_the_codes_its_qr_code_makes(
             step = int(time.time() // 30)
             assert any(phone.at((step + d) * 30) in hint for d in (-1, 0)), hint
             await pilot.press(*phone.at((step - 1) * 30), *phone.at(step * 30))
-            await app.workers_settled()
-            await pilot.pause(0.3)
-            prompt = app.screen
-            assert isinstance(prompt, MfaPrompt), app.event_log.lines_written
+            await until(pilot, lambda: isinstance(app.screen, MfaPrompt), "the first session")
+            shown = app.screen
+            assert isinstance(shown, MfaPrompt), app.event_log.lines_written
+            prompt: MfaPrompt = shown
             await pilot.press(*phone.at((step + 1) * 30))
-            await app.workers_settled()
-            await pilot.pause(0.3)
-            assert not isinstance(app.screen, MfaPrompt), prompt.error_text
+            await until(pilot, lambda: app.screen is not prompt or prompt.error_text, "an answer")
+            assert app.screen is not prompt, prompt.error_text
+            refreshes = app.dashboard.refreshes.policy
+            await until(pilot, lambda: not refreshes.in_flight("new-user"), "new-user done")
         creds = ini.read(Path(os.environ["AWS_SHARED_CREDENTIALS_FILE"])).section_values()
         assert creds["new-user-mfa"]["mfa_tui_source"] == "new-user"
 
@@ -190,7 +203,7 @@ def test_demo_in_a_terminal_leaves_an_empty_home_empty(tmp_path: Path) -> None:
         screen = _start_demo_in_tmux(sock, _clean_env(home, tmp_path / "tmp"))
         assert "demo sandbox" in screen and "my-test-role" in screen, screen
         subprocess.run(["tmux", "-L", sock, "send-keys", "q"], check=True)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # a bound on a hang, not a speed test
         while time.monotonic() < deadline:
             alive = (
                 subprocess.run(
@@ -234,7 +247,7 @@ def test_closing_the_terminal_ends_the_demo_and_removes_the_sandbox(tmp_path: Pa
     finally:
         # Closing the terminal sends SIGHUP to the demo.
         subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True, check=False)
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 60  # a bound on a hang
     while (list(tmpdir.iterdir()) or running(pid)) and time.monotonic() < deadline:
         time.sleep(0.2)
     try:
@@ -257,7 +270,7 @@ def test_a_killed_demo_gives_the_terminal_back_and_removes_the_sandbox(
         screen = _start_demo_in_tmux(sock, _clean_env(tmp_path, tmpdir), then_report=True)
         assert "demo sandbox" in screen, screen
         os.kill(_demo_pid(sock), signal.SIGTERM)
-        screen = _wait_for_screen(sock, ("EXITED",), 15)
+        screen = _wait_for_screen(sock, ("EXITED",), 60)
         # 128 + SIGTERM, and the shell's screen again: the dashboard's is gone (the line
         # the demo printed while starting stays, as any command's output does).
         lines = [line for line in screen.splitlines() if line.strip()]
