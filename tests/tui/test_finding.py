@@ -21,7 +21,7 @@ from mfa_tui.core.picks import Picks
 from mfa_tui.settings import load_settings
 from mfa_tui.tui.app import MfaTuiApp
 from mfa_tui.tui.screens.mfa_prompt import MfaPrompt
-from mfa_tui.tui.widgets.detail_pane import DetailPane, wrap_value
+from mfa_tui.tui.widgets.detail_pane import DetailPane, whole_words, wrap_value
 from tests.tui.fakes import FakeBackend
 
 SLOW = 10_000.0
@@ -237,6 +237,40 @@ def test_arns_wrap_at_their_separators_never_mid_word() -> None:
     assert all(line.endswith((":", "/")) for line in lines[:-1]), lines
     text = "refreshes by itself at 12:55 from test-user's session"
     assert all(not line.endswith(":") for line in wrap_value(text, 20)[:-1])
+
+
+def test_a_word_wider_than_the_room_is_cut_only_where_nothing_else_can_be() -> None:
+    arn = "arn:aws:iam::123456789012:role/OrganizationAccountAccessRole"
+    assert not whole_words(arn, 18) and whole_words(arn, 34)
+    lines = wrap_value(arn, 34)
+    assert lines == ["arn:aws:iam::123456789012:role/", "OrganizationAccountAccessRole"]
+    # A separator early in the line still beats a cut word.
+    assert wrap_value("ab/" + "x" * 28, 30) == ["ab/", "x" * 28]
+
+
+async def test_an_arn_with_a_long_role_name_goes_under_its_label_uncut(
+    consultant_backend: FakeBackend, clock: FrozenClock
+) -> None:
+    # At 120 columns the value column beside the labels is about 18 cells: the role's
+    # name (29) once came out as "OrganizationAccoun" / "tAccessRole".
+    config = consultant_backend.paths.config
+    with config.open("a") as fh:
+        fh.write(
+            "\n[profile org-admin]\n"
+            "role_arn = arn:aws:iam::123456789012:role/OrganizationAccountAccessRole\n"
+            "source_profile = user-0\n"
+            "mfa_serial = arn:aws:iam::372727000019:mfa/user-0\n"
+        )
+    app = make_app(consultant_backend, clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert app.table.select("org-admin")
+        await pilot.pause()
+        pane = app.query_one(DetailPane)
+        lines = [pane.render_line(y).text for y in range(pane.size.height)]
+        whole = [line for line in lines if "OrganizationAccountAccessRole" in line]
+        assert len(whole) >= 2, lines  # the Role line and the Role ARN, each uncut
+        assert not any("Organization" in line and "AccessRole" not in line for line in lines)
 
 
 async def test_the_detail_pane_wraps_an_arn_at_its_separators(

@@ -126,17 +126,38 @@ def wrap_value(value: str, width: int) -> list[str]:
     rest = value
     while cell_len(rest) > width:
         # A space if there is one far enough along, else an ARN's own separators.
+        # (A break short of a third of the line only where nothing later is one: a
+        # short line beats a word cut in two.)
         cut = -1
         for separators in BREAK_AFTER:
-            cut = max(rest.rfind(c, 0, width) for c in separators)
-            if cut >= width // 3:
+            found = max(rest.rfind(c, 0, width) for c in separators)
+            cut = max(cut, found)
+            if found >= width // 3:
+                cut = found
                 break
-        at = cut + 1 if cut >= width // 3 else width
+        at = cut + 1 if cut >= 0 else width
         lines.append(rest[:at].rstrip())
         rest = rest[at:].lstrip(" ")
     if rest:
         lines.append(rest)
     return lines
+
+
+def whole_words(value: str, width: int) -> bool:
+    """Every word of `value` (the runs between the places `wrap_value` breaks at) fits
+    in `width` cells, so it wraps without cutting one."""
+    word = 0
+    for char in value:
+        word += cell_len(char)
+        if word > width:
+            return False
+        if any(char in separators for separators in BREAK_AFTER):
+            word = 0
+    return True
+
+
+# Indent of a value shown on the lines under its label (its words too long beside it).
+UNDER_INDENT = 2
 
 
 class DetailPane(Static):
@@ -175,9 +196,17 @@ class DetailPane(Static):
                 text.append("\n")
             text.append(label.ljust(label_width), style="bold")
             style = "dim" if value in ("—", "none", "never") else ""
-            for j, part in enumerate(wrap_value(value, value_width) if width else [value]):
+            indent, parts = label_width, [value]
+            if width:
+                parts = wrap_value(value, value_width)
+                under = width - UNDER_INDENT
+                if not whole_words(value, value_width) and whole_words(value, under):
+                    # A word (a long role name in an ARN) is wider than the room beside
+                    # the label: the value goes under it, at the pane's width, uncut.
+                    indent, parts = UNDER_INDENT, ["", *wrap_value(value, under)]
+            for j, part in enumerate(parts):
                 if j:
-                    text.append("\n" + " " * label_width)
+                    text.append("\n" + " " * indent)
                 text.append(part, style=style)
         # The pane's size comes from the stylesheet, not its text: skip the layout pass.
         self.update(text, layout=False)
