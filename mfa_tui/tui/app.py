@@ -22,6 +22,7 @@ from typing import Any, ClassVar, NoReturn
 from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.notifications import Notify
 from textual.screen import Screen
 from textual.theme import Theme
 
@@ -204,6 +205,12 @@ class MfaTuiApp(App[None]):
             return
         self.agent_bridge = bridge
         self.log_event(EventKind.INFO, f"Answering credential-process callers on {socket_path()}")
+
+    def on_notify(self, event: Notify) -> None:
+        # Textual shows it (its own handler ran first); the dashboard makes room for it.
+        screen = self.screen
+        if isinstance(screen, Dashboard):
+            screen.call_after_refresh(screen.fit_toasts, event.notification)
 
     def on_unmount(self) -> None:
         if self.agent_bridge is not None:

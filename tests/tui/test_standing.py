@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets._toast import Toast
 
@@ -196,20 +197,38 @@ async def test_shift_r_offers_the_prompts_one_after_another(
         assert {"test-user", "ops-user", "my-test-role"} <= refreshed
 
 
+@pytest.mark.parametrize("size", [(120, 30), (80, 24)])
 async def test_toasts_never_cover_the_newest_log_lines(
-    backend: FakeBackend, clock: FrozenClock
+    backend: FakeBackend, clock: FrozenClock, size: tuple[int, int]
 ) -> None:
+    # More toasts than fit above the log: at 80x24 the third once sat on it, at 120x30
+    # the fifth. The stack ends above the log and shows its newest toast.
+
     app = make_app(backend, clock)
-    async with app.run_test(size=(120, 30), notifications=True) as pilot:
+    async with app.run_test(size=size, notifications=True) as pilot:
+        await settle(app, pilot)
+        if not app.event_log.display:
+            await pilot.press("l")  # opened by itself only on a wide terminal
         await settle(app, pilot)
         assert app.event_log.display
-        for i in range(3):
+        for i in range(6):
             app.notify(f"toast {i} " + "with words " * 6, timeout=30)
-        await until(pilot, lambda: len(app.screen.query(Toast)) == 3)
-        toasts = list(app.screen.query(Toast))
+        await until(pilot, lambda: len(app.screen.query(Toast)) == 6)
+        await settle(app, pilot)
         log = app.event_log.region
-        for toast in toasts:
-            assert not toast.region.overlaps(log), (toast.region, log)
+        newest = list(app.screen.query(Toast))[-1]
+        assert "toast 5" in str(newest.render())
+
+        def shown_whole() -> bool:
+            geometry = app.screen.find_widget(newest)
+            return geometry.visible_region == geometry.region
+
+        await until(pilot, shown_whole)
+        for toast in app.screen.query(Toast):
+            drawn = app.screen.find_widget(toast).visible_region
+            assert not drawn.area or not drawn.overlaps(log), (drawn, log)
+        # The room above the log is filled: older toasts made way only as needed.
+        assert len(app.screen.query(Toast)) >= (2 if size[1] < 30 else 4)
 
 
 async def test_a_seed_aws_keeps_refusing_loses_its_mark_and_its_warning_stays(

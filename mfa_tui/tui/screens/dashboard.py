@@ -26,10 +26,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
+from textual.errors import NoWidget
 from textual.geometry import Size
+from textual.notifications import Notification
 from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
+from textual.widgets._toast import Toast, ToastRack
 from textual.worker import Worker, get_current_worker
 
 from mfa_tui.aws.files import Kind
@@ -80,6 +83,8 @@ if TYPE_CHECKING:
 
 # Below this width the details sit under the table, and the log takes their place.
 LOG_MIN_WIDTH = 120
+# Seconds between looks for a new toast Textual has not laid out yet (at most 40 looks).
+TOAST_LOOK_AGAIN = 0.05
 # Below this height (narrow layout) the details give their rows to the table.
 DETAIL_MIN_HEIGHT = 20
 
@@ -158,6 +163,9 @@ class Dashboard(Screen[None]):
         self.filter_text = ""
         self.sort = "recent"
         self.log_open = False
+        # The toast `fit_toasts` makes room for, and the ones it took away.
+        self._toast_newest = ""
+        self._toasts_gone: set[str] = set()
         self.loads = 0
         self._rows: dict[str, RowState] = {}
         self._ordered: list[RowState] = []
@@ -915,6 +923,47 @@ class Dashboard(Screen[None]):
         narrow = size.width < LOG_MIN_WIDTH
         short = narrow and size.height < DETAIL_MIN_HEIGHT
         self.query_one(DetailPane).display = not (narrow and (self.log_open or short))
+        self.call_after_refresh(self._fit_toasts)
+
+    def _fit_toasts(self) -> None:
+        """Toasts stack down from under the header; with the log open, they stop above
+        it (`fit_toasts` keeps the newest whole), so they never cover its newest lines.
+        Run once the layout for the new size is done: it reads the log's place."""
+        with suppress(NoMatches):
+            rack = self.query_one(ToastRack)
+            log = self.event_log
+            if log.display and log.region.height:
+                rack.styles.max_height = max(1, log.region.y - rack.styles.margin.top)
+            else:
+                rack.styles.max_height = None
+
+    def fit_toasts(self, newest: Notification, tries: int = 40) -> None:
+        """The stack above the log shows the newest toast whole: while it does not fit,
+        the oldest toast goes (every toast's news is in the log too, or was seen).
+        Textual mounts and removes toasts in its own time: look again after each step,
+        at most `tries` times; a newer toast takes over the fitting."""
+        if tries == 40:
+            self._toast_newest = newest.identity
+        if self._toast_newest != newest.identity or not tries or newest.has_expired:
+            return
+        gone = self._toasts_gone
+        toasts = list(self.query(Toast))
+        shown = [t for t in toasts if t._notification is newest]
+        try:
+            geometry = self.find_widget(shown[0]) if shown else None
+        except NoWidget:
+            geometry = None
+        if any(t._notification.identity in gone for t in toasts):
+            geometry = None  # one taken away is still laid out: wait for the new layout
+        if geometry is not None:
+            if geometry.visible_region.height == geometry.region.height:
+                return  # whole
+            if toasts[0] is shown[0]:
+                return  # it is the only one: a toast taller than the room
+            # As a click on it does: the app forgets it and its holder goes too.
+            gone.add(toasts[0]._notification.identity)
+            toasts[0]._expire()
+        self.set_timer(TOAST_LOOK_AGAIN, partial(self.fit_toasts, newest, tries - 1))
 
     def on_resize(self, event: events.Resize) -> None:
         # The event's size is the new one; the app's may still be the old one here.
