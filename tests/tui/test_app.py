@@ -257,7 +257,7 @@ async def test_a_code_needed_in_the_background_rings_and_waits_for_enter(
         assert [c.profile for c in backend.calls] == ["test-user"]
         app.table.select("test-user")
         await pilot.press("enter")
-        await pilot.pause()
+        await settle(app, pilot)  # the worker asks; the prompt opens
         assert isinstance(app.screen, MfaPrompt)
         await pilot.press(*"111111")
         await settle(app, pilot)
@@ -604,7 +604,8 @@ async def test_roles_of_one_device_ring_once(backend: FakeBackend, clock: Frozen
         # One code for the user, and its roles go on by themselves.
         app.table.select("test-user")
         await pilot.press("enter")
-        await pilot.pause()
+        await settle(app, pilot)  # the worker asks; the prompt opens
+        assert isinstance(app.screen, MfaPrompt)
         await pilot.press(*"123456")
         await settle(app, pilot)
         app.dashboard.tick()

@@ -71,7 +71,8 @@ async def test_keys_typed_faster_than_the_screen_redraws_all_land_in_order(
         await settle(app, pilot)
         word = [*"ops"]
         for _ in range(5):
-            typed(app, "slash", *word, *["backspace"] * 6, *"acme-prod-00-adm")
+            # Exactly as many backspaces as letters: one lost shows in the value.
+            typed(app, "slash", *word, *["backspace"] * len(word), *"acme-prod-00-adm")
             await settle(app, pilot)
             assert filter_value(app) == "acme-prod-00-adm"
             assert app.table.names() == ["acme-prod-00-admin"]
@@ -218,9 +219,12 @@ async def test_columns_fit_the_width_and_give_way_by_priority(
             await settle(app, pilot)
             shown = table.shown_columns
             assert set(narrow) <= set(shown)
-            # Never wider than the screen: nothing scrolls sideways.
-            assert table.virtual_size.width <= table.size.width
-            assert table.max_scroll_x == 0
+            # Never wider than the screen: every shown column is drawn whole on each
+            # line, the last one too (a table wider than its screen crops it).
+            for y, name in enumerate(table.visible_names()[:5], start=1):
+                line = table.render_line(y).text
+                for key in shown:
+                    assert table.cell_text(name, key) in line, (width, key, line)
             header = table.render_line(0).text
             for key in shown:
                 label = {"name": "Profile", "left": "Left", "state": "Status"}.get(key)

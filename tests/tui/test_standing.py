@@ -144,7 +144,7 @@ async def test_pending_codes_get_a_badge_a_jump_key_and_desktop_notifications(
         assert app.dashboard.filter_text == ""
         assert app.table.selected_name == "test-user"
         await pilot.press("enter")
-        await pilot.pause()
+        await settle(app, pilot)  # the worker asks; the prompt opens
         assert isinstance(app.screen, MfaPrompt)
         await pilot.press(*"123456")
         await settle(app, pilot)
