@@ -233,6 +233,55 @@ async def test_columns_fit_the_width_and_give_way_by_priority(
         assert {"then", "role", "mfa", "session"} <= set(table.shown_columns)
 
 
+async def test_each_sort_order_sorts_by_what_it_names(
+    consultant_backend: FakeBackend, clock: FrozenClock
+) -> None:
+    backend = consultant_backend
+    # Two roles of user-0 with sessions ending ten minutes apart, and user-0's own.
+    early, late = f"{account_alias(6)}-06-admin", f"{account_alias(3)}-03-admin"
+    backend.refresh(early, code="123456")
+    clock.advance(600)
+    backend.refresh(late)
+    config_order = [
+        line.removeprefix("[").removeprefix("profile ")[:-1]
+        for line in backend.paths.config.read_text().splitlines()
+        if line.startswith("[profile ") or line == "[default]"
+    ]
+    app = make_app(backend, clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert app.dashboard.sort == "recent"
+        seen: dict[str, list[str]] = {}
+        for _ in range(4):
+            await pilot.press("s")
+            await settle(app, pilot)
+            seen[app.dashboard.sort] = app.table.names()
+        assert list(seen) == ["name", "account", "left", "config"]
+        names = seen["name"]
+        assert names == sorted(names, key=str.casefold)
+
+        # Aliases are asked for where a session exists: accounts 3 and 6 have one.
+        known = app.dashboard.aliases
+        assert set(known.values()) == {account_alias(3), account_alias(6)}
+
+        def account_key(name: str, aliases: dict[str, str]) -> tuple[str, str]:
+            row = app.table.row_state(name)
+            assert row is not None
+            account = row.status.account_id
+            where = aliases.get(account or "") or account or "\uffff"
+            return where.casefold(), name.casefold()
+
+        by_account = seen["account"]
+        assert by_account == sorted(by_account, key=lambda n: account_key(n, known))
+        assert by_account != sorted(by_account, key=lambda n: account_key(n, {}))
+        # Least time left first: the two roles, then user-0's 12-hour session.
+        assert seen["left"][:3] == [early, late, "user-0"]
+        shown = set(seen["config"])
+        assert seen["config"] == [n for n in config_order if n in shown] + [
+            n for n in seen["config"] if n not in config_order
+        ]
+
+
 def test_arns_wrap_at_their_separators_never_mid_word() -> None:
     arn = "arn:aws:iam::123456789012:role/platform/team-a/OrganizationAccountAccessRole"
     lines = wrap_value(arn, 30)
