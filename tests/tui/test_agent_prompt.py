@@ -177,6 +177,34 @@ async def test_one_escape_fails_every_waiting_tool_at_once(
     assert sandbox.fault.actions() == []
 
 
+async def test_a_tool_waiting_for_a_code_sends_one_desktop_notification(
+    sandbox: Sandbox, agent_dir: Path
+) -> None:
+    sent: list[tuple[str, str]] = []
+    backend = ServiceBackend(sandbox.paths, keyring_backend=MemoryKeyring())
+    app = MfaTuiApp(
+        backend,
+        agent=True,
+        background_refresh=False,
+        notifier=lambda title, body: sent.append((title, body)),
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(app, pilot)
+        assert sent == []
+        procs = [credential_process("my-test-role") for _ in range(2)]
+        await wait_for_prompt(app, pilot, callers=2)
+        await settle_all(app, pilot)
+        # Who waits, for what, on which device: once for the program, not per call.
+        assert len(sent) == 1, sent
+        title, body = sent[0]
+        assert title == "mfa-tui: MFA code needed"
+        assert "is waiting for my-test-role" in body and "test-user" in body, body
+        await pilot.press("escape")
+        await asyncio.gather(*(asyncio.to_thread(p.communicate, timeout=60) for p in procs))
+        await settle_all(app, pilot)
+    assert [p.returncode for p in procs] == [3, 3]
+
+
 async def test_a_prompt_closes_when_its_last_tool_gives_up(
     sandbox: Sandbox, agent_dir: Path, isolated_env: Path
 ) -> None:
