@@ -20,7 +20,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from mfa_tui.core.asking import Asker, StepWatcher
 from mfa_tui.core.codes import Cancelled
-from mfa_tui.core.refresh_policy import RefreshPolicy
+from mfa_tui.core.refresh_policy import RefreshPolicy, seconds_left
 from mfa_tui.errors import CodeRequest, MfaTuiError, NeedsCodeError, SeedRefusedError
 from mfa_tui.tui.messages import (
     CodeNeeded,
@@ -47,6 +47,9 @@ class Refreshes:
         self.waiting: dict[str, CodeRequest] = {}
         # Profiles whose refresh waits for the next 30-second code step, and until when.
         self.step_waits: dict[str, datetime] = {}
+        # The session's expiry when a refresh failed or stopped for a code: a different
+        # one in the files later means another program refreshed it (`files_read`).
+        self._expiry_then: dict[str, datetime | None] = {}
         # The worker of each refresh in flight: (profile, background), and its asker.
         self._workers: dict[Worker[None], tuple[str, bool]] = {}
         self._askers: dict[Worker[None], Asker] = {}
@@ -193,6 +196,25 @@ class Refreshes:
             )
         self._unblock_waiting_for(name)
 
+    def files_read(self, now: datetime) -> None:
+        """The files were read again. A profile that waited for a code, or whose refresh
+        failed, and now has a new session out of its margin was refreshed by another
+        program (`mfa-tui use` in a shell, a tool through the agent): it waits no more,
+        its error is past, and the roles of a user refreshed that way go on too."""
+        for name, then in list(self._expiry_then.items()):
+            status = self.screen.statuses.get(name)
+            if status is None:
+                del self._expiry_then[name]
+                continue
+            left = seconds_left(status, now)
+            if status.expires_at == then or left is None or left <= status.refresh_margin:
+                continue
+            del self._expiry_then[name]
+            self.errors.pop(name, None)
+            self.waiting.pop(name, None)
+            self.policy.forget(name)
+            self._unblock_waiting_for(name)
+
     def _unblock_waiting_for(self, name: str) -> None:
         """A user's session is valid again: its roles waiting for a code can go on."""
         status = self.screen.statuses.get(name)
@@ -213,6 +235,7 @@ class Refreshes:
             expires_at=status.expires_at if status else None,
         )
         self.errors[name] = message.message
+        self._expiry_then[name] = status.expires_at if status else None
         self.step_waits.pop(name, None)
         screen.log_event(EventKind.ERROR, f"{name}: {message.title}: {message.message}")
         if not message.background or (backoff is not None and backoff.failures == 1):
@@ -239,6 +262,10 @@ class Refreshes:
             w.mfa_serial == message.request.mfa_serial for w in self.waiting.values()
         )
         self.waiting[name] = message.request
+        self._expiry_then[name] = status.expires_at if status else None
+        # A role waits for its user's code: a user session made elsewhere ends that too.
+        user = screen.statuses.get(message.request.user)
+        self._expiry_then.setdefault(message.request.user, user.expires_at if user else None)
         self.step_waits.pop(name, None)
         if message.cancelled or not message.background:
             return

@@ -152,6 +152,38 @@ async def test_pending_codes_get_a_badge_a_jump_key_and_desktop_notifications(
         assert len(sent) == 1
 
 
+@pytest.mark.parametrize("both", [True, False], ids=["user-and-role", "role-only"])
+async def test_a_session_made_elsewhere_ends_the_wait_for_a_code(
+    backend: FakeBackend, clock: FrozenClock, both: bool
+) -> None:
+    # Seen in the demo: the prompt for test-user cancelled in the dashboard, then
+    # `mfa-tui use test-user --code ...` in a shell; the row showed a 12-hour session
+    # and still "needs code", and the header still asked for a code.
+    # The same for a role waiting for its user's code: it goes on once the user's
+    # session exists (with or without the user waiting itself).
+    app = make_app(backend, clock)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(app, pilot)
+        for name in ("my-test-role", "test-user") if both else ("my-test-role",):
+            app.table.select(name)
+            await pilot.press("enter")
+            await settle(app, pilot)
+            assert isinstance(app.screen, MfaPrompt)
+            await pilot.press("escape")
+            await settle(app, pilot)
+            assert app.table.cell_text(name, "state") == "needs code"
+        assert "code needed: test-user" in header(app, clock)
+        backend.refresh("test-user", code="123456")  # another program's session
+        app.dashboard.poll_files()
+        await settle(app, pilot)
+        assert app.table.cell_text("test-user", "left") == "12:00:00"
+        assert app.table.cell_text("test-user", "state") == ""
+        assert app.table.cell_text("my-test-role", "state") != "needs code"
+        assert "my-test-role" not in app.dashboard.refreshes.waiting
+        assert "code needed" not in header(app, clock)
+        assert app.dashboard.refreshes.waiting == {}
+
+
 async def test_desktop_notifications_can_be_turned_off(
     backend: FakeBackend, clock: FrozenClock
 ) -> None:

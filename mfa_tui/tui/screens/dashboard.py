@@ -379,6 +379,7 @@ class Dashboard(Screen[None]):
             message.snapshot.statuses, message.snapshot.settings.active_profile
         )
         self._counts_until = None
+        self.refreshes.files_read(self.clock.now())
         self.recheck_due()
         self.loads += 1
         for problem in message.snapshot.problems:
