@@ -210,7 +210,7 @@ class MfaTuiApp(App[None]):
         # Textual shows it (its own handler ran first); the dashboard makes room for it.
         screen = self.screen
         if isinstance(screen, Dashboard):
-            screen.call_after_refresh(screen.fit_toasts, event.notification)
+            screen.call_after_refresh(screen.make_room_for, event.notification)
 
     def on_unmount(self) -> None:
         if self.agent_bridge is not None:

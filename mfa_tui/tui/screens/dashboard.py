@@ -83,8 +83,9 @@ if TYPE_CHECKING:
 
 # Below this width the details sit under the table, and the log takes their place.
 LOG_MIN_WIDTH = 120
-# Seconds between looks for a new toast Textual has not laid out yet (at most 40 looks).
+# Seconds between looks at a new toast Textual has not laid out yet, and how many looks.
 TOAST_LOOK_AGAIN = 0.05
+TOAST_LOOKS = 40
 # Below this height (narrow layout) the details give their rows to the table.
 DETAIL_MIN_HEIGHT = 20
 
@@ -163,7 +164,8 @@ class Dashboard(Screen[None]):
         self.filter_text = ""
         self.sort = "recent"
         self.log_open = False
-        # The toast `fit_toasts` makes room for, and the ones it took away.
+        # The toast `make_room_for` makes room for, and the ones it took away that
+        # Textual has not removed yet.
         self._toast_newest = ""
         self._toasts_gone: set[str] = set()
         self.loads = 0
@@ -924,11 +926,11 @@ class Dashboard(Screen[None]):
         narrow = size.width < LOG_MIN_WIDTH
         short = narrow and size.height < DETAIL_MIN_HEIGHT
         self.query_one(DetailPane).display = not (narrow and (self.log_open or short))
-        self.call_after_refresh(self._fit_toasts)
+        self.call_after_refresh(self._toasts_above_log)
 
-    def _fit_toasts(self) -> None:
+    def _toasts_above_log(self) -> None:
         """Toasts stack down from under the header; with the log open, they stop above
-        it (`fit_toasts` keeps the newest whole), so they never cover its newest lines.
+        it (`make_room_for` keeps the newest whole), so they never cover its newest lines.
         Run once the layout for the new size is done: it reads the log's place."""
         with suppress(NoMatches):
             rack = self.query_one(ToastRack)
@@ -938,23 +940,26 @@ class Dashboard(Screen[None]):
             else:
                 rack.styles.max_height = None
 
-    def fit_toasts(self, newest: Notification, tries: int = 40) -> None:
+    def make_room_for(self, newest: Notification) -> None:
         """The stack above the log shows the newest toast whole: while it does not fit,
-        the oldest toast goes (every toast's news is in the log too, or was seen).
-        Textual mounts and removes toasts in its own time: look again after each step,
-        at most `tries` times; a newer toast takes over the fitting."""
-        if tries == 40:
-            self._toast_newest = newest.identity
+        the oldest toast goes (every toast's news is in the log too, or was seen). A
+        newer toast takes over the fitting."""
+        self._toast_newest = newest.identity
+        self._make_room(newest, TOAST_LOOKS)
+
+    def _make_room(self, newest: Notification, tries: int) -> None:
+        # Textual mounts and removes toasts in its own time: look again after each step.
         if self._toast_newest != newest.identity or not tries or newest.has_expired:
             return
-        gone = self._toasts_gone
         toasts = list(self.query(Toast))
+        gone = self._toasts_gone
+        gone.intersection_update(t._notification.identity for t in toasts)
         shown = [t for t in toasts if t._notification is newest]
         try:
             geometry = self.find_widget(shown[0]) if shown else None
         except NoWidget:
             geometry = None
-        if any(t._notification.identity in gone for t in toasts):
+        if gone:
             geometry = None  # one taken away is still laid out: wait for the new layout
         if geometry is not None:
             if geometry.visible_region.height == geometry.region.height:
@@ -964,7 +969,7 @@ class Dashboard(Screen[None]):
             # As a click on it does: the app forgets it and its holder goes too.
             gone.add(toasts[0]._notification.identity)
             toasts[0]._expire()
-        self.set_timer(TOAST_LOOK_AGAIN, partial(self.fit_toasts, newest, tries - 1))
+        self.set_timer(TOAST_LOOK_AGAIN, partial(self._make_room, newest, tries - 1))
 
     def on_resize(self, event: events.Resize) -> None:
         # The event's size is the new one; the app's may still be the old one here.
