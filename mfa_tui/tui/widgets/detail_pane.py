@@ -16,6 +16,7 @@ from mfa_tui.tui.timefmt import format_ago, format_clock, format_left, format_lo
 
 # Where a long value (an ARN, a chain) may break: after these, never inside a word.
 BREAK_AFTER = (" ", "/:")
+_BREAKS = frozenset("".join(BREAK_AFTER))
 
 
 def at_expiry(row: RowState, now: datetime) -> str:
@@ -151,7 +152,7 @@ def whole_words(value: str, width: int) -> bool:
         word += cell_len(char)
         if word > width:
             return False
-        if any(char in separators for separators in BREAK_AFTER):
+        if char in _BREAKS:
             word = 0
     return True
 
@@ -197,13 +198,13 @@ class DetailPane(Static):
             text.append(label.ljust(label_width), style="bold")
             style = "dim" if value in ("—", "none", "never") else ""
             indent, parts = label_width, [value]
-            if width:
+            under = width - UNDER_INDENT
+            if width and not whole_words(value, value_width) and whole_words(value, under):
+                # A word (a long role name in an ARN) is wider than the room beside the
+                # label: the value goes under it, at the pane's width, uncut.
+                indent, parts = UNDER_INDENT, ["", *wrap_value(value, under)]
+            elif width:
                 parts = wrap_value(value, value_width)
-                under = width - UNDER_INDENT
-                if not whole_words(value, value_width) and whole_words(value, under):
-                    # A word (a long role name in an ARN) is wider than the room beside
-                    # the label: the value goes under it, at the pane's width, uncut.
-                    indent, parts = UNDER_INDENT, ["", *wrap_value(value, under)]
             for j, part in enumerate(parts):
                 if j:
                     text.append("\n" + " " * indent)
