@@ -215,6 +215,13 @@ class Refreshes:
             self.policy.forget(name)
             self._unblock_waiting_for(name)
 
+    def _remember_expiry(self, name: str, *, keep: bool = False) -> None:
+        """The session `name` has now, for `files_read` to tell a new one by (`keep`:
+        unless one is remembered already)."""
+        if not (keep and name in self._expiry_then):
+            status = self.screen.statuses.get(name)
+            self._expiry_then[name] = status.expires_at if status else None
+
     def _unblock_waiting_for(self, name: str) -> None:
         """A user's session is valid again: its roles waiting for a code can go on."""
         status = self.screen.statuses.get(name)
@@ -235,7 +242,7 @@ class Refreshes:
             expires_at=status.expires_at if status else None,
         )
         self.errors[name] = message.message
-        self._expiry_then[name] = status.expires_at if status else None
+        self._remember_expiry(name)
         self.step_waits.pop(name, None)
         screen.log_event(EventKind.ERROR, f"{name}: {message.title}: {message.message}")
         if not message.background or (backoff is not None and backoff.failures == 1):
@@ -262,10 +269,9 @@ class Refreshes:
             w.mfa_serial == message.request.mfa_serial for w in self.waiting.values()
         )
         self.waiting[name] = message.request
-        self._expiry_then[name] = status.expires_at if status else None
+        self._remember_expiry(name)
         # A role waits for its user's code: a user session made elsewhere ends that too.
-        user = screen.statuses.get(message.request.user)
-        self._expiry_then.setdefault(message.request.user, user.expires_at if user else None)
+        self._remember_expiry(message.request.user, keep=True)
         self.step_waits.pop(name, None)
         if message.cancelled or not message.background:
             return
